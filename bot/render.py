@@ -1,0 +1,104 @@
+"""Renderings of an `Answer`: Telegram HTML, plain text and JSON.
+
+HTML and plain text come from the same pieces (quote with matched words,
+then a source line with title and date), so the console shows what Telegram
+shows, minus the markup.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+from .answer import NO_WORDS, Answer, Passage
+
+TELEGRAM_LIMIT = 4096
+MAX_TITLE_CHARS = 200
+MAX_SHOWN_QUOTE_CHARS = 1500
+
+NO_WORDS_TEXT = (
+    "I couldn't find any words to search for in that. "
+    "Ask with a few key words: a name, a place, an event."
+)
+NO_MATCH_TEXT = "The articles don't mention that. Try fewer words, or other words for the same thing."
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def notice_text(answer: Answer) -> str:
+    return NO_WORDS_TEXT if answer.notice == NO_WORDS else NO_MATCH_TEXT
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _quote_html(passage: Passage) -> str:
+    quote = _shorten(passage.quote, MAX_SHOWN_QUOTE_CHARS)
+    out, last = [], 0
+    for start, end in passage.highlights:
+        if start < last or end > len(quote):
+            continue
+        out.append(html.escape(quote[last:start], quote=False))
+        out.append("<b>" + html.escape(quote[start:end], quote=False) + "</b>")
+        last = end
+    out.append(html.escape(quote[last:], quote=False))
+    return "".join(out)
+
+
+def source_line(passage: Passage) -> str:
+    """Plain source line: title and date."""
+    return f"— {_shorten(passage.title, MAX_TITLE_CHARS)}, {passage.date}"
+
+
+def passage_html(passage: Passage) -> str:
+    title = html.escape(_shorten(passage.title, MAX_TITLE_CHARS), quote=False)
+    if passage.url:
+        title = f'<a href="{html.escape(passage.url, quote=True)}">{title}</a>'
+    return f"<blockquote>{_quote_html(passage)}</blockquote>\n— <i>{title}</i>, {passage.date}"
+
+
+def passage_text(passage: Passage) -> str:
+    quote = _shorten(passage.quote, MAX_SHOWN_QUOTE_CHARS)
+    lines = [f"“{quote}”", f"  {source_line(passage)}"]
+    if passage.url:
+        lines.append(f"  {passage.url}")
+    return "\n".join(lines)
+
+
+def _pack(blocks: list[str], separator: str = "\n\n") -> list[str]:
+    """Join blocks into messages of at most TELEGRAM_LIMIT units, never splitting a block."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        candidate = current + separator + block if current else block
+        if utf16_len(candidate) <= TELEGRAM_LIMIT:
+            current = candidate
+            continue
+        if current:
+            messages.append(current)
+        current = block
+    if current:
+        messages.append(current)
+    return messages
+
+
+def html_messages(answer: Answer) -> list[str]:
+    """Telegram messages (ParseMode.HTML), each within Telegram's length limit."""
+    if not answer.passages:
+        return [html.escape(notice_text(answer), quote=False)]
+    return _pack([passage_html(p) for p in answer.passages])
+
+
+def plain_text(answer: Answer) -> str:
+    """The same content as `html_messages`, as plain text."""
+    if not answer.passages:
+        return notice_text(answer)
+    return "\n\n".join(passage_text(p) for p in answer.passages)
+
+
+def json_line(answer: Answer, id_=None) -> str:
+    return json.dumps(answer.as_json(id_), ensure_ascii=False)
