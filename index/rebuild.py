@@ -186,7 +186,7 @@ def _rebuild_locked(root, index_path, language, full, params, progress, started)
         summary = RebuildSummary(full=full)
         if db.journal_mode != "wal":
             db.enable_wal()
-        existing, parsed, kept_ids, seen, skipped = _plan(root, db, full, progress)
+        existing, parsed, kept_ids, _, skipped = _plan(root, db, full, progress)
         summary.skipped = skipped
         analyzer = Analyzer(language)
         with db.atomic():
@@ -194,7 +194,7 @@ def _rebuild_locked(root, index_path, language, full, params, progress, started)
                 for table in ("postings", "sentences", "articles", "meta"):
                     db[table].drop(ignore=True)
             store.create_schema(db)
-            _apply(db, analyzer, existing, parsed, kept_ids, seen, summary)
+            _apply(db, analyzer, existing, parsed, kept_ids, summary)
             summary.articles, summary.sentences = _write_stats(db, language, params, root)
         summary.seconds = time.perf_counter() - started
         return summary
@@ -204,7 +204,7 @@ def _rebuild_locked(root, index_path, language, full, params, progress, started)
         db.close()
 
 
-def _apply(db, analyzer, existing, parsed, kept_ids, seen, summary) -> None:
+def _apply(db, analyzer, existing, parsed, kept_ids, summary) -> None:
     meta = store.read_meta(db)
     next_article = int(meta.get("next_article_id", 1))
     next_sentence = int(meta.get("next_sentence_id", 1))
@@ -220,10 +220,7 @@ def _apply(db, analyzer, existing, parsed, kept_ids, seen, summary) -> None:
             else:
                 remove_ids.append(row["id"])
     changed_files = {file for file, _, _ in parsed}
-    removed_files = {file for file in existing if file not in seen}
     summary.unchanged = len(kept_ids) + len(keep_rows)
-    for file in removed_files:
-        remove_ids += [row["id"] for row in existing[file] if row["id"] not in kept_ids]
 
     removed_postings = _remove_articles(db, analyzer, remove_ids)
     present_hashes = {row[0] for row in db.execute("select content_hash from articles")}

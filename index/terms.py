@@ -37,13 +37,21 @@ def language_name(code: str) -> str:
     return name
 
 
-def normalise(word: str) -> str:
-    """Case-fold and normalise one word (no stemming)."""
+def fold(word: str) -> str:
+    """NFKC, case folding, ё -> е, Arabic diacritics and tatweel removed."""
     word = unicodedata.normalize("NFKC", word).casefold().replace("’", "'")
     if "ё" in word:
         word = word.replace("ё", "е")
     if any("\u0600" <= ch <= "\u06ff" for ch in word):
-        word = _ARABIC_MARKS.sub("", word).translate(_ARABIC_LETTERS)
+        word = _ARABIC_MARKS.sub("", word)
+    return word
+
+
+def normalise(word: str) -> str:
+    """`fold`, then Arabic letter variants unified (hamza forms of alif, alif maqsura, taa marbuta)."""
+    word = fold(word)
+    if any("\u0600" <= ch <= "\u06ff" for ch in word):
+        word = word.translate(_ARABIC_LETTERS)
     return word
 
 
@@ -69,13 +77,16 @@ class Analyzer:
         return result
 
     def _term(self, word: str) -> str | None:
-        norm = normalise(word)
-        if norm[:1].isdigit():
-            return norm.replace(",", "")
-        if norm.endswith("'s"):
-            norm = norm[:-2]
-        if not norm or norm in self.stopwords:
+        # Stopwords are matched before letter variants are unified, so that the
+        # Arabic "على" (on) is dropped while the name "علي" (Ali) is kept.
+        folded = fold(word)
+        if folded[:1].isdigit():
+            return folded.replace(",", "")
+        if folded.endswith("'s"):
+            folded = folded[:-2]
+        if not folded or folded in self.stopwords:
             return None
+        norm = normalise(folded)
         with self._stem_lock:
             stem = self._stemmer.stemWord(norm)
         return stem or None

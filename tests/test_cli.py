@@ -1,0 +1,123 @@
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+
+from bot.cli import cli
+
+from .conftest import write
+
+
+def all_commands(group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in all_commands(cli)], ids=" ".join)
+def test_every_command_has_help_with_an_example(runner, path):
+    result = runner.invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0
+    command = dict(all_commands(cli))[path]
+    assert command.help and len(command.help.strip()) > 20
+    if not isinstance(command, click.Group):
+        assert "Example" in result.output
+
+
+def test_rebuild_stats_and_ask(runner, articles_dir, tmp_path):
+    db = tmp_path / "cli.db"
+    result = runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "4 added" in result.output and "index holds 4 articles" in result.output
+
+    stats = runner.invoke(cli, ["index", "stats", "--index", str(db), "--json"])
+    info = json.loads(stats.output)
+    assert info["articles"] == 4 and info["language"] == "english" and info["terms"] > 10
+
+    ask = runner.invoke(cli, ["ask", "--index", str(db), "When will President Kallas visit Norland?"])
+    assert ask.exit_code == 0
+    assert "President Mara Kallas is set to visit Norland" in ask.output and "2025-06-26" in ask.output
+
+
+def test_ask_json_contract(runner, index_path):
+    result = runner.invoke(cli, ["ask", "--json", "--top", "2", "--index", str(index_path), "tram line"])
+    data = json.loads(result.output)
+    assert set(data) == {"id", "question", "took_ms", "passages"}
+    assert len(data["passages"]) == 2
+    assert set(data["passages"][0]) == {"sentence", "quote", "title", "date", "source", "score"}
+    assert isinstance(data["took_ms"], float)
+
+
+def test_ask_batch_from_stdin_in_order(runner, index_path):
+    lines = ["tram line", json.dumps({"id": "x1", "question": "interest rate", "as_of": "2025-10-01"}),
+             "", "{broken", "🙂", json.dumps({"id": 3, "question": "visit", "as_of": "soon"})]
+    result = runner.invoke(cli, ["ask", "--index", str(index_path)], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert len(out) == len(lines)
+    assert out[0]["question"] == "tram line" and out[0]["passages"]
+    assert out[1]["id"] == "x1" and all(p["date"] <= "2025-10-01" for p in out[1]["passages"])
+    assert out[2]["passages"] == [] and out[4]["passages"] == []
+    assert "error" in out[3] and "as_of" in out[5]["error"]
+
+
+def test_bad_input_is_one_line_and_non_zero(runner, tmp_path, index_path):
+    missing = runner.invoke(cli, ["index", "stats", "--index", str(tmp_path / "none.db")])
+    assert missing.exit_code != 0 and "no index at" in missing.output
+    bad_date = runner.invoke(cli, ["ask", "--index", str(index_path), "--since", "June", "x"])
+    assert bad_date.exit_code == 2 and "not a date" in bad_date.output
+    bad_folder = runner.invoke(cli, ["index", "rebuild", "--articles", str(tmp_path / "nope"), "--index",
+                                     str(tmp_path / "y.db")])
+    assert bad_folder.exit_code == 1 and "does not exist" in bad_folder.output
+    bad_lang = runner.invoke(cli, ["index", "rebuild", "--language", "xx", "--index", str(tmp_path / "z.db")])
+    assert bad_lang.exit_code == 1 and "unknown language" in bad_lang.output
+    for result in (missing, bad_date, bad_folder, bad_lang):
+        assert "Traceback" not in result.output
+
+
+def test_bad_setting_is_reported(runner, monkeypatch):
+    monkeypatch.setenv("NEWSBOT_TOP", "lots")
+    result = runner.invoke(cli, ["ask", "x"])
+    assert result.exit_code == 1 and "NEWSBOT_TOP" in result.output
+
+
+def test_first_ask_builds_the_sample_index(runner):
+    result = runner.invoke(cli, ["ask", "When will the first trams run?"])
+    assert result.exit_code == 0, result.output
+    assert "spring of 2028" in result.output
+
+
+def test_console_session(runner, index_path):
+    session = "When will President Kallas visit Norland?\n/more\n/latest\n/stats\n/help\n/nope\n/quit\n"
+    result = runner.invoke(cli, ["console", "--index", str(index_path), "--top", "1"], input=session)
+    assert result.exit_code == 0, result.output
+    assert "President Mara Kallas is set to visit" in result.output
+    assert "Newest articles" in result.output and "Articles: 4" in result.output
+    assert "/ask <question>" in result.output and "Unknown command /nope" in result.output
+
+
+def test_console_ctrl_d_exits_cleanly(runner, index_path):
+    result = runner.invoke(cli, ["console", "--index", str(index_path)], input="")
+    assert result.exit_code == 0
+
+
+def test_env_settings_and_dotenv(runner, tmp_path, articles_dir):
+    db = tmp_path / "from_env.db"
+    (tmp_path / ".env").write_text(f"NEWSBOT_ARTICLES_DIR={articles_dir}\nNEWSBOT_INDEX={db}\n")
+    result = runner.invoke(cli, ["index", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert db.exists() and "4 added" in result.output
+
+
+def test_python_dash_m_bot(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and "newsbot" in result.stdout
+
+
+def test_rebuild_reports_skipped_files(runner, articles_dir, tmp_path):
+    write(articles_dir, "bad.txt", "no header")
+    result = runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", str(tmp_path / "s.db")])
+    assert result.exit_code == 0 and "skipped bad.txt: first line is not" in result.output

@@ -1,0 +1,149 @@
+import sqlite3
+
+import numpy as np
+import pytest
+import rank_bm25
+
+from index import store
+from index.rebuild import RebuildError, rebuild, rebuild_lock
+from index.search import Index
+from index.terms import Analyzer
+
+from .conftest import TRAM, VISIT, write
+
+
+def _state(path):
+    """(sources, sentence count, postings consistent with sentences)."""
+    db = store.connect(path, readonly=True)
+    sources = sorted(r[0] for r in db.execute("select source from articles"))
+    sentences = {r[0]: r[1] for r in db.execute("select id, text from sentences")}
+    analyzer = Analyzer("en")
+    expected: dict[str, set[int]] = {}
+    for sid, text in sentences.items():
+        for term in analyzer.terms(text):
+            expected.setdefault(term, set()).add(sid)
+    actual = {
+        term: set(np.frombuffer(ids, store.ID_DTYPE).tolist())
+        for term, ids in db.execute("select term, sentence_ids from postings")
+    }
+    db.close()
+    return sources, len(sentences), actual == expected
+
+
+def test_incremental_add_change_delete_unchanged(tmp_path, articles_dir):
+    path = tmp_path / "i.db"
+    first = rebuild(articles_dir, path)
+    assert (first.added, first.full) == (4, True)
+
+    again = rebuild(articles_dir, path)
+    assert (again.added, again.updated, again.removed, again.unchanged, again.full) == (0, 0, 0, 4, False)
+
+    write(articles_dir, "005_new.txt", TRAM.replace("harbour", "airport").replace("Harbour", "Airport"))
+    (articles_dir / "002_visit.txt").write_text(VISIT.replace("next month", "in May"))
+    (articles_dir / "sub" / "003_rates.txt").unlink()
+    summary = rebuild(articles_dir, path)
+    assert (summary.added, summary.updated, summary.removed, summary.unchanged) == (1, 1, 1, 2)
+    sources, _, consistent = _state(path)
+    assert sources == ["001_tram.txt", "002_visit.txt", "005_new.txt", "sub/004_rates_later.txt"]
+    assert consistent
+
+    full = rebuild(articles_dir, path, full=True)
+    assert full.full and full.added == 4
+    assert _state(path)[0] == sources and _state(path)[2]
+
+
+def test_incremental_index_scores_like_a_fresh_one(tmp_path, articles_dir):
+    path = tmp_path / "i.db"
+    rebuild(articles_dir, path)
+    (articles_dir / "sub" / "003_rates.txt").unlink()
+    write(articles_dir, "006.txt", TRAM.replace("tram", "metro"))
+    rebuild(articles_dir, path)
+    index = Index(path)
+    with index.snapshot() as snap:
+        rows = snap.rows("select id, text from sentences order by id")
+        corpus = [Analyzer("en").terms(r["text"]) for r in rows]
+        reference = rank_bm25.BM25Okapi(corpus)
+        for query in (["metro", "line"], ["interest", "rate"], ["visit"]):
+            got = dict(zip(*(a.tolist() for a in (snap.candidates(query).sentence_ids, snap.candidates(query).scores))))
+            expected = reference.get_scores(query)
+            for i, row in enumerate(rows):
+                if row["id"] in got:
+                    assert got[row["id"]] == pytest.approx(expected[i], rel=1e-6)
+
+
+def test_duplicate_text_under_two_names_is_indexed_once(tmp_path, articles_dir):
+    write(articles_dir, "copy_of_tram.txt", TRAM)
+    summary = rebuild(articles_dir, tmp_path / "d.db")
+    assert summary.added == 4
+    assert [s.reason for s in summary.skipped] == ["same text as an article already indexed"]
+
+
+def test_skipped_files_are_named_and_the_index_is_written(tmp_path, articles_dir):
+    write(articles_dir, "broken.txt", "no header")
+    write(articles_dir, "empty.txt", "")
+    summary = rebuild(articles_dir, tmp_path / "s.db")
+    assert {s.source for s in summary.skipped} == {"broken.txt", "empty.txt"}
+    assert summary.articles == 4
+    assert any("skipped broken.txt" in line for line in summary.lines())
+
+
+def test_language_is_stored_and_a_change_rebuilds_fully(tmp_path, articles_dir):
+    path = tmp_path / "l.db"
+    rebuild(articles_dir, path, language="en")
+    assert Index(path).meta()["language"] == "english"
+    summary = rebuild(articles_dir, path, language="ru")
+    assert summary.full and Index(path).meta()["language"] == "russian"
+
+
+def test_other_schema_version_gives_one_clear_line(index_path):
+    db = sqlite3.connect(index_path)
+    db.execute("update meta set value = '999' where key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(store.IndexUnavailable, match=r"schema 999.*newsbot index rebuild"):
+        Index(index_path).meta()
+
+
+def test_refuses_to_overwrite_a_database_that_is_not_an_index(tmp_path, articles_dir):
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("create table precious (x)")
+    db.commit()
+    db.close()
+    with pytest.raises(RebuildError, match="not a newsbot index"):
+        rebuild(articles_dir, other)
+    assert sqlite3.connect(other).execute("select name from sqlite_master").fetchall() == [("precious",)]
+
+
+def test_refuses_a_file_that_is_not_sqlite(tmp_path, articles_dir):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(RebuildError, match="not a usable SQLite file"):
+        rebuild(articles_dir, junk)
+
+
+def test_missing_articles_folder(tmp_path):
+    with pytest.raises(RebuildError, match="does not exist"):
+        rebuild(tmp_path / "nope", tmp_path / "x.db")
+
+
+def test_second_rebuild_at_once_refuses(tmp_path, articles_dir):
+    path = tmp_path / "lock.db"
+    with rebuild_lock(path):
+        with pytest.raises(RebuildError, match="another rebuild"):
+            rebuild(articles_dir, path)
+
+
+def test_failed_rebuild_leaves_previous_index(tmp_path, articles_dir, monkeypatch):
+    path = tmp_path / "keep.db"
+    rebuild(articles_dir, path)
+    before = _state(path)
+    write(articles_dir, "005_new.txt", TRAM.replace("tram", "ferry"))
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("index.rebuild._merge_postings", explode)
+    with pytest.raises(RuntimeError):
+        rebuild(articles_dir, path)
+    assert _state(path) == before

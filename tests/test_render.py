@@ -1,0 +1,91 @@
+import json
+from html.parser import HTMLParser
+
+from bot import render
+from bot.answer import NO_MATCH, NO_WORDS, Answer, Passage
+
+
+def passage(quote="Prices < 5 & rising > now.", title="A <b>bold</b> title & more", **kw):
+    return Passage(sentence=quote, quote=quote, title=title, date="2025-01-02", source="a.txt", score=1.5, **kw)
+
+
+class TagChecker(HTMLParser):
+    allowed = {"b", "i", "a", "blockquote"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        assert tag in self.allowed, tag
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack.pop() == tag
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def check_html(message: str) -> str:
+    checker = TagChecker()
+    checker.feed(message)
+    checker.close()
+    assert checker.stack == []
+    return "".join(checker.text)
+
+
+def test_article_text_is_escaped_and_words_bolded():
+    p = passage(highlights=((0, 6), (13, 19)))
+    (message,) = render.html_messages(Answer("q", (p,)))
+    assert "<b>Prices</b> &lt; 5 &amp; <b>rising</b> &gt; now." in message
+    assert "A &lt;b&gt;bold&lt;/b&gt; title &amp; more" in message
+    visible = check_html(message)
+    assert "Prices < 5 & rising > now." in visible and "2025-01-02" in visible
+
+
+def test_url_becomes_a_link():
+    (message,) = render.html_messages(Answer("q", (passage(url='https://x.test/?a=1&b="2"'),)))
+    assert '<a href="https://x.test/?a=1&amp;b=&quot;2&quot;">' in message
+    check_html(message)
+
+
+def test_long_answers_are_split_between_passages():
+    passages = tuple(passage(quote=f"Sentence {i} " + "word " * 250) for i in range(12))
+    messages = render.html_messages(Answer("q", passages))
+    assert len(messages) > 1
+    for message in messages:
+        assert render.utf16_len(message) <= render.TELEGRAM_LIMIT
+        check_html(message)
+    assert sum(m.count("<blockquote>") for m in messages) == 12
+
+
+def test_utf16_counting():
+    assert render.utf16_len("😀") == 2 and render.utf16_len("abc") == 3
+
+
+def test_plain_text_has_the_same_content():
+    answer = Answer("q", (passage(highlights=((0, 6),)),))
+    (message,) = render.html_messages(answer)
+    plain = render.plain_text(answer)
+    visible = check_html(message)
+    for piece in ("Prices < 5 & rising > now.", "A <b>bold</b> title & more", "2025-01-02"):
+        assert piece in visible and piece in plain
+
+
+def test_notices():
+    assert "don't mention" in render.plain_text(Answer("q", notice=NO_MATCH))
+    assert "words to search" in render.html_messages(Answer("q", notice=NO_WORDS))[0]
+
+
+def test_json_contract():
+    line = json.loads(render.json_line(Answer("q", (passage(),), took_ms=1.23456), id_=7))
+    assert line == {
+        "id": 7,
+        "question": "q",
+        "took_ms": 1.235,
+        "passages": [{
+            "sentence": "Prices < 5 & rising > now.", "quote": "Prices < 5 & rising > now.",
+            "title": "A <b>bold</b> title & more", "date": "2025-01-02", "source": "a.txt", "score": 1.5,
+        }],
+    }

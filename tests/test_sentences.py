@@ -1,0 +1,59 @@
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.articles import parse_txt
+from index.sentences import MAX_SENTENCE_CHARS, article_sentences, split_sentences
+
+from .conftest import VISIT, shared_path
+
+
+def test_golden_rules_at_least_46_of_48():
+    cases = json.loads(shared_path("data", "golden_rules_en.json").read_text(encoding="utf-8"))
+    exact = sum(split_sentences(case["text"]) == case["expected"] for case in cases)
+    assert exact >= 46, f"{exact}/48 golden rules exact"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Mr. Smith met Dr. Jones at 5 p.m. on Friday. They talked.",
+         ["Mr. Smith met Dr. Jones at 5 p.m. on Friday.", "They talked."]),
+        ("The U.S. Senate voted. The bill passed.", ["The U.S. Senate voted.", "The bill passed."]),
+        ("He lived in the U.S. He moved later.", ["He lived in the U.S.", "He moved later."]),
+        ("Prices rose 3.5 percent. Wages rose 2.1 percent.",
+         ["Prices rose 3.5 percent.", "Wages rose 2.1 percent."]),
+        ("George W. Bush spoke. J. R. R. Tolkien wrote.", ["George W. Bush spoke.", "J. R. R. Tolkien wrote."]),
+        ('"We will win," he said. "Soon."', ['"We will win," he said.', '"Soon."']),
+        ('She said: "It is over." Then she left.', ['She said: "It is over."', "Then she left."]),
+        ("Is it true? Yes! It is.", ["Is it true?", "Yes!", "It is."]),
+        ("Президент В. В. Путин прибыл в Тегеран. Визит продлится два дня.",
+         ["Президент В. В. Путин прибыл в Тегеран.", "Визит продлится два дня."]),
+        ("وصل الرئيس إلى طهران. هل ستستمر الزيارة يومين؟ نعم.",
+         ["وصل الرئيس إلى طهران.", "هل ستستمر الزيارة يومين؟", "نعم."]),
+    ],
+)
+def test_news_cases(text, expected):
+    assert split_sentences(text) == expected
+
+
+def test_run_on_text_is_cut_into_quotable_pieces():
+    pieces = split_sentences("word " * 2000)
+    assert len(pieces) > 1 and all(len(p) <= MAX_SENTENCE_CHARS for p in pieces)
+
+
+def test_article_sentences_title_first_and_byline_left_out():
+    sentences = article_sentences(parse_txt(VISIT, "v.txt"))
+    assert sentences[0].is_title and sentences[0].position == 0
+    assert sentences[1].text.startswith("President Mara Kallas is set to visit")
+    assert all("By Staff" not in s.text for s in sentences)
+    assert [s.position for s in sentences] == list(range(len(sentences)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text())
+def test_splitter_never_raises_and_keeps_every_word(text):
+    pieces = split_sentences(text)
+    assert " ".join(pieces).split() == text.split()
