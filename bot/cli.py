@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from index.terms import language_name
 from . import render
 from .answer import answer
 from .config import Settings, SettingsError, load_settings
+from .logsafe import setup_logging
 
 MAX_SKIPPED_SHOWN = 20
 
@@ -49,9 +49,10 @@ def settings_of(ctx: click.Context) -> Settings:
             root.obj = load_settings()
         except SettingsError as error:
             raise click.ClickException(str(error)) from None
-        logging.basicConfig(level=root.obj.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        logging.getLogger("httpcore").setLevel(logging.WARNING)
+        from telegram.error import TelegramError
+
+        root.meta["redact"] = setup_logging(root.obj.log_level, secrets=(root.obj.telegram_token,),
+                                            quiet=(TelegramError,))
     return root.obj
 
 
@@ -268,3 +269,44 @@ def console_command(ctx, index_path, top):
     settings = settings_of(ctx)
     index = open_index(settings, index_path)
     run_console(index, top or settings.top)
+
+
+@cli.command("run")
+@index_option
+@click.option("--webhook-url", help="Serve a webhook at this public https URL instead of long polling.")
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook mode: address to listen on.")
+@click.option("--port", default=8443, show_default=True, type=click.IntRange(1, 65535), help="Webhook mode: port.")
+@click.option("--secret-token", help="Webhook mode: secret Telegram sends in X-Telegram-Bot-Api-Secret-Token.")
+@click.pass_context
+def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
+    """Run the Telegram bot (long polling; a webhook with --webhook-url).
+
+    The token comes from TELEGRAM_BOT_TOKEN (environment or .env). The index is
+    built first if it is missing; Ctrl-C or SIGTERM stops the bot cleanly.
+
+    \b
+    Examples:
+        newsbot run
+        newsbot run --webhook-url https://bot.example.org/telegram --listen 0.0.0.0 --port 8443
+    """
+    from urllib.parse import urlsplit
+
+    from .tg_app import BotStartError, run_bot
+
+    settings = settings_of(ctx)
+    if not settings.telegram_token:
+        raise click.ClickException(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env (see .env.example)"
+        )
+    index = open_index(settings, index_path)
+    webhook = None
+    if webhook_url:
+        path = urlsplit(webhook_url).path.strip("/")
+        webhook = {"url": webhook_url, "listen": listen, "port": port, "url_path": path, "secret_token": secret_token}
+    redact = ctx.find_root().meta["redact"]
+    try:
+        code = run_bot(settings, index, settings.articles_dir, redact, webhook)
+    except BotStartError as error:
+        raise click.ClickException(str(error)) from None
+    if code:
+        raise click.ClickException("stopped: another process is polling with the same bot token")

@@ -1,0 +1,78 @@
+"""Logging that never writes the bot token.
+
+httpx logs request URLs, and a Bot API URL holds the token; exception texts can
+hold it too. `setup_logging` quiets httpx/httpcore and puts a redacting filter
+on every root handler, so no record leaves the process with a token in it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# Anything shaped like a Telegram bot token: "<bot id>:<35 url-safe characters>".
+TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+REDACTED = "<redacted>"
+
+
+class Redactor:
+    """Replaces known secrets and anything token-shaped."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()):
+        self.secrets = tuple(s for s in secrets if s)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return TOKEN_SHAPE.sub(REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """A handler filter: message, arguments, traceback and stack, redacted."""
+
+    def __init__(self, redact: Redactor, quiet: tuple[type[BaseException], ...] = ()):
+        super().__init__()
+        self.redact = redact
+        self.quiet = quiet
+        self._formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        error = record.exc_info[1] if record.exc_info else None
+        if self.quiet and isinstance(error, self.quiet):
+            # An expected fault (network, Telegram refusing a call): one line, no traceback.
+            message = f"{message} ({type(error).__name__}: {error})"
+            record.exc_info, record.exc_text = None, None
+        record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def setup_logging(level: str | int = "WARNING", secrets: tuple[str, ...] = (), stream=None,
+                  quiet: tuple[type[BaseException], ...] = ()) -> Redactor:
+    """Configure the root logger once, with redaction on every handler.
+
+    Exceptions of the `quiet` types are logged as one line unless the level is DEBUG.
+    """
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    redact = Redactor(secrets)
+    for handler in root.handlers:
+        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+            handler.removeFilter(old)
+        handler.addFilter(RedactingFilter(redact, () if root.level <= logging.DEBUG else quiet))
+    return redact

@@ -1,0 +1,458 @@
+"""The Telegram bot: the console's answers, as Telegram HTML.
+
+Private chats: any text is a question. Groups: `/ask`, messages that mention
+the bot, and replies to its messages; other chatter is ignored. Inline mode:
+`@bot question`. Searches run in a thread, so one slow question never holds up
+another chat. State lives in `bot_data`, not in globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import secrets
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from index.rebuild import RebuildError, rebuild
+from index.search import Index
+from index.store import IndexUnavailable
+
+from . import render, replies
+from .answer import Answer, answer
+from .config import Settings
+
+logger = logging.getLogger(__name__)
+
+COMMANDS = [
+    BotCommand("ask", "Ask a question about the articles"),
+    BotCommand("latest", "The newest articles"),
+    BotCommand("stats", "What the index holds"),
+    BotCommand("help", "How to ask"),
+    BotCommand("start", "What this bot does"),
+    BotCommand("reindex", "Rebuild the index (admins only)"),
+]
+MORE_LABEL = "More ▸"
+MAX_PAGES_KEPT = 5000
+INLINE_RESULTS = 10
+SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+SLOW_DOWN = "You're asking faster than I can read. Please wait a minute and ask again."
+NOT_ALLOWED = "Sorry, this bot only answers in the chats it was set up for."
+
+
+@dataclass
+class Page:
+    """A question whose further passages a "More" button can fetch."""
+
+    question: str
+    served: set[int] = field(default_factory=set)
+
+
+@dataclass
+class BotState:
+    """Everything the handlers share, kept in `application.bot_data["state"]`."""
+
+    settings: Settings
+    index: Index
+    articles_dir: Path
+    pages: OrderedDict[str, Page] = field(default_factory=OrderedDict)
+    asked: dict[int, deque] = field(default_factory=dict)
+    refused_chats: set[int] = field(default_factory=set)
+    rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    exit_code: int = 0
+
+    def allow_question(self, user_id: int) -> bool:
+        """Per-user limit of questions per minute, checked before any search."""
+        now = time.monotonic()
+        times = self.asked.setdefault(user_id, deque())
+        while times and now - times[0] > 60:
+            times.popleft()
+        if len(times) >= self.settings.questions_per_minute:
+            return False
+        times.append(now)
+        return True
+
+    def remember(self, question: str) -> str:
+        key = secrets.token_hex(4)
+        self.pages[key] = Page(question)
+        while len(self.pages) > MAX_PAGES_KEPT:
+            self.pages.popitem(last=False)
+        return key
+
+
+def state_of(context: ContextTypes.DEFAULT_TYPE) -> BotState:
+    return context.bot_data["state"]
+
+
+def more_markup(key: str, offset: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(MORE_LABEL, callback_data=f"more:{key}:{offset}")]])
+
+
+async def _search(state: BotState, question: str, top: int, offset: int = 0) -> Answer:
+    return await asyncio.to_thread(answer, state.index, question, top=top, offset=offset)
+
+
+async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, offset: int = 0,
+                       key: str | None = None) -> None:
+    """Search (off the event loop) and send the passages, with a More button when there are more."""
+    state = state_of(context)
+    chat = update.effective_chat
+    await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+    top = state.settings.top
+    result = await _search(state, question, top, offset)
+    if offset and not result.passages:
+        await context.bot.send_message(chat.id, "No more passages for that question.")
+        return
+    messages = render.html_messages(result)
+    markup = None
+    if result.more:
+        key = key or state.remember(question)
+        markup = more_markup(key, offset + top)
+    for number, text in enumerate(messages, start=1):
+        last = number == len(messages)
+        if update.effective_message and not offset:
+            await update.effective_message.reply_html(text, reply_markup=markup if last else None)
+        else:
+            await context.bot.send_message(chat.id, text, reply_markup=markup if last else None)
+
+
+async def ask_if_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+    message = update.effective_message
+    if not question.strip():
+        await message.reply_text("Ask me a question, for example: /ask When will the tram line open?")
+        return
+    if not state_of(context).allow_question(update.effective_user.id):
+        await message.reply_text(SLOW_DOWN)
+        return
+    await reply_answer(update, context, question)
+
+
+# --- access ------------------------------------------------------------------------------
+
+async def only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """When NEWSBOT_ALLOWED_CHAT_IDS is set, refuse other chats once and drop their updates."""
+    state = state_of(context)
+    allowed = state.settings.allowed_chat_ids
+    if not allowed:
+        return
+    chat = update.effective_chat
+    if chat is not None and chat.id in allowed:
+        return
+    if chat is None and update.inline_query and update.inline_query.from_user.id in allowed:
+        return
+    if update.callback_query:
+        await update.callback_query.answer(NOT_ALLOWED)
+    elif update.inline_query:
+        await update.inline_query.answer([], cache_time=60)
+    elif chat is not None and chat.id not in state.refused_chats and update.effective_message:
+        state.refused_chats.add(chat.id)
+        await update.effective_message.reply_text(NOT_ALLOWED)
+    raise ApplicationHandlerStop
+
+
+# --- commands ----------------------------------------------------------------------------
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say what the bot does, with three example questions from the index."""
+    text = await asyncio.to_thread(replies.start_text, state_of(context).index)
+    await update.effective_message.reply_html(text)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the commands."""
+    await update.effective_message.reply_html(replies.HELP)
+
+
+async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The newest articles with their dates."""
+    text = await asyncio.to_thread(replies.latest_text, state_of(context).index)
+    await update.effective_message.reply_html(text)
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """What the index holds and when it was built."""
+    text = await asyncio.to_thread(replies.stats_text, state_of(context).index)
+    await update.effective_message.reply_html(text)
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ask <question>, in any chat (also /ask@botname in groups)."""
+    await ask_if_allowed(update, context, " ".join(context.args or []))
+
+
+async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Rebuild the index in the background (admins only, one rebuild at a time)."""
+    state = state_of(context)
+    user = update.effective_user
+    if user is None or user.id not in state.settings.admin_ids:
+        await update.effective_message.reply_text("Sorry, only the bot's admins can rebuild the index.")
+        return
+    if state.rebuild_lock.locked():
+        await update.effective_message.reply_text("A rebuild is already running; I'll report when it ends.")
+        return
+    await update.effective_message.reply_text("Rebuilding the index from the articles folder…")
+    context.application.create_task(_run_reindex(update, context), update=update)
+
+
+async def _run_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    state = state_of(context)
+    async with state.rebuild_lock:
+        try:
+            summary = await asyncio.to_thread(rebuild, state.articles_dir, state.index.path)
+        except RebuildError as error:
+            text = f"Rebuild failed: {error}"
+        else:
+            lines = summary.lines()
+            text = "\n".join(lines[:2] + lines[2:12])
+            if len(lines) > 12:
+                text += f"\n… and {len(lines) - 12} more skipped or noted files"
+    await update.effective_message.reply_text(text[: render.TELEGRAM_LIMIT])
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command the bot does not have (private chats only)."""
+    await update.effective_message.reply_text("I don't know that command. Send /help for the list.")
+
+
+# --- questions ---------------------------------------------------------------------------
+
+async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a private chat any text is a question."""
+    await ask_if_allowed(update, context, update.effective_message.text)
+
+
+def addressed_question(update: Update, bot_id: int, username: str) -> str | None:
+    """The question in a group message meant for the bot, or None for other chatter."""
+    message = update.effective_message
+    text = message.text or ""
+    handle = f"@{username}".lower()
+    mentions = [e for e in message.entities if e.type == MessageEntity.MENTION
+                and message.parse_entity(e).lower() == handle]
+    reply_to = message.reply_to_message
+    replying = bool(reply_to and reply_to.from_user and reply_to.from_user.id == bot_id)
+    if not mentions and not replying:
+        return None
+    for entity in sorted(mentions, key=lambda e: e.offset, reverse=True):
+        text = _cut_entity(text, entity)
+    return text.strip()
+
+
+def _cut_entity(text: str, entity: MessageEntity) -> str:
+    units = text.encode("utf-16-le")
+    start, end = entity.offset * 2, (entity.offset + entity.length) * 2
+    return (units[:start] + units[end:]).decode("utf-16-le")
+
+
+async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In groups, answer mentions and replies to the bot; ignore everything else."""
+    question = addressed_question(update, context.bot.id, context.bot.username)
+    if question is None:
+        return
+    await ask_if_allowed(update, context, question)
+
+
+async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The "More" button: the next passages for the same question."""
+    query = update.callback_query
+    state = state_of(context)
+    try:
+        _, key, offset_text = query.data.split(":")
+        offset = int(offset_text)
+    except (AttributeError, ValueError):
+        await query.answer("That button no longer works; please ask again.")
+        return
+    page = state.pages.get(key)
+    if page is None or update.effective_chat is None:
+        await query.answer("That question has expired; please ask it again.")
+        return
+    if offset in page.served:
+        await query.answer("Those passages are already below.")
+        return
+    page.served.add(offset)
+    await query.answer()
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest:
+        pass  # already without a button, or too old to edit
+    await reply_answer(update, context, page.question, offset=offset, key=key)
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other button (from an older version of the bot): answer it politely."""
+    await update.callback_query.answer("That button no longer works; please ask again.")
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """@botname question: up to ten passages, each sent as a formatted quote."""
+    query = update.inline_query
+    question = query.query.strip()
+    state = state_of(context)
+    if not question:
+        await query.answer([_hint_result("Type a question about the news", replies.HELP)], cache_time=300)
+        return
+    if not state.allow_question(query.from_user.id):
+        await query.answer([_hint_result("Too many questions; try again in a minute", html.escape(SLOW_DOWN))],
+                           cache_time=0)
+        return
+    result = await _search(state, question, INLINE_RESULTS)
+    if not result.passages:
+        await query.answer([_hint_result("No match in the articles", html.escape(render.notice_text(result)))],
+                           cache_time=30)
+        return
+    results = [
+        InlineQueryResultArticle(
+            id=f"s{p.sentence_id}",
+            title=_shorten(p.quote, 100),
+            description=f"{p.date} · {_shorten(p.title, 80)}",
+            input_message_content=InputTextMessageContent(render.passage_html(p), parse_mode=ParseMode.HTML),
+        )
+        for p in result.passages
+    ]
+    await query.answer(results, cache_time=30)
+
+
+def _hint_result(title: str, text_html: str) -> InlineQueryResultArticle:
+    return InlineQueryResultArticle(
+        id="hint", title=title, input_message_content=InputTextMessageContent(text_html, parse_mode=ParseMode.HTML)
+    )
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- errors and lifecycle ----------------------------------------------------------------
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure (never the token) and tell the user something went wrong."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        logger.info("Not delivered, the user blocked the bot or left the chat: %s", error)
+        return
+    if isinstance(error, Conflict):
+        logger.error("Another process is polling with this bot token (409 Conflict); stopping this one.")
+        state_of(context).exit_code = 3
+        context.application.stop_running()
+        return
+    if update is None and isinstance(error, NetworkError):
+        logger.warning("Network problem while fetching updates, retrying: %s", error)
+        return
+    logger.error("Failed to handle an update", exc_info=error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query:
+            await update.callback_query.answer(SORRY)
+        elif update.effective_message and not isinstance(error, IndexUnavailable):
+            await update.effective_message.reply_text(SORRY)
+        elif update.effective_message:
+            await update.effective_message.reply_text("The index is not available right now; please try later.")
+    except TelegramError:
+        logger.warning("Could not tell the user about the failure")
+
+
+async def post_init(application: Application) -> None:
+    """Register the command list shown in Telegram's menu."""
+    await application.bot.set_my_commands(COMMANDS)
+
+
+def build_application(settings: Settings, index: Index, articles_dir: Path) -> Application:
+    """The PTB Application with every handler registered."""
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(32)
+        .connection_pool_size(64)
+        .post_init(post_init)
+        .build()
+    )
+    application.bot_data["state"] = BotState(settings, index, articles_dir)
+
+    # Group -1: access control runs before everything else.
+    application.add_handler(TypeHandler(Update, only_allowed_chats), group=-1)
+
+    # Commands.
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("ask", ask))
+    application.add_handler(CommandHandler("latest", latest))
+    application.add_handler(CommandHandler("stats", stats))
+    application.add_handler(CommandHandler("reindex", reindex))
+    application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command))
+
+    # Questions: private text, group messages addressed to the bot, More buttons, inline mode.
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, private_text))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
+    application.add_handler(CallbackQueryHandler(more, pattern=r"^more:"))
+    application.add_handler(CallbackQueryHandler(stale_button))
+    application.add_handler(InlineQueryHandler(inline_query))
+
+    application.add_error_handler(on_error)
+    return application
+
+
+async def _check_token(application: Application) -> None:
+    """Ask getMe once, so a bad token or an unreachable server is one clear line, not a retry loop."""
+    async with application.bot:
+        pass
+
+
+class BotStartError(Exception):
+    """The bot cannot start; the message is one line for the user."""
+
+
+def run_bot(settings: Settings, index: Index, articles_dir: Path, redact, webhook: dict | None = None) -> int:
+    """Run until SIGTERM/SIGINT (exit status 0) or a fatal conflict (non-zero)."""
+    from telegram.error import InvalidToken
+
+    application = build_application(settings, index, articles_dir)
+    try:
+        asyncio.run(_check_token(application))
+        if webhook:
+            application.run_webhook(
+                listen=webhook["listen"], port=webhook["port"], url_path=webhook["url_path"],
+                webhook_url=webhook["url"], secret_token=webhook.get("secret_token"),
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise BotStartError("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather") from None
+    except (NetworkError, OSError) as error:
+        base = settings.telegram_api_base_url
+        raise BotStartError(redact(f"cannot reach the Bot API at {base}: {error}")) from None
+    return application.bot_data["state"].exit_code

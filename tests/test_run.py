@@ -1,0 +1,98 @@
+"""`newsbot run` as a real process against the fake Bot API server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .fake_bot_api import FakeBotApi
+
+QUESTION = "When will President Kallas visit Norland?"
+
+
+@pytest.fixture
+def fake():
+    server = FakeBotApi().start()
+    yield server
+    server.stop()
+
+
+def start_bot(fake, index_path, articles_dir, tmp_path, token=None, level="DEBUG"):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))},
+        "TELEGRAM_BOT_TOKEN": token or fake.token,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "NEWSBOT_INDEX": str(index_path),
+        "NEWSBOT_ARTICLES_DIR": str(articles_dir),
+        "NEWSBOT_LOG_LEVEL": level,
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+    }
+    return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_run_answers_and_stops_cleanly_on_sigterm_without_leaking_the_token(fake, index_path, articles_dir,
+                                                                            tmp_path):
+    process = start_bot(fake, index_path, articles_dir, tmp_path)
+    try:
+        fake.wait_for(lambda calls: fake.calls_to("setMyCommands"), timeout=30)
+        fake.fail("sendMessage", 502, "Bad Gateway")  # an error path with a logged traceback
+        fake.send_text(QUESTION, user_id=5)
+        fake.wait_for(lambda calls: ("sendMessage", 502) in fake.failed)
+        fake.send_text(QUESTION, user_id=6)
+        fake.wait_for(lambda calls: fake.sent_to(6))
+        assert "Kallas" in fake.sent_to(6)[0]["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err[-2000:]
+    assert "DEBUG" in err  # the log really was at DEBUG
+    assert fake.token not in out + err
+    assert fake.token.split(":")[1] not in out + err
+
+
+def test_missing_token_is_one_line(tmp_path, index_path, articles_dir, fake):
+    process = start_bot(fake, index_path, articles_dir, tmp_path, token=" ")
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert err.strip().splitlines() == [
+        "Error: TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env (see .env.example)"
+    ]
+
+
+def test_rejected_token_is_one_line_without_the_token(tmp_path, index_path, articles_dir, fake):
+    wrong = "987654321:AAWrongTokenWrongTokenWrongToken123"
+    process = start_bot(fake, index_path, articles_dir, tmp_path, token=wrong, level="WARNING")
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert err.strip().splitlines()[-1] == "Error: Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather"
+    assert "Traceback" not in err and wrong not in err
+
+
+def test_second_instance_conflict_exits_plainly(tmp_path, index_path, articles_dir, fake):
+    fake.fail("getUpdates", 409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
+              "instance is running", times=3)
+    process = start_bot(fake, index_path, articles_dir, tmp_path, level="WARNING")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "another process is polling with the same bot token" in err
+    assert "Traceback" not in err
+
+
+def test_missing_index_is_built_before_polling(tmp_path, articles_dir, fake):
+    index_path = tmp_path / "fresh" / "index.db"
+    process = start_bot(fake, index_path, articles_dir, tmp_path, level="WARNING")
+    try:
+        fake.wait_for(lambda calls: fake.calls_to("getMe"), timeout=30)
+        assert index_path.exists()
+        fake.send_text("tram line", user_id=8)
+        fake.wait_for(lambda calls: fake.sent_to(8), timeout=15)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
