@@ -312,6 +312,11 @@ class FakeBotApi:
     def _api_deleteWebhook(self, params):
         return True
 
+    def _api_setWebhook(self, params):
+        if not str(params.get("url", "")).startswith(("https://", "http://127.0.0.1")):
+            raise ApiError(400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
+        return True
+
     def _api_setMyCommands(self, params):
         commands = params.get("commands")
         if not isinstance(commands, list) or not all(1 <= len(c["command"]) <= 32 for c in commands):

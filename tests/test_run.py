@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -22,7 +26,7 @@ def fake():
     server.stop()
 
 
-def start_bot(fake, index_path, articles_dir, tmp_path, token=None, level="DEBUG"):
+def start_bot(fake, index_path, articles_dir, tmp_path, token=None, level="DEBUG", args=()):
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))},
         "TELEGRAM_BOT_TOKEN": token or fake.token,
@@ -32,7 +36,7 @@ def start_bot(fake, index_path, articles_dir, tmp_path, token=None, level="DEBUG
         "NEWSBOT_LOG_LEVEL": level,
         "XDG_DATA_HOME": str(tmp_path / "xdg"),
     }
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
+    return subprocess.Popen([sys.executable, "-m", "bot", "run", *args], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -96,3 +100,46 @@ def test_missing_index_is_built_before_polling(tmp_path, articles_dir, fake):
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
     assert process.returncode == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_webhook_mode(tmp_path, index_path, articles_dir, fake):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    process = start_bot(fake, index_path, articles_dir, tmp_path, level="WARNING",
+                        args=["--webhook-url", url, "--port", str(port), "--secret-token", "s3cret"])
+    try:
+        (call,) = fake.wait_for(lambda calls: fake.calls_to("setWebhook"), timeout=30)
+        assert call.params["url"] == url and call.params["secret_token"] == "s3cret"
+        update = {"update_id": 1, "message": {
+            "message_id": 1, "date": int(time.time()), "text": "tram line",
+            "chat": {"id": 21, "type": "private", "first_name": "Ada"},
+            "from": {"id": 21, "is_bot": False, "first_name": "Ada"}}}
+        deadline = time.monotonic() + 15
+        while (wrong := _post(url, update, "wrong")) == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)  # the webhook server is still starting
+        assert wrong == 403
+        assert _post(url, update, "s3cret") == 200
+        fake.wait_for(lambda calls: fake.sent_to(21), timeout=15)
+        assert "tram" in fake.sent_to(21)[0]["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
+
+
+def _post(url, payload, secret) -> int:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST", headers={
+        "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
