@@ -58,11 +58,13 @@ def settings_of(ctx: click.Context) -> Settings:
 
 def _progress(label: str):
     if not sys.stderr.isatty():
-        return lambda items: items
+        return lambda items, total: items
 
-    def wrap(items):
-        with click.progressbar(items, label=label, file=sys.stderr, show_pos=True) as bar:
-            yield from bar
+    def wrap(items, total):
+        with click.progressbar(items, length=total, label=label, file=sys.stderr, show_pos=True) as bar:
+            for item in items:
+                bar.update(1)
+                yield item
 
     return wrap
 

@@ -149,7 +149,6 @@ def article_files(root: Path) -> Iterator[tuple[Path, str]]:
     Hidden entries are passed over. Symlinked folders are not entered and
     symlinked files are read only when they resolve inside root.
     """
-    root_real = os.path.realpath(root)
     for folder, dirs, files in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
@@ -159,15 +158,16 @@ def article_files(root: Path) -> Iterator[tuple[Path, str]]:
             yield path, path.relative_to(root).as_posix()
 
 
-def _inside(path: Path, root_real: str) -> bool:
+def leads_outside(path: Path, root_real: str) -> bool:
+    """True for a symlink (or a path through one) that resolves outside the articles folder."""
     real = os.path.realpath(path)
-    return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+    return not (real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep))
 
 
-def read_file(path: Path, source: str, root_real: str) -> Iterator[Article | Skipped]:
-    """Parse one file into articles (one for .txt, many for .jsonl) or skips."""
+def read_file(path: Path, source: str, root_real: str, data: bytes | None = None) -> Iterator[Article | Skipped]:
+    """Parse one file into articles (one for .txt, many for .jsonl) or skips; `data` if already read."""
     try:
-        if path.is_symlink() and not _inside(path, root_real):
+        if leads_outside(path, root_real):
             yield Skipped(source, "symlink leads outside the articles folder")
             return
         if not path.is_file():
@@ -186,7 +186,7 @@ def read_file(path: Path, source: str, root_real: str) -> Iterator[Article | Ski
         if size > MAX_TXT_BYTES:
             yield Skipped(source, f"larger than {MAX_TXT_BYTES // 2**20} MB")
             return
-        text, note = decode(path.read_bytes())
+        text, note = decode(path.read_bytes() if data is None else data)
         article = parse_txt(text, source)
         yield dataclasses.replace(article, encoding_note=note) if note else article
     except ArticleError as error:

@@ -10,27 +10,24 @@ the same index refuse instead of waiting.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
 import sqlite3
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import store
-from .articles import Article, Skipped, article_files, read_file
+from .articles import Skipped, article_files
+from .ingest import digest_files, file_stat, tasks_for
 from .search import Bm25Params, CorpusStats
-from .sentences import article_sentences
 from .terms import Analyzer, language_name
 
 ANALYZER_VERSION = "1"
-Progress = Callable[[Iterable], Iterable]
+Progress = Callable[[Iterable, int], Iterable]
 
 
 class RebuildError(Exception):
@@ -84,60 +81,30 @@ def rebuild_lock(index_path: Path):
         handle.close()
 
 
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-class _PostingsBuilder:
-    """New postings per term, kept in compact arrays."""
-
-    def __init__(self):
-        self.ids: dict[str, array] = defaultdict(lambda: array("i"))
-        self.tfs: dict[str, array] = defaultdict(lambda: array("H"))
-        self.lengths: dict[str, array] = defaultdict(lambda: array("H"))
-
-    def add(self, sentence_id: int, terms: list[str]) -> int:
-        length = len(terms)
-        capped = min(length, 65535)
-        for term, tf in Counter(terms).items():
-            self.ids[term].append(sentence_id)
-            self.tfs[term].append(min(tf, 65535))
-            self.lengths[term].append(capped)
-        return length
-
-
-def _plan(root: Path, db, full: bool, progress: Progress):
-    """Decide per file: keep, or read and parse. Returns (parsed, kept_ids, seen_files, skipped)."""
+def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers: int | None):
+    """Stat every file; read, hash and digest only those that may have changed."""
     existing: dict[str, list[dict]] = defaultdict(list)
     if not full and db["articles"].exists():
-        for row in db.query("select id, source, file, file_hash, content_hash from articles"):
+        for row in db.query("select id, source, file, file_hash, file_stat, content_hash from articles"):
             existing[row["file"]].append(row)
-    root_real = os.path.realpath(root)
-    parsed: list[tuple[str, str, Article]] = []  # (file, file_hash, article)
     kept_ids: set[int] = set()
-    skipped: list[Skipped] = []
+    to_read: list[tuple[Path, str]] = []
     seen: set[str] = set()
-    for path, source in progress(list(article_files(root))):
-        seen.add(source)
+    for path, file in article_files(root):
+        seen.add(file)
+        old = existing.get(file)
         try:
-            digest = file_hash(path) if not path.is_symlink() or os.path.realpath(path).startswith(root_real) else ""
-        except OSError as error:
-            skipped.append(Skipped(source, f"cannot read: {error.strerror or error}"))
-            continue
-        old = existing.get(source, [])
-        if digest and old and all(row["file_hash"] == digest for row in old):
+            stat = file_stat(path)
+        except OSError:
+            stat = ""
+        if old and stat and all(row["file_stat"] == stat for row in old):
             kept_ids.update(row["id"] for row in old)
-            continue
-        for item in read_file(path, source, root_real):
-            if isinstance(item, Skipped):
-                skipped.append(item)
-            else:
-                parsed.append((source, digest, item))
-    return existing, parsed, kept_ids, seen, skipped
+        else:
+            to_read.append((path, file))
+    known = {file: rows[0]["file_hash"] for file, rows in existing.items() if rows}
+    tasks = tasks_for(to_read, root, known)
+    results = progress(digest_files(tasks, language, workers), len(tasks))
+    return existing, results, kept_ids, seen
 
 
 def rebuild(
@@ -146,7 +113,8 @@ def rebuild(
     language: str | None = None,
     full: bool = False,
     params: Bm25Params | None = None,
-    progress: Progress = lambda items: items,
+    progress: Progress = lambda items, total: items,
+    workers: int | None = None,
 ) -> RebuildSummary:
     """Bring the index at index_path up to date with articles_dir."""
     started = time.perf_counter()
@@ -156,12 +124,12 @@ def rebuild(
     try:
         index_path.parent.mkdir(parents=True, exist_ok=True)
         with rebuild_lock(index_path):
-            return _rebuild_locked(root, index_path, language, full, params, progress, started)
+            return _rebuild_locked(root, index_path, language, full, params, progress, workers, started)
     except OSError as error:
         raise RebuildError(f"cannot write the index {index_path}: {error.strerror or error}") from None
 
 
-def _rebuild_locked(root, index_path, language, full, params, progress, started) -> RebuildSummary:
+def _rebuild_locked(root, index_path, language, full, params, progress, workers, started) -> RebuildSummary:
     db = store.connect(index_path)
     try:
         meta = store.read_meta(db)
@@ -186,15 +154,14 @@ def _rebuild_locked(root, index_path, language, full, params, progress, started)
         summary = RebuildSummary(full=full)
         if db.journal_mode != "wal":
             db.enable_wal()
-        existing, parsed, kept_ids, _, skipped = _plan(root, db, full, progress)
-        summary.skipped = skipped
+        existing, results, kept_ids, seen = _plan(root, db, full, progress, language, workers)
         analyzer = Analyzer(language)
         with db.atomic():
             if full:
                 for table in ("postings", "sentences", "articles", "meta"):
                     db[table].drop(ignore=True)
             store.create_schema(db)
-            _apply(db, analyzer, existing, parsed, kept_ids, summary)
+            _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh=full or not existing)
             summary.articles, summary.sentences = _write_stats(db, language, params, root)
         summary.seconds = time.perf_counter() - started
         return summary
@@ -204,66 +171,84 @@ def _rebuild_locked(root, index_path, language, full, params, progress, started)
         db.close()
 
 
-def _apply(db, analyzer, existing, parsed, kept_ids, summary) -> None:
+def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh) -> None:
+    """Remove what is gone or changed, add what is new, in the caller's transaction."""
     meta = store.read_meta(db)
     next_article = int(meta.get("next_article_id", 1))
     next_sentence = int(meta.get("next_sentence_id", 1))
-    parsed_keys = {(source, a.source, a.content_hash) for source, _, a in parsed}
-    remove_ids: list[int] = []
-    keep_rows: dict[tuple[str, str], int] = {}
-    for file, rows in existing.items():
-        for row in rows:
-            if row["id"] in kept_ids:
+    conn = db.conn
+    remove_ids = [row["id"] for file, rows in existing.items() if file not in seen for row in rows]
+    summary.removed = len(remove_ids)
+    builder = store.PostingsBuilder()
+    removed_postings: dict[str, set[int]] = {}
+    present_hashes: set[str] = set()
+    if not fresh:
+        removed_postings = _remove_articles(db, analyzer, remove_ids)
+        present_hashes = {row[0] for row in conn.execute("select content_hash from articles")}
+    summary.unchanged = len(kept_ids)
+    article_rows: list[tuple] = []
+    sentence_rows: list[tuple] = []
+    for result in results:
+        old_rows = {(r["source"], r["content_hash"]): r["id"] for r in existing.get(result.file, [])}
+        if result.unchanged:
+            conn.execute("update articles set file_stat = ? where file = ?", [result.file_stat, result.file])
+            summary.unchanged += len(old_rows)
+            continue
+        new_keys = {(d.article.source, d.article.content_hash) for d in result.items if not isinstance(d, Skipped)}
+        gone = [aid for key, aid in old_rows.items() if key not in new_keys]
+        summary.removed += len(gone)
+        if gone:
+            for term, ids in _remove_articles(db, analyzer, gone).items():
+                removed_postings.setdefault(term, set()).update(ids)
+            present_hashes = {row[0] for row in conn.execute("select content_hash from articles")}
+        replaced = {source for source, _ in old_rows}
+        for item in result.items:
+            if isinstance(item, Skipped):
+                summary.skipped.append(item)
                 continue
-            if (file, row["source"], row["content_hash"]) in parsed_keys:
-                keep_rows[(row["source"], row["content_hash"])] = row["id"]
+            article = item.article
+            key = (article.source, article.content_hash)
+            if key in old_rows:
+                conn.execute("update articles set file_hash = ?, file_stat = ? where id = ?",
+                             [result.file_hash, result.file_stat, old_rows[key]])
+                summary.unchanged += 1
+                continue
+            if article.content_hash in present_hashes:
+                summary.skipped.append(Skipped(article.source, "same text as an article already indexed"))
+                continue
+            present_hashes.add(article.content_hash)
+            if article.encoding_note:
+                summary.notes.append(Skipped(article.source, article.encoding_note))
+            if article.source in replaced:
+                summary.updated += 1
             else:
-                remove_ids.append(row["id"])
-    changed_files = {file for file, _, _ in parsed}
-    summary.unchanged = len(kept_ids) + len(keep_rows)
-
-    removed_postings = _remove_articles(db, analyzer, remove_ids)
-    present_hashes = {row[0] for row in db.execute("select content_hash from articles")}
-    builder = _PostingsBuilder()
-    sentence_rows, article_rows = [], []
-    replaced_sources = {
-        row["source"] for file in changed_files for row in existing.get(file, []) if row["id"] in remove_ids
-    }
-    for file, digest, article in parsed:
-        key = (article.source, article.content_hash)
-        if key in keep_rows:
-            db.execute("update articles set file_hash = ? where id = ?", [digest, keep_rows[key]])
-            continue
-        if article.content_hash in present_hashes:
-            summary.skipped.append(Skipped(article.source, "same text as an article already indexed"))
-            continue
-        present_hashes.add(article.content_hash)
-        if article.encoding_note:
-            summary.notes.append(Skipped(article.source, article.encoding_note))
-        if article.source in replaced_sources:
-            summary.updated += 1
-        else:
-            summary.added += 1
-        article_id, next_article = next_article, next_article + 1
-        sentences = article_sentences(article)
-        article_rows.append({
-            "id": article_id, "source": article.source, "file": file, "file_hash": digest,
-            "content_hash": article.content_hash, "date": article.date, "title": article.title,
-            "byline": article.byline, "url": article.url, "sentences": len(sentences) - 1,
-        })
-        for sentence in sentences:
-            length = builder.add(next_sentence, analyzer.terms(sentence.text))
-            sentence_rows.append({
-                "id": next_sentence, "article_id": article_id, "position": sentence.position,
-                "paragraph": sentence.paragraph, "text": sentence.text, "length": length,
-                "is_title": int(sentence.is_title),
-            })
-            next_sentence += 1
-    summary.removed = len(remove_ids) - summary.updated
-    db["articles"].insert_all(article_rows, batch_size=1000)
-    db["sentences"].insert_all(sentence_rows, batch_size=2000)
-    _merge_postings(db, builder, removed_postings)
+                summary.added += 1
+            article_id, next_article = next_article, next_article + 1
+            article_rows.append((article_id, article.source, result.file, result.file_hash, result.file_stat,
+                                 article.content_hash, article.date, article.title, article.byline, article.url,
+                                 len(item.sentences) - 1))
+            for sentence, terms in zip(item.sentences, item.terms):
+                length = builder.add(next_sentence, terms.split())
+                sentence_rows.append((next_sentence, article_id, sentence.position, sentence.paragraph,
+                                      sentence.text, length, int(sentence.is_title)))
+                next_sentence += 1
+        if len(sentence_rows) >= 20000:
+            _flush(conn, article_rows, sentence_rows)
+    _flush(conn, article_rows, sentence_rows)
+    summary.removed -= summary.updated  # an update is one article removed and one added
+    store.write_postings(conn, builder.build(), removed_postings, fresh=fresh)
     store.write_meta(db, {"next_article_id": next_article, "next_sentence_id": next_sentence})
+
+
+def _flush(conn, article_rows: list[tuple], sentence_rows: list[tuple]) -> None:
+    conn.executemany(
+        "insert into articles (id, source, file, file_hash, file_stat, content_hash, date, title, byline, url, "
+        "sentences) values (?,?,?,?,?,?,?,?,?,?,?)",
+        article_rows,
+    )
+    store.insert_sentences(conn, sentence_rows)
+    article_rows.clear()
+    sentence_rows.clear()
 
 
 def _remove_articles(db, analyzer, article_ids: list[int]) -> dict[str, set[int]]:
@@ -280,44 +265,6 @@ def _remove_articles(db, analyzer, article_ids: list[int]) -> dict[str, set[int]
         db.execute(f"delete from sentences where article_id in ({marks})", chunk)
         db.execute(f"delete from articles where id in ({marks})", chunk)
     return removed
-
-
-def _merge_postings(db, builder: _PostingsBuilder, removed: dict[str, set[int]]) -> None:
-    terms = sorted(set(builder.ids) | set(removed))
-    conn = db.conn
-    for start in range(0, len(terms), 500):
-        chunk = terms[start : start + 500]
-        old = store.fetch_postings(conn, chunk)
-        rows, gone = [], []
-        for term in chunk:
-            parts_ids, parts_tfs, parts_lengths = [], [], []
-            if term in old:
-                p = old[term]
-                keep = slice(None)
-                if term in removed:
-                    keep = ~np.isin(p.sentence_ids, np.fromiter(removed[term], dtype=np.int64))
-                parts_ids.append(p.sentence_ids[keep])
-                parts_tfs.append(p.tfs[keep])
-                parts_lengths.append(p.lengths[keep])
-            if term in builder.ids:
-                parts_ids.append(np.frombuffer(builder.ids[term], dtype=np.int32))
-                parts_tfs.append(np.frombuffer(builder.tfs[term], dtype=np.uint16))
-                parts_lengths.append(np.frombuffer(builder.lengths[term], dtype=np.uint16))
-            ids = np.concatenate(parts_ids) if parts_ids else np.zeros(0, np.int32)
-            if len(ids) == 0:
-                gone.append(term)
-                continue
-            rows.append({
-                "term": term, "df": len(ids),
-                "sentence_ids": store.pack(ids, store.ID_DTYPE),
-                "tfs": store.pack(np.concatenate(parts_tfs), store.COUNT_DTYPE),
-                "lengths": store.pack(np.concatenate(parts_lengths), store.COUNT_DTYPE),
-            })
-        if gone:
-            marks = ",".join("?" * len(gone))
-            db.execute(f"delete from postings where term in ({marks})", gone)
-        if rows:
-            db["postings"].upsert_all(rows, pk="term", batch_size=500)
 
 
 def _write_stats(db, language: str, params: Bm25Params, root: Path) -> tuple[int, int]:

@@ -4,6 +4,7 @@ Tables (open them with ``sqlite-utils`` or Datasette):
 
 * ``articles``  id, source (path below the articles folder; ``file.jsonl#L3`` for
   JSONL lines), file (the path alone), file_hash (SHA-256 of the file's bytes),
+  file_stat (size and modification time, to skip hashing unchanged files),
   content_hash (SHA-256 of the parsed text), date, title, byline, url, sentences
 * ``sentences`` id, article_id, position (0 is the title), paragraph, text,
   length (number of index terms), is_title
@@ -21,13 +22,15 @@ committed index while a rebuild writes the next one in a single transaction.
 from __future__ import annotations
 
 import sqlite3
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ID_DTYPE = np.dtype("<i4")
 COUNT_DTYPE = np.dtype("<u2")
 
@@ -86,6 +89,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
             "source": str,
             "file": str,
             "file_hash": str,
+            "file_stat": str,
             "content_hash": str,
             "date": str,
             "title": str,
@@ -166,3 +170,90 @@ def fetch_postings(conn: sqlite3.Connection, terms: list[str]) -> dict[str, Post
         )
         for term, ids, tfs, lengths in rows
     }
+
+
+class PostingsBuilder:
+    """Collects (term, sentence) pairs in flat arrays; `build()` turns them into sorted postings."""
+
+    def __init__(self):
+        self.vocabulary: dict[str, int] = {}
+        self._terms = array("i")
+        self._sentences = array("i")
+        self._doc_ids = array("i")
+        self._doc_lengths = array("i")
+
+    def add(self, sentence_id: int, terms: list[str]) -> int:
+        """Record a sentence's terms; returns its length."""
+        vocabulary = self.vocabulary
+        ids = [vocabulary.setdefault(t, len(vocabulary)) for t in terms]
+        self._terms.extend(ids)
+        self._sentences.extend([sentence_id] * len(ids))
+        self._doc_ids.append(sentence_id)
+        self._doc_lengths.append(len(ids))
+        return len(ids)
+
+    def build(self) -> Iterator[Postings]:
+        """Per-term postings, sentence ids ascending, with tf and sentence length."""
+        if not self._terms:
+            return
+        keys = (np.frombuffer(self._terms, np.int32).astype(np.int64) << 32) | np.frombuffer(
+            self._sentences, np.int32
+        ).astype(np.int64)
+        keys.sort()
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        tfs = np.diff(np.r_[starts, len(keys)])
+        keys = keys[starts]
+        del starts
+        term_ids = (keys >> 32).astype(np.int32)
+        sentence_ids = (keys & 0xFFFFFFFF).astype(np.int32)
+        doc_ids = np.frombuffer(self._doc_ids, np.int32)
+        lookup = np.zeros(int(doc_ids.max()) - int(doc_ids.min()) + 1, np.int32)
+        lookup[doc_ids - doc_ids.min()] = np.frombuffer(self._doc_lengths, np.int32)
+        lengths = lookup[sentence_ids - doc_ids.min()]
+        names = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        bounds = np.r_[0, np.flatnonzero(np.diff(term_ids)) + 1, len(term_ids)]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            yield Postings(names[term_ids[a]], sentence_ids[a:b], tfs[a:b], lengths[a:b])
+
+
+def insert_sentences(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Bulk insert (id, article_id, position, paragraph, text, length, is_title) rows."""
+    conn.executemany(
+        "insert into sentences (id, article_id, position, paragraph, text, length, is_title) values (?,?,?,?,?,?,?)",
+        rows,
+    )
+
+
+def write_postings(conn: sqlite3.Connection, new: Iterable[Postings], removed: dict[str, set[int]],
+                   fresh: bool = False) -> None:
+    """Merge new postings and removals into the postings table (old ids all precede new ones)."""
+    new_by_term = {p.term: p for p in new}
+    terms = sorted(set(new_by_term) | set(removed))
+    for start in range(0, len(terms), 2000):
+        chunk = terms[start : start + 2000]
+        old = {} if fresh else fetch_postings(conn, chunk)
+        rows, gone = [], []
+        for term in chunk:
+            parts = []
+            if term in old:
+                p = old[term]
+                if term in removed:
+                    keep = ~np.isin(p.sentence_ids, np.fromiter(removed[term], dtype=np.int64))
+                    p = Postings(term, p.sentence_ids[keep], p.tfs[keep], p.lengths[keep])
+                parts.append(p)
+            if term in new_by_term:
+                parts.append(new_by_term[term])
+            ids = np.concatenate([p.sentence_ids for p in parts]) if parts else np.zeros(0, ID_DTYPE)
+            if len(ids) == 0:
+                gone.append(term)
+                continue
+            rows.append((
+                term, len(ids), pack(ids, ID_DTYPE),
+                pack(np.concatenate([p.tfs for p in parts]), COUNT_DTYPE),
+                pack(np.concatenate([p.lengths for p in parts]), COUNT_DTYPE),
+            ))
+        if gone:
+            conn.execute(f"delete from postings where term in ({','.join('?' * len(gone))})", gone)
+        conn.executemany(
+            "insert or replace into postings (term, df, sentence_ids, tfs, lengths) values (?,?,?,?,?)", rows
+        )

@@ -143,7 +143,7 @@ def test_failed_rebuild_leaves_previous_index(tmp_path, articles_dir, monkeypatc
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("index.rebuild._merge_postings", explode)
+    monkeypatch.setattr("index.store.write_postings", explode)
     with pytest.raises(RuntimeError):
         rebuild(articles_dir, path)
     assert _state(path) == before

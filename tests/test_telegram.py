@@ -6,8 +6,6 @@ import io
 import logging
 import time
 
-import pytest
-
 from bot.logsafe import setup_logging
 from bot.replies import to_plain
 from index.rebuild import rebuild
