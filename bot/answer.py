@@ -3,20 +3,27 @@
 `answer()` is pure: it reads the index and returns an `Answer`; it knows nothing
 of Telegram or terminals. Every face (console, `newsbot ask`, Telegram) renders
 the same `Answer`.
+
+Ranking: BM25 over single sentences picks a pool of candidates; each is then
+re-scored with evidence around it (see `Ranking`), and the best are quoted, at
+most two per article, identical sentences once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields, replace
 
-from index.search import Index, Snapshot
+from index.search import Candidates, Index, Snapshot, idf
+
+from .cues import DateWindow, answer_type, carries, date_window
 
 MAX_QUESTION_CHARS = 2000
 MAX_QUERY_TERMS = 64
 PER_ARTICLE = 2
-MAX_QUOTE_CHARS = 400
+MAX_QUOTE_CHARS = 350
 NO_WORDS = "no searchable words"
 NO_MATCH = "no match"
 
@@ -28,6 +35,39 @@ _LEANS_BACK = re.compile(
     re.IGNORECASE,
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Answer-quality techniques, all on by default; `newsbot eval --without` measures each."""
+
+    sentence_bm25: bool = True  # re-score the pool with k1=0.9, b=0.4, kinder to long sentences
+    coverage: bool = True  # a sentence holding more of the question's distinct (IDF-weighted) words wins
+    context: bool = True  # a sentence whose neighbours match the question too is lifted
+    article: bool = True  # the article's title and its other matching sentences lift a sentence
+    lead: bool = True  # news leads restate the headline: a matching headline lifts the lead sentence most
+    proximity: bool = True  # question words side by side, in order (names, phrases)
+    cues: bool = True  # the sentence holds what the question asks for: a number, date, name, place
+    dates: bool = True  # dates in the question favour articles from then; "latest" favours recent ones
+    quotes: bool = True  # the quote takes in a neighbour that matches the question too
+    pool: int = 100  # BM25 candidates re-scored
+
+    @classmethod
+    def techniques(cls) -> list[str]:
+        return [f.name for f in fields(cls) if f.type in ("bool", bool)]
+
+    def without(self, names: list[str]) -> Ranking:
+        unknown = set(names) - set(self.techniques())
+        if unknown:
+            raise ValueError(f"unknown technique {sorted(unknown)[0]!r}; choose from {', '.join(self.techniques())}")
+        return replace(self, **{name: False for name in names})
+
+    def describe(self) -> str:
+        off = [name for name in self.techniques() if not getattr(self, name)]
+        return "all techniques" if not off else "without " + ", ".join(off)
+
+
+PLAIN_BM25 = Ranking(**{name: False for name in Ranking.techniques()})
 
 
 @dataclass(frozen=True)
@@ -44,6 +84,7 @@ class Passage:
     highlights: tuple[tuple[int, int], ...] = ()  # character spans of matched words in `quote`
     article_id: int = 0
     sentence_id: int = 0
+    copies: int = 1  # articles carrying this same sentence (date is the earliest)
 
     def as_json(self) -> dict:
         """The stable JSON shape documented in README."""
@@ -77,14 +118,6 @@ class Answer:
         }
 
 
-@dataclass
-class _Picked:
-    sentence_id: int
-    score: float
-    row: dict
-    quote_rows: list = field(default_factory=list)
-
-
 def clean_question(question: str) -> str:
     """Bound the work and drop control and direction characters."""
     return " ".join(_CONTROL.sub(" ", question[:MAX_QUESTION_CHARS]).split())
@@ -98,6 +131,7 @@ def answer(
     until: str | None = None,
     as_of: str | None = None,
     offset: int = 0,
+    ranking: Ranking = Ranking(),
 ) -> Answer:
     """Answer a question from the index: up to `top` passages after the first `offset`."""
     started = time.perf_counter()
@@ -110,78 +144,175 @@ def answer(
         if not len(candidates):
             return Answer(question, took_ms=_ms(started), terms=tuple(terms), notice=NO_MATCH)
         latest = min((d for d in (until, as_of) if d), default=None)
-        picked, more = _pick(snap, candidates, offset + top, since, latest)
-        passages = [_passage(snap, p, set(terms)) for p in picked[offset:]]
+        today = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+        window = date_window(text, today) if ranking.dates else DateWindow()
+        context = _Context(snap, candidates, terms, answer_type(text) if ranking.cues else None, window, today,
+                           ranking)
+        wanted = offset + top
+        size = max(ranking.pool, wanted * 10)
+        while True:
+            pool = context.pool(size, since, latest)
+            picked = context.pick(context.rescore(pool), wanted + 1)
+            if len(picked) > wanted or size >= len(candidates):
+                break
+            size *= 8
+        passages = [context.passage(row, score) for row, score, _ in picked[offset:wanted]]
+        passages = [replace(p, copies=copies) for p, (_, _, copies) in zip(passages, picked[offset:wanted])]
     notice = "" if passages else NO_MATCH
-    return Answer(question, tuple(passages), _ms(started), tuple(terms), notice, more)
+    return Answer(question, tuple(passages), _ms(started), tuple(terms), notice, len(picked) > wanted)
 
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _pick(snap: Snapshot, candidates, wanted: int, since: str | None, until: str | None):
-    """Best sentences, at most PER_ARTICLE per article, identical texts collapsed."""
-    picked: list[_Picked] = []
-    per_article: dict[int, int] = {}
-    seen_texts: set[str] = set()
-    seen_ids: set[int] = set()
-    k, done = max(50, wanted * 10), 0
-    while True:
-        ranked = candidates.top(k)
-        batch = ranked[done:]
-        rows = snap.sentences([sid for sid, _ in batch])
-        leads = _leads(snap, [rows[sid] for sid, _ in batch if sid in rows and rows[sid]["is_title"]])
-        for sid, sc in batch:
+class _Context:
+    """Everything one question's ranking needs, within one index snapshot."""
+
+    def __init__(self, snap: Snapshot, candidates: Candidates, terms: list[str], kind: str | None,
+                 window: DateWindow, today: dt.date, ranking: Ranking):
+        self.snap, self.candidates, self.kind, self.window, self.today = snap, candidates, kind, window, today
+        self.terms = set(terms)
+        self.bigrams = {(a, b) for a, b in zip(terms, terms[1:]) if a != b}
+        self.ranking = ranking
+        self.query_counts = {t: terms.count(t) for t in self.terms}
+        postings = snap.last_postings
+        self.idf = {t: idf(snap.params, snap.stats, postings[t].df) for t in self.terms if t in postings}
+        self.idf_total = sum(self.idf.values()) or 1.0
+
+    def pool(self, size: int, since: str | None, until: str | None) -> list[tuple[dict, float]]:
+        """The best BM25 sentences within the dates, titles replaced by their article's lead sentence."""
+        ranked = self.candidates.top(size)
+        rows = self.snap.sentences([sid for sid, _ in ranked])
+        out, leads = [], []
+        for sid, score in ranked:
             row = rows.get(sid)
             if row is None or (since and row["date"] < since) or (until and row["date"] > until):
                 continue
             if row["is_title"]:
-                # A title match is quoted by the article's lead sentence.
-                row = leads.get(row["article_id"])
-                if row is None:
-                    continue
-            key = " ".join(row["text"].lower().split())
-            if row["id"] in seen_ids or key in seen_texts or per_article.get(row["article_id"], 0) >= PER_ARTICLE:
+                leads.append(sid + 1)  # a title match is quoted by the article's lead sentence
                 continue
-            if len(picked) == wanted:
-                return picked, True
-            seen_ids.add(row["id"])
-            seen_texts.add(key)
+            out.append((row, score))
+        have = {row["id"] for row, _ in out}
+        lead_ids = [sid for sid in dict.fromkeys(leads) if sid not in have]
+        if lead_ids:
+            lead_rows = self.snap.sentences(lead_ids)
+            scores = self.candidates.lookup(lead_ids) + self.candidates.shift
+            for sid, lead_score in zip(lead_ids, scores):
+                row = lead_rows.get(sid)
+                if row is not None and not row["is_title"] and row["position"] == 1:
+                    out.append((row, float(lead_score)))
+        return out
+
+    def rescore(self, pool: list[tuple[dict, float]]) -> list[tuple[dict, float]]:
+        """BM25 plus the evidence around each sentence, best first."""
+        r = self.ranking
+        if not pool:
+            return []
+        ids = [row["id"] for row, _ in pool]
+        lookup = self.candidates.lookup
+        neighbour = titles = None
+        if r.context:
+            prev_ids = [i - 1 if row["position"] > 1 else -1 for (row, _), i in zip(pool, ids)]
+            next_ids = [i + 1 if row["position"] < row["article_sentences"] else -1 for (row, _), i in zip(pool, ids)]
+            neighbour = [max(p, n) for p, n in zip(lookup(prev_ids), lookup(next_ids))]
+        if r.article:
+            titles = lookup([i - row["position"] for (row, _), i in zip(pool, ids)])
+            by_article: dict[int, list[float]] = {}
+            for row, score in pool:
+                by_article.setdefault(row["article_id"], []).append(score)
+            support = {a: sum(sorted(s, reverse=True)[:3]) for a, s in by_article.items()}
+        scored = []
+        for i, (row, score) in enumerate(pool):
+            sentence_terms = self.snap.analyzer.terms(row["text"])
+            value = self._bm25_04(sentence_terms) if r.sentence_bm25 else score
+            if neighbour is not None:
+                value += 0.25 * neighbour[i]
+            if titles is not None:
+                others = support[row["article_id"]] - score
+                # News leads restate the headline: a headline that matches lifts the lead most.
+                value += (0.8 if r.lead and row["position"] == 1 else 0.3) * titles[i] + 0.2 * others
+            factor = 1.0
+            if r.coverage:
+                matched = self.terms.intersection(sentence_terms)
+                factor += sum(self.idf.get(t, 0.0) for t in matched) / self.idf_total
+            if r.proximity and self.bigrams:
+                factor += 0.05 * min(len(self.bigrams.intersection(zip(sentence_terms, sentence_terms[1:]))), 3)
+            if self.kind and carries(row["text"], self.kind):
+                factor += 0.2
+            if r.dates:
+                factor *= self._date_factor(row["date"])
+            scored.append((row, value * factor))
+        scored.sort(key=lambda item: (-item[1], item[0]["id"]))
+        return scored
+
+    def _bm25_04(self, sentence_terms: list[str]) -> float:
+        """Okapi BM25 with Anserini's k1=0.9, b=0.4 (the index's IDF): long sentences are not punished."""
+        norm = 0.6 + 0.4 * len(sentence_terms) / (self.snap.stats.avgdl or 1.0)
+        total = 0.0
+        for term, weight in self.idf.items():
+            tf = sentence_terms.count(term)
+            if tf:
+                total += self.query_counts[term] * weight * tf * 1.9 / (tf + 0.9 * norm)
+        return total
+
+    def _date_factor(self, date: str) -> float:
+        window = self.window
+        if window.start and window.end:
+            return 1.5 if window.start <= date <= window.end else 1.0
+        if window.recent:
+            age = (self.today - dt.date.fromisoformat(date)).days
+            return 1.0 + 0.3 * max(0.0, 1.0 - max(age, 0) / 365)
+        return 1.0
+
+    def pick(self, scored: list[tuple[dict, float]], wanted: int) -> list[tuple[dict, float, int]]:
+        """At most PER_ARTICLE per article; a sentence carried by several articles once, earliest date."""
+        picked: list[list] = []
+        by_text: dict[str, int] = {}
+        per_article: dict[int, int] = {}
+        for row, score in scored:
+            key = " ".join(row["text"].lower().split())
+            if key in by_text:
+                entry = picked[by_text[key]]
+                if entry[0]["article_id"] != row["article_id"]:
+                    entry[2] += 1
+                    if row["date"] < entry[0]["date"]:
+                        entry[0] = {**entry[0], "date": row["date"], "title": row["title"],
+                                    "source": row["source"], "url": row["url"]}
+                continue
+            if per_article.get(row["article_id"], 0) >= PER_ARTICLE or len(picked) >= wanted:
+                continue
             per_article[row["article_id"]] = per_article.get(row["article_id"], 0) + 1
-            picked.append(_Picked(row["id"], sc, row))
-        done = len(ranked)
-        if done >= len(candidates):
-            return picked, False
-        k *= 8
+            by_text[key] = len(picked)
+            picked.append([row, score, 1])
+        return [tuple(entry) for entry in picked]
 
+    def passage(self, row: dict, score: float) -> Passage:
+        quote = self._quote(row)
+        highlights = tuple((a, b) for a, b, term in self.snap.analyzer.spans(quote) if term in self.terms)
+        return Passage(sentence=row["text"], quote=quote, title=row["title"], date=row["date"],
+                       source=row["source"], score=score, url=row["url"] or "", highlights=highlights,
+                       article_id=row["article_id"], sentence_id=row["id"])
 
-def _leads(snap: Snapshot, title_rows: list[dict]) -> dict[int, dict]:
-    out = {}
-    for title in title_rows:
-        lead = snap.article_sentences(title["article_id"], [1]).get(1)
-        if lead:
-            out[title["article_id"]] = {**title, **lead}
-    return out
-
-
-def _passage(snap: Snapshot, picked: _Picked, terms: set[str]) -> Passage:
-    row = picked.row
-    quote = row["text"]
-    if row["position"] > 1 and (_LEANS_BACK.match(quote) or len(quote) < 60):
-        before = snap.article_sentences(row["article_id"], [row["position"] - 1]).get(row["position"] - 1)
-        if before and before["paragraph"] >= 1 and len(before["text"]) + len(quote) < MAX_QUOTE_CHARS:
-            quote = before["text"] + " " + quote
-    highlights = tuple((a, b) for a, b, term in snap.analyzer.spans(quote) if term in terms)
-    return Passage(
-        sentence=row["text"],
-        quote=quote,
-        title=row["title"],
-        date=row["date"],
-        source=row["source"],
-        score=picked.score,
-        url=row["url"] or "",
-        highlights=highlights,
-        article_id=row["article_id"],
-        sentence_id=row["id"],
-    )
+    def _quote(self, row: dict) -> str:
+        """The sentence, with the neighbours it leans on or that match the question too, within MAX_QUOTE_CHARS."""
+        text, position, last = row["text"], row["position"], row["article_sentences"]
+        order: list[int] = []
+        if position > 1 and (_LEANS_BACK.match(text) or len(text) < 60):
+            order.append(position - 1)
+        if self.ranking.quotes:
+            prev_score, next_score = self.candidates.lookup([row["id"] - 1, row["id"] + 1])
+            options = [(prev_score if position > 1 else -1.0, position - 1),
+                       (next_score if position < last else -1.0, position + 1)]
+            order += [pos for score, pos in sorted(options, reverse=True) if score > 0 and pos not in order]
+        if not order:
+            return text
+        found = self.snap.article_sentences(row["article_id"], order)
+        before, after, length = [], [], len(text)
+        for pos in order:
+            neighbour = found.get(pos)
+            if not neighbour or neighbour["paragraph"] < 1 or length + len(neighbour["text"]) + 1 > MAX_QUOTE_CHARS:
+                continue
+            length += len(neighbour["text"]) + 1
+            (before if pos < position else after).append(neighbour["text"])
+        return " ".join([*before, text, *after])

@@ -312,3 +312,36 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
         raise click.ClickException(str(error)) from None
     if code:
         raise click.ClickException("stopped: another process is polling with the same bot token")
+
+
+@cli.command("eval")
+@click.argument("dataset", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--language", default="en", show_default=True, help="Index language: en, ru or ar.")
+@click.option("--as-of", "as_of", is_flag=True, help="Answer each question as of its question_date.")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(3, 50), help="Passages per question.")
+@click.option("--without", "without", default="", help="Comma-separated techniques to turn off (ablation), "
+              "or 'all' for plain BM25.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def eval_command(dataset, language, as_of, top, without, as_json):
+    """Measure answer quality on a question set (corpus/ + questions.jsonl).
+
+    Prints sentence_hit@1/@3, quote_hit@1/@3, mrr@10, article@1, mean quote and
+    sentence length, and questions per second.
+
+    \b
+    Examples:
+        newsbot eval ../shared/data/xquad-en
+        newsbot eval ../shared/data/xquad-ru --language ru --json
+        newsbot eval ../shared/data/xquad-en --without context,article
+    """
+    from .answer import PLAIN_BM25, Ranking
+    from .evaluate import DatasetError, evaluate, report_table
+
+    try:
+        lang = language_name(language)
+        names = [n.strip() for n in without.split(",") if n.strip()]
+        ranking = PLAIN_BM25 if names == ["all"] else Ranking().without(names)
+        report = evaluate(dataset, language=lang, as_of=as_of, top=top, ranking=ranking)
+    except (ValueError, DatasetError, RebuildError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(report.as_json()) if as_json else report_table(report))

@@ -49,16 +49,23 @@ def _quote_html(passage: Passage) -> str:
     return "".join(out)
 
 
+def _copies(passage: Passage) -> str:
+    others = passage.copies - 1
+    if others <= 0:
+        return ""
+    return f" (first of {passage.copies} articles carrying this sentence)"
+
+
 def source_line(passage: Passage) -> str:
     """Plain source line: title and date."""
-    return f"— {_shorten(passage.title, MAX_TITLE_CHARS)}, {passage.date}"
+    return f"— {_shorten(passage.title, MAX_TITLE_CHARS)}, {passage.date}{_copies(passage)}"
 
 
 def passage_html(passage: Passage) -> str:
     title = html.escape(_shorten(passage.title, MAX_TITLE_CHARS), quote=False)
     if passage.url:
         title = f'<a href="{html.escape(passage.url, quote=True)}">{title}</a>'
-    return f"<blockquote>{_quote_html(passage)}</blockquote>\n— <i>{title}</i>, {passage.date}"
+    return f"<blockquote>{_quote_html(passage)}</blockquote>\n— <i>{title}</i>, {passage.date}{_copies(passage)}"
 
 
 def passage_text(passage: Passage) -> str:

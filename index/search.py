@@ -114,13 +114,19 @@ def absent_weight(params: Bm25Params, stats: CorpusStats, postings: Postings) ->
     return 0.0
 
 
-@dataclass(frozen=True)
 class Candidates:
-    """Every sentence holding at least one query term, with its full BM25 score."""
+    """Every sentence holding at least one query term, with its full BM25 score.
 
-    sentence_ids: np.ndarray
-    scores: np.ndarray
-    postings_touched: int
+    While it is the thread's latest result, `lookup` gives the BM25 score of any
+    sentence id in O(1) (0 for sentences without a query term), e.g. neighbours.
+    """
+
+    def __init__(self, sentence_ids: np.ndarray, scores: np.ndarray, postings_touched: int, shift: float = 0.0):
+        self.sentence_ids = sentence_ids
+        self.scores = scores
+        self.postings_touched = postings_touched
+        self.shift = shift
+        self.closed = False
 
     def __len__(self) -> int:
         return len(self.sentence_ids)
@@ -137,17 +143,38 @@ class Candidates:
         order = part[np.lexsort((self.sentence_ids[part], -self.scores[part]))]
         return [(int(self.sentence_ids[i]), float(self.scores[i])) for i in order]
 
+    def lookup(self, ids) -> np.ndarray:
+        """BM25 scores (without BM25Plus's constant) of arbitrary sentence ids."""
+        if self.closed:
+            raise RuntimeError("these candidates were superseded by a later search in this thread")
+        ids = np.asarray(ids, dtype=np.int64)
+        buffer = _scratch.buffer
+        inside = (ids >= 0) & (ids < len(buffer))
+        out = np.zeros(len(ids))
+        out[inside] = buffer[ids[inside]]
+        return out
 
-_scratch = threading.local()
+
+class _Scratch(threading.local):
+    """A per-thread buffer indexed by sentence id, reused across queries (zeroed where it was used)."""
+
+    buffer: np.ndarray | None = None
+    dirty: np.ndarray | None = None
+    owner: Candidates | None = None
+
+    def claim(self, size: int) -> np.ndarray:
+        if self.dirty is not None:
+            self.buffer[self.dirty] = 0.0
+            self.dirty = None
+        if self.owner is not None:
+            self.owner.closed = True
+            self.owner = None
+        if self.buffer is None or len(self.buffer) < size:
+            self.buffer = np.zeros(max(size, 1024), dtype=np.float64)
+        return self.buffer
 
 
-def _accumulator(size: int) -> np.ndarray:
-    """A zeroed per-thread buffer indexed by sentence id, reused across queries."""
-    buffer = getattr(_scratch, "buffer", None)
-    if buffer is None or len(buffer) < size:
-        buffer = np.zeros(max(size, 1024), dtype=np.float64)
-        _scratch.buffer = buffer
-    return buffer
+_scratch = _Scratch()
 
 
 def score(
@@ -159,10 +186,12 @@ def score(
 ) -> Candidates:
     """BM25 scores of every sentence that holds a query term, from postings only."""
     counts = Counter(t for t in query_terms if t in postings)
+    acc = _scratch.claim(max_sentence_id + 1)
     if not counts or stats.documents == 0:
         empty = np.zeros(0)
-        return Candidates(empty.astype(np.int64), empty, 0)
-    acc = _accumulator(max_sentence_id + 1)
+        result = Candidates(empty.astype(np.int64), empty, 0)
+        _scratch.owner = result
+        return result
     touched: list[np.ndarray] = []
     shift = 0.0
     for term, count in counts.items():
@@ -170,14 +199,19 @@ def score(
         acc[p.sentence_ids] += count * term_weights(params, stats, p)
         shift += count * absent_weight(params, stats, p)
         touched.append(p.sentence_ids)
-    ids = np.concatenate(touched).astype(np.int64)
+    ids = touched[0].astype(np.int64) if len(touched) == 1 else np.concatenate(touched).astype(np.int64)
     scores = acc[ids]
-    # Deduplicate ids in O(postings): the last write of each id's position wins.
-    positions = np.arange(len(ids), dtype=np.float64)
-    acc[ids] = positions
-    first = acc[ids] == positions
-    acc[ids] = 0.0
-    return Candidates(ids[first], scores[first] + shift, len(ids))
+    if len(touched) > 1:
+        # Deduplicate ids in O(postings): the last write of each id's position wins.
+        positions = np.arange(len(ids), dtype=np.float64)
+        acc[ids] = positions
+        first = acc[ids] == positions
+        ids, scores = ids[first], scores[first]
+        acc[ids] = scores
+    _scratch.dirty = ids
+    result = Candidates(ids, scores + shift, int(sum(len(t) for t in touched)), shift)
+    _scratch.owner = result
+    return result
 
 
 class Index:
@@ -238,9 +272,11 @@ class Snapshot:
         self.stats = CorpusStats.from_meta(meta)
         self.analyzer = analyzer_for(meta.get("language", "english"))
         self.max_sentence_id = int(meta.get("max_sentence_id", 0))
+        self.last_postings: dict[str, Postings] = {}
 
     def candidates(self, query_terms: list[str]) -> Candidates:
         postings = store.fetch_postings(self.conn, query_terms)
+        self.last_postings = postings
         return score(query_terms, postings, self.params, self.stats, self.max_sentence_id)
 
     def rows(self, sql: str, args: Iterable = ()) -> list[dict]:
@@ -255,8 +291,9 @@ class Snapshot:
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.rows(
-                "select s.id, s.article_id, s.position, s.paragraph, s.text, s.is_title, "
-                "a.title, a.date, a.source, a.url from sentences s join articles a on a.id = s.article_id "
+                "select s.id, s.article_id, s.position, s.paragraph, s.text, s.is_title, a.title, a.date, "
+                "a.source, a.url, a.sentences as article_sentences "
+                "from sentences s join articles a on a.id = s.article_id "
                 f"where s.id in ({marks})",
                 chunk,
             ):

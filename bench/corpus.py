@@ -1,0 +1,104 @@
+"""Benchmark collections of a given number of sentences, made from Reuters-21578.
+
+Method (deterministic, seed 1987): the real articles come first, in archive
+order, until the size is reached. Past the ~80k sentences of the real archive,
+each further article copies a random real article's title and paragraph
+structure, moves it forward by 1-30 years, and re-mixes it: every sentence is
+kept with probability 1/2, otherwise replaced by a random sentence from the
+whole archive. Sentences are counted with newsbot's own splitter, titles excluded.
+
+Questions: 100 article titles and 100 five-word questions made of the first
+five content words of random sentences, drawn from the collection itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.articles import ArticleError, parse_txt
+from index.sentences import split_sentences
+from index.terms import Analyzer
+
+SEED = 1987
+
+
+@dataclass
+class Source:
+    title: str
+    date: str
+    paragraphs: list[list[str]]  # sentences per paragraph
+
+    @property
+    def size(self) -> int:
+        return sum(len(p) for p in self.paragraphs)
+
+
+def load_reuters(archive: Path) -> list[Source]:
+    found = []
+    with tarfile.open(archive) as tar:  # read in archive order: seeking back in a .tar.gz re-decompresses
+        for member in tar:
+            if member.isfile() and member.name.endswith(".txt"):
+                found.append((member.name, tar.extractfile(member).read().decode("utf-8", "replace")))
+    sources = []
+    for name, text in sorted(found):
+        try:
+            article = parse_txt(text, name)
+        except ArticleError:
+            continue
+        paragraphs = [split_sentences(p) for p in article.paragraphs]
+        sources.append(Source(article.title, article.date, [p for p in paragraphs if p]))
+    return sources
+
+
+def _text(source: Source, date: str) -> str:
+    body = "\n\n".join(" ".join(p) for p in source.paragraphs)
+    return f" date {date} {source.title}\n\n{body}\n"
+
+
+def make_collection(sources: list[Source], sentences: int, out: Path) -> dict:
+    """Write a collection of about `sentences` sentences below `out`; returns its description."""
+    rng = random.Random(SEED)
+    pool = [s for src in sources for p in src.paragraphs for s in p]
+    out.mkdir(parents=True, exist_ok=True)
+    written = total = 0
+    chosen: list[Source] = []
+    while total < sentences:
+        if written < len(sources):
+            source, date = sources[written], sources[written].date
+        else:
+            template = rng.choice(sources)
+            years = rng.randint(1, 30)
+            day = dt.date.fromisoformat(template.date)
+            date = day.replace(year=day.year + years).isoformat() if not (day.month == 2 and day.day == 29) \
+                else day.replace(year=day.year + years, day=28).isoformat()
+            paragraphs = [[s if rng.random() < 0.5 else rng.choice(pool) for s in p] for p in template.paragraphs]
+            source = Source(template.title, date, paragraphs)
+        shard = out / f"{written // 1000:04d}"
+        shard.mkdir(exist_ok=True)
+        (shard / f"{written:07d}.txt").write_text(_text(source, date), encoding="utf-8")
+        chosen.append(source)
+        total += source.size
+        written += 1
+    questions = make_questions(chosen, rng)
+    (out.parent / f"{out.name}.questions.jsonl").write_text(
+        "".join(json.dumps({"id": i, "question": q}) + "\n" for i, q in enumerate(questions)), encoding="utf-8"
+    )
+    return {"articles": written, "sentences": total, "questions": len(questions)}
+
+
+def make_questions(sources: list[Source], rng: random.Random, each: int = 100) -> list[str]:
+    analyzer = Analyzer("en")
+    titles = rng.sample([s.title for s in sources], min(each, len(sources)))
+    phrases: list[str] = []
+    while len(phrases) < each:
+        source = rng.choice(sources)
+        sentence = rng.choice([s for p in source.paragraphs for s in p])
+        words = [w for w in sentence.replace(",", " ").split() if analyzer.terms(w)]
+        if len(words) >= 5:
+            phrases.append(" ".join(words[:5]))
+    return titles + phrases

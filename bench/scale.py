@@ -1,0 +1,265 @@
+"""Scale benchmark: newsbot beside rank-bm25, bm25s (numpy and numba) and SQLite FTS5.
+
+    pip install '.[bench]'
+    python bench/scale.py                      # 10k, 100k and 1M sentences (about 15 minutes)
+    python bench/scale.py --sizes 10k          # the quick version
+
+Collections are made from ../shared/data/reuters-21578.tar.gz (see bench/corpus.py).
+For each size it runs, each in a fresh process: newsbot's full rebuild (time, peak
+memory of the whole process tree, index size), an incremental rebuild adding 10
+articles, `newsbot ask` (start to first answer, peak RSS, took_ms), and every engine
+on the same sentences and questions (bench/peers.py). Writes scale.json, scale.md and
+scale.png to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.corpus import load_reuters, make_collection  # noqa: E402
+from index.search import Index  # noqa: E402
+from index.terms import Analyzer  # noqa: E402
+
+SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+ENGINES = ["newsbot", "rank-bm25", "bm25s", "bm25s-numba", "fts5"]
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants."""
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next((int(l.split()[1]) for l in status if l.startswith("VmRSS:")), 0) / 1024
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                stack += [int(c) for c in children.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_measured(cmd: list[str], stdin: str | None = None, env=None) -> dict:
+    """Run a command; wall seconds, peak RSS of its process tree, stdout."""
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=ROOT, env=env)
+    streams: dict[str, str] = {}
+    reader = threading.Thread(target=lambda: streams.update(zip(("out", "err"), process.communicate(stdin))))
+    reader.start()
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, tree_rss_mb(process.pid))
+        time.sleep(0.02)
+    reader.join()
+    out, err = streams["out"], streams["err"]
+    if process.returncode:
+        raise RuntimeError(f"{cmd} failed: {err[-2000:]}")
+    return {"seconds": time.perf_counter() - started, "peak_mb": peak, "stdout": out}
+
+
+def newsbot(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bot", *args]
+
+
+def export_tokens(index_path: Path, out: Path) -> None:
+    """The index's documents as our analyser's tokens, for the peers."""
+    analyzer = Analyzer("en")
+    with Index(index_path).snapshot() as snap:
+        rows = snap.conn.execute("select id, text from sentences order by id").fetchall()
+    vocab: dict[str, int] = {}
+    flat, offsets = [], [0]
+    for _, text in rows:
+        flat.extend(vocab.setdefault(t, len(vocab)) for t in analyzer.terms(text))
+        offsets.append(len(flat))
+    np.savez(out, ids=np.array([r[0] for r in rows], np.int64), flat=np.array(flat, np.int32),
+             offsets=np.array(offsets, np.int64), vocab=np.array(list(vocab), dtype=object).astype(str))
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def start_to_first_answer(index_path: Path, question: str, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(newsbot("ask", "--json", "--index", str(index_path), question), cwd=ROOT,
+                       capture_output=True, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def exactness(ours: list, reference: list) -> float:
+    """Share of questions whose top 10 equals rank-bm25's, ties aside."""
+    same = 0
+    for a, b in zip(ours, reference):
+        a = [x for x in a if x[1] > 1e-12]  # rank-bm25 ranks every sentence; compare the matching ones
+        b = [x for x in b if x[1] > 1e-12]
+        scores_a, scores_b = [s for _, s in a], [s for _, s in b[: len(a)]]
+        if len(scores_a) != len(scores_b) or not np.allclose(scores_a, scores_b, rtol=1e-5, atol=1e-9):
+            continue
+        cut = scores_a[-1] if scores_a else 0
+        strict_a = {i for i, s in a if not np.isclose(s, cut, rtol=1e-5)}
+        strict_b = {i for i, s in b[: len(a)] if not np.isclose(s, cut, rtol=1e-5)}
+        same += strict_a == strict_b
+    return same / max(len(ours), 1)
+
+
+def bench_size(label: str, size: int, out: Path, sources, engines: list[str]) -> dict:
+    corpus = out / f"corpus-{label}"
+    if not corpus.exists():
+        print(f"[{label}] writing collection …", flush=True)
+        make_collection(sources, size, corpus)
+    questions_path = out / f"corpus-{label}.questions.jsonl"
+    questions = [json.loads(l)["question"] for l in questions_path.open()]
+    index_path = out / f"index-{label}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index_path}{suffix}").unlink(missing_ok=True)
+    print(f"[{label}] full rebuild …", flush=True)
+    full = run_measured(newsbot("index", "rebuild", "--full", "--articles", str(corpus), "--index", str(index_path)))
+    meta = Index(index_path).meta()
+    result = {"label": label, "sentences": int(meta["documents"]), "articles": int(meta["articles"]),
+              "terms": int(meta["vocabulary"]), "rebuild_s": full["seconds"], "rebuild_peak_mb": full["peak_mb"],
+              "index_mb": sum(os.path.getsize(p) for p in out.glob(f"index-{label}.db*") if p.is_file()) / 2**20}
+    incoming = corpus / "incoming"
+    shutil.rmtree(incoming, ignore_errors=True)
+    incoming.mkdir()
+    for i in range(10):
+        (incoming / f"new{i}.txt").write_text(
+            f" date 2030-01-{i + 1:02d} Incoming Story {i}\n\nA new story number {i} about cocoa and coffee prices. "
+            "Traders said stocks were low.\n\nOfficials said exports would rise next year.\n")
+    inc = run_measured(newsbot("index", "rebuild", "--articles", str(corpus), "--index", str(index_path)))
+    result["incremental_add10_s"] = inc["seconds"]
+    shutil.rmtree(incoming)
+    dele = run_measured(newsbot("index", "rebuild", "--articles", str(corpus), "--index", str(index_path)))
+    result["incremental_remove10_s"] = dele["seconds"]
+
+    print(f"[{label}] serving …", flush=True)
+    result["start_to_first_answer_s"] = start_to_first_answer(index_path, questions[0])
+    batch = run_measured(newsbot("ask", "--json", "--index", str(index_path)), stdin="\n".join(questions) + "\n")
+    took = [json.loads(l)["took_ms"] for l in batch["stdout"].splitlines()]
+    result.update(ask_peak_mb=batch["peak_mb"], took_ms_median=statistics.median(took),
+                  took_ms_p99=percentile(took, 99))
+
+    tokens = out / f"tokens-{label}.npz"
+    if not tokens.exists():
+        export_tokens(index_path, tokens)
+    qfile = questions_path
+    result["engines"] = {}
+    for engine in engines:
+        limit = 0
+        if engine == "rank-bm25":
+            limit = 10 if size >= 1_000_000 else 50 if size >= 100_000 else 0
+        print(f"[{label}] {engine} …", flush=True)
+        run = run_measured([sys.executable, str(HERE / "peers.py"), engine, "--index", str(index_path),
+                            "--tokens", str(tokens), "--questions", str(qfile), "--limit", str(limit)],
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+        data = json.loads(run["stdout"])
+        times = data["times_ms"]
+        result["engines"][engine] = {"build_s": data["build_s"], "rss_added_mb": data["rss_added_mb"],
+                                     "median_ms": statistics.median(times), "p99_ms": percentile(times, 99),
+                                     "questions": len(times), "tops": data["tops"]}
+    engines_out = result["engines"]
+    if "rank-bm25" in engines_out and "newsbot" in engines_out:
+        n = engines_out["rank-bm25"]["questions"]
+        result["exact_top10_vs_rank_bm25"] = exactness(engines_out["newsbot"]["tops"][:n],
+                                                        engines_out["rank-bm25"]["tops"])
+    for data in engines_out.values():
+        del data["tops"]
+    return result
+
+
+def ratio(result: dict, engine: str, peer: str) -> float:
+    engines = result["engines"]
+    if engine not in engines or peer not in engines:
+        return float("nan")
+    return engines[engine]["median_ms"] / engines[peer]["median_ms"]
+
+
+def markdown(results: list[dict], machine: str, command: str) -> str:
+    lines = [f"Machine: {machine}. Command: `{command}`.", "",
+             "| sentences | engine | build s | memory added MB | median ms | p99 ms | ÷ bm25s-numba | ÷ rank-bm25 |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        for engine, d in r["engines"].items():
+            lines.append(f"| {r['sentences']:,} | {engine} | {d['build_s']:.1f} | {d['rss_added_mb']:.0f} | "
+                         f"{d['median_ms']:.2f} | {d['p99_ms']:.2f} | {ratio(r, engine, 'bm25s-numba'):.2f} | "
+                         f"{ratio(r, engine, 'rank-bm25'):.4f} |")
+    lines += ["", "| sentences | terms | full rebuild s | rebuild peak MB | index MB | add 10 articles s | "
+              "remove 10 s | start → first answer s | `ask` peak RSS MB | took_ms median | took_ms p99 | "
+              "top-10 = rank-bm25 |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        exact = r.get("exact_top10_vs_rank_bm25")
+        lines.append(f"| {r['sentences']:,} | {r['terms']:,} | {r['rebuild_s']:.1f} | {r['rebuild_peak_mb']:.0f} | "
+                     f"{r['index_mb']:.0f} | {r['incremental_add10_s']:.2f} | {r['incremental_remove10_s']:.2f} | "
+                     f"{r['start_to_first_answer_s']:.2f} | {r['ask_peak_mb']:.0f} | {r['took_ms_median']:.2f} | "
+                     f"{r['took_ms_p99']:.2f} | {'' if exact is None else f'{exact:.1%}'} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for engine in ENGINES:
+        points = [(r["sentences"], r["engines"][engine]["median_ms"]) for r in results if engine in r["engines"]]
+        if points:
+            ax.plot(*zip(*points), marker="o", label=engine)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("sentences in the collection")
+    ax.set_ylabel("median search time per question (ms)")
+    ax.set_title("Search time against collection size (one question at a time)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10k,100k,1M")
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    args = parser.parse_args()
+    archive = args.shared / "data" / "reuters-21578.tar.gz"
+    if not archive.exists():
+        sys.exit(f"error: {archive} not found (pass --shared)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    sources = load_reuters(archive)
+    results = []
+    for label in args.sizes.split(","):
+        results.append(bench_size(label, SIZES[label], args.out, sources, args.engines.split(",")))
+        (args.out / "scale.json").write_text(json.dumps(results, indent=1))
+    machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    command = "python bench/scale.py " + " ".join(sys.argv[1:])
+    table = markdown(results, machine, command.strip())
+    (args.out / "scale.md").write_text(table)
+    plot(results, args.out / "scale.png")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

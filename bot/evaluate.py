@@ -1,0 +1,138 @@
+"""`newsbot eval`: answer quality on a question set, measured the same way for every choice.
+
+A data set is a folder with `corpus/` (articles in the usual format) and
+`questions.jsonl` lines `{id, question, answers: [str], gold_files: [str], question_date?}`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from index.rebuild import rebuild
+from index.search import Index
+
+from .answer import Ranking, answer
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+
+
+class DatasetError(ValueError):
+    """The data set folder is not usable; the message says why."""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    gold_files: tuple[str, ...]
+    question_date: str | None = None
+
+
+@dataclass
+class EvalReport:
+    """The metrics `newsbot eval` prints."""
+
+    dataset: str
+    language: str
+    questions: int
+    sentence_hit_at_1: float
+    sentence_hit_at_3: float
+    quote_hit_at_1: float
+    quote_hit_at_3: float
+    mrr_at_10: float
+    article_at_1: float
+    mean_quote_chars: float
+    mean_sentence_chars: float
+    questions_per_second: float
+    ranking: str
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        return {k.replace("_at_", "@"): v for k, v in data.items()}
+
+
+def normalise_for_match(text: str) -> str:
+    """Case- and quote-insensitive form, white space folded."""
+    return " ".join(text.translate(_QUOTES).casefold().split())
+
+
+def contains_answer(text: str, answers: tuple[str, ...]) -> bool:
+    haystack = normalise_for_match(text)
+    return any(normalise_for_match(a) in haystack for a in answers if a.strip())
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            questions.append(Question(str(item["id"]), item["question"], tuple(item["answers"]),
+                                      tuple(item.get("gold_files", ())), item.get("question_date")))
+        except (ValueError, KeyError, TypeError):
+            raise DatasetError(f"{path.name} line {number} is not a question object") from None
+    return questions
+
+
+def evaluate(dataset: Path, language: str = "en", as_of: bool = False, top: int = 10,
+             ranking: Ranking | None = None, index_path: Path | None = None) -> EvalReport:
+    """Build a temporary index of the data set and score every question."""
+    dataset = Path(dataset)
+    corpus, questions_path = dataset / "corpus", dataset / "questions.jsonl"
+    if not corpus.is_dir() or not questions_path.is_file():
+        raise DatasetError(f"{dataset} needs corpus/ and questions.jsonl")
+    questions = load_questions(questions_path)
+    ranking = ranking or Ranking()
+    with tempfile.TemporaryDirectory() as scratch:
+        path = index_path or Path(scratch) / "eval.db"
+        if index_path is None or not index_path.exists():
+            rebuild(corpus, path, language=language)
+        index = Index(path)
+        with index.snapshot() as snap:
+            mean_sentence = snap.conn.execute(
+                "select avg(length(text)) from sentences where is_title = 0").fetchone()[0] or 0.0
+        hits = {"s1": 0, "s3": 0, "q1": 0, "q3": 0, "a1": 0}
+        reciprocal, quote_chars, quote_count = 0.0, 0, 0
+        started = time.perf_counter()
+        for q in questions:
+            result = answer(index, q.question, top=max(top, 3), as_of=q.question_date if as_of else None,
+                            ranking=ranking)
+            passages = result.passages
+            sentence_hits = [contains_answer(p.sentence, q.answers) for p in passages]
+            quote_hits = [contains_answer(p.quote, q.answers) for p in passages]
+            hits["s1"] += any(sentence_hits[:1])
+            hits["s3"] += any(sentence_hits[:3])
+            hits["q1"] += any(quote_hits[:1])
+            hits["q3"] += any(quote_hits[:3])
+            hits["a1"] += bool(passages) and _file_of(passages[0].source) in q.gold_files
+            rank = next((i for i, hit in enumerate(quote_hits[:10], start=1) if hit), None)
+            reciprocal += 1 / rank if rank else 0.0
+            quote_chars += sum(len(p.quote) for p in passages[:3])
+            quote_count += len(passages[:3])
+        seconds = time.perf_counter() - started
+    n = max(len(questions), 1)
+    return EvalReport(
+        dataset=dataset.name, language=language, questions=len(questions),
+        sentence_hit_at_1=hits["s1"] / n, sentence_hit_at_3=hits["s3"] / n,
+        quote_hit_at_1=hits["q1"] / n, quote_hit_at_3=hits["q3"] / n, mrr_at_10=reciprocal / n,
+        article_at_1=hits["a1"] / n, mean_quote_chars=quote_chars / max(quote_count, 1),
+        mean_sentence_chars=mean_sentence, questions_per_second=len(questions) / max(seconds, 1e-9),
+        ranking=ranking.describe(),
+    )
+
+
+def _file_of(source: str) -> str:
+    return re.sub(r"#L\d+$", "", source).rsplit("/", 1)[-1]
+
+
+def report_table(report: EvalReport) -> str:
+    rows = [(k, v) for k, v in report.as_json().items()]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v:.3f}" if isinstance(v, float) else f"{k:<{width}}  {v}" for k, v in rows)
