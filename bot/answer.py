@@ -12,11 +12,12 @@ most two per article, identical sentences once.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import time
 from dataclasses import dataclass, fields, replace
 
-from index.search import Candidates, Index, Snapshot, idf
+from index.search import Candidates, Index, Snapshot
 
 from .cues import DateWindow, answer_type, carries, date_window
 
@@ -140,22 +141,26 @@ def answer(
         terms = snap.analyzer.terms(text)[:MAX_QUERY_TERMS]
         if not terms:
             return Answer(question, took_ms=_ms(started), notice=NO_WORDS)
-        candidates = snap.candidates(terms)
+        latest = min((d for d in (until, as_of) if d), default=None)
+        wanted = offset + top
+        size = max(ranking.pool, wanted * 10)
+        # Without a date filter only the best `size` sentences are needed, and MaxScore can skip work.
+        prune = not (since or latest)
+        candidates = snap.candidates(terms, k=size if prune else None)
         if not len(candidates):
             return Answer(question, took_ms=_ms(started), terms=tuple(terms), notice=NO_MATCH)
-        latest = min((d for d in (until, as_of) if d), default=None)
         today = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
         window = date_window(text, today) if ranking.dates else DateWindow()
         context = _Context(snap, candidates, terms, answer_type(text) if ranking.cues else None, window, today,
                            ranking)
-        wanted = offset + top
-        size = max(ranking.pool, wanted * 10)
         while True:
             pool = context.pool(size, since, latest)
             picked = context.pick(context.rescore(pool), wanted + 1)
-            if len(picked) > wanted or size >= len(candidates):
+            if len(picked) > wanted or (context.candidates.complete and size >= len(context.candidates)):
                 break
             size *= 8
+            if not context.candidates.complete:
+                context.candidates = snap.candidates(terms, k=size)
         passages = [context.passage(row, score) for row, score, _ in picked[offset:wanted]]
         passages = [replace(p, copies=copies) for p, (_, _, copies) in zip(passages, picked[offset:wanted])]
     notice = "" if passages else NO_MATCH
@@ -176,8 +181,10 @@ class _Context:
         self.bigrams = {(a, b) for a, b in zip(terms, terms[1:]) if a != b}
         self.ranking = ranking
         self.query_counts = {t: terms.count(t) for t in self.terms}
-        postings = snap.last_postings
-        self.idf = {t: idf(snap.params, snap.stats, postings[t].df) for t in self.terms if t in postings}
+        postings, n = snap.last_postings, snap.stats.documents
+        # Re-scoring uses Lucene's IDF, which stays positive even for words in most sentences
+        # (Okapi's goes negative there, and on tiny collections even its epsilon floor does).
+        self.idf = {t: math.log(1 + (n - p.df + 0.5) / (p.df + 0.5)) for t, p in postings.items() if t in self.terms}
         self.idf_total = sum(self.idf.values()) or 1.0
 
     def pool(self, size: int, since: str | None, until: str | None) -> list[tuple[dict, float]]:
@@ -215,21 +222,21 @@ class _Context:
         if r.context:
             prev_ids = [i - 1 if row["position"] > 1 else -1 for (row, _), i in zip(pool, ids)]
             next_ids = [i + 1 if row["position"] < row["article_sentences"] else -1 for (row, _), i in zip(pool, ids)]
-            neighbour = [max(p, n) for p, n in zip(lookup(prev_ids), lookup(next_ids))]
+            neighbour = [max(p, n, 0.0) for p, n in zip(lookup(prev_ids), lookup(next_ids))]
         if r.article:
-            titles = lookup([i - row["position"] for (row, _), i in zip(pool, ids)])
+            titles = [max(t, 0.0) for t in lookup([i - row["position"] for (row, _), i in zip(pool, ids)])]
             by_article: dict[int, list[float]] = {}
             for row, score in pool:
-                by_article.setdefault(row["article_id"], []).append(score)
+                by_article.setdefault(row["article_id"], []).append(max(score, 0.0))
             support = {a: sum(sorted(s, reverse=True)[:3]) for a, s in by_article.items()}
         scored = []
         for i, (row, score) in enumerate(pool):
             sentence_terms = self.snap.analyzer.terms(row["text"])
-            value = self._bm25_04(sentence_terms) if r.sentence_bm25 else score
+            value = self._bm25_04(sentence_terms) if r.sentence_bm25 else max(score, 0.0)
             if neighbour is not None:
                 value += 0.25 * neighbour[i]
             if titles is not None:
-                others = support[row["article_id"]] - score
+                others = support[row["article_id"]] - max(score, 0.0)
                 # News leads restate the headline: a headline that matches lifts the lead most.
                 value += (0.8 if r.lead and row["position"] == 1 else 0.3) * titles[i] + 0.2 * others
             factor = 1.0

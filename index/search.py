@@ -93,18 +93,32 @@ def idf(params: Bm25Params, stats: CorpusStats, df: int) -> float:
     return float(np.log((n + 1) / df))
 
 
-def term_weights(params: Bm25Params, stats: CorpusStats, postings: Postings) -> np.ndarray:
-    """Each posting's score contribution beyond what a sentence without the term gets."""
-    k1, b, avgdl = params.k1, params.b, stats.avgdl
-    tf = postings.tfs.astype(np.float64)
-    norm = 1 - b + b * postings.lengths.astype(np.float64) / avgdl
-    weight = idf(params, stats, postings.df)
+def tf_part(params: Bm25Params, stats: CorpusStats, tfs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The term-frequency factor of each posting (multiply by the IDF for the weight)."""
+    k1, b = params.k1, params.b
+    tf = np.asarray(tfs, dtype=np.float64)
+    norm = 1 - b + b * np.asarray(lengths, dtype=np.float64) / stats.avgdl
     if params.variant == "okapi":
-        return weight * (tf * (k1 + 1) / (tf + k1 * norm))
+        return tf * (k1 + 1) / (tf + k1 * norm)
     if params.variant == "bm25l":
         ctd = tf / norm  # rank-bm25 0.2.2 multiplies by tf once more; kept for equality
-        return weight * tf * (k1 + 1) * (ctd + params.delta) / (k1 + ctd + params.delta)
-    return weight * (tf * (k1 + 1)) / (k1 * norm + tf)
+        return tf * (k1 + 1) * (ctd + params.delta) / (k1 + ctd + params.delta)
+    return (tf * (k1 + 1)) / (k1 * norm + tf)
+
+
+def tf_table(params: Bm25Params, stats: CorpusStats) -> np.ndarray:
+    """`tf_part` for every 16-bit code (tf << 12 | length), so weights are one table lookup."""
+    codes = np.arange(1 << 16)
+    return tf_part(params, stats, codes >> 12, codes & 0xFFF)
+
+
+def term_weights(params: Bm25Params, stats: CorpusStats, postings: Postings, table: np.ndarray | None = None,
+                 at: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Each posting's score contribution beyond what a sentence without the term gets (all, or those `at`)."""
+    weight = idf(params, stats, postings.df)
+    if table is not None and postings.codes is not None:
+        return weight * table[postings.codes[at]]
+    return weight * tf_part(params, stats, postings.tfs[at], postings.lengths[at])
 
 
 def absent_weight(params: Bm25Params, stats: CorpusStats, postings: Postings) -> float:
@@ -121,11 +135,13 @@ class Candidates:
     sentence id in O(1) (0 for sentences without a query term), e.g. neighbours.
     """
 
-    def __init__(self, sentence_ids: np.ndarray, scores: np.ndarray, postings_touched: int, shift: float = 0.0):
+    def __init__(self, sentence_ids: np.ndarray, scores: np.ndarray, postings_touched: int, shift: float = 0.0,
+                 complete: bool = True):
         self.sentence_ids = sentence_ids
         self.scores = scores
         self.postings_touched = postings_touched
         self.shift = shift
+        self.complete = complete  # False when MaxScore left out sentences that could not reach the top k
         self.closed = False
 
     def __len__(self) -> int:
@@ -177,14 +193,34 @@ class _Scratch(threading.local):
 _scratch = _Scratch()
 
 
+def upper_bound(params: Bm25Params, stats: CorpusStats, postings: Postings) -> float:
+    """No posting of this term weighs more than this (the weight grows with tf, shrinks with length)."""
+    if postings.frontier is not None and len(postings.frontier):
+        points = postings.frontier
+        return idf(params, stats, postings.df) * float(tf_part(params, stats, points[:, 0], points[:, 1]).max())
+    tf, k1 = max(postings.max_tf, 1), params.k1
+    norm = 1 - params.b + params.b * postings.min_length / stats.avgdl
+    return idf(params, stats, postings.df) * tf * (k1 + 1) / (tf + k1 * norm)
+
+
 def score(
     query_terms: list[str],
     postings: dict[str, Postings],
     params: Bm25Params,
     stats: CorpusStats,
     max_sentence_id: int,
+    k: int | None = None,
+    table: np.ndarray | None = None,
 ) -> Candidates:
-    """BM25 scores of every sentence that holds a query term, from postings only."""
+    """BM25 scores of the sentences that hold a query term, from postings only.
+
+    With `k`, terms are taken from the most to the least discriminating, and once
+    the best k sentences so far score more than all the remaining terms together
+    could give a sentence (MaxScore), those remaining terms are only looked up for
+    the sentences found so far that could still reach the top k. The top k is
+    exact, and sentences that could not reach it are left out (`complete` is then
+    False); `lookup` still gives their partial scores.
+    """
     counts = Counter(t for t in query_terms if t in postings)
     acc = _scratch.claim(max_sentence_id + 1)
     if not counts or stats.documents == 0:
@@ -192,26 +228,65 @@ def score(
         result = Candidates(empty.astype(np.int64), empty, 0)
         _scratch.owner = result
         return result
+    prunable = k is not None and params.variant == "okapi" and all(
+        idf(params, stats, postings[t].df) > 0 for t in counts
+    )
+    bounds = {t: counts[t] * upper_bound(params, stats, postings[t]) for t in counts}
+    order = sorted(counts, key=lambda t: -bounds[t]) if prunable else list(counts)
     touched: list[np.ndarray] = []
-    shift = 0.0
-    for term, count in counts.items():
+    shift, work, complete, rest, threshold = 0.0, 0, True, [], 0.0
+    for number, term in enumerate(order):
         p = postings[term]
-        acc[p.sentence_ids] += count * term_weights(params, stats, p)
-        shift += count * absent_weight(params, stats, p)
+        if prunable and touched and len(touched[-1]) >= k:
+            # k sentences of the last list score at least its k-th best so far: a valid threshold.
+            threshold = max(threshold, _kth(acc[touched[-1]], k))
+            if sum(bounds[t] for t in order[number:]) < threshold:
+                rest, complete = order[number:], False
+                break
+        np.add.at(acc, p.sentence_ids, counts[term] * term_weights(params, stats, p, table))
+        shift += counts[term] * absent_weight(params, stats, p)
         touched.append(p.sentence_ids)
+        work += len(p.sentence_ids)
     ids = touched[0].astype(np.int64) if len(touched) == 1 else np.concatenate(touched).astype(np.int64)
-    scores = acc[ids]
-    if len(touched) > 1:
+    if rest:
+        # Only sentences that could still reach the top k go on: few, so sorting them is cheap.
+        dirty = ids
+        ids = np.unique(ids[acc[ids] + sum(bounds[t] for t in rest) >= threshold])
+        for number, term in enumerate(rest):
+            alive = ids[acc[ids] + sum(bounds[t] for t in rest[number:]) >= threshold]
+            work += _add_for(acc, alive, postings[term], counts[term], params, stats, table)
+    elif len(touched) > 1:
         # Deduplicate ids in O(postings): the last write of each id's position wins.
+        scores = acc[ids]
         positions = np.arange(len(ids), dtype=np.float64)
         acc[ids] = positions
         first = acc[ids] == positions
-        ids, scores = ids[first], scores[first]
-        acc[ids] = scores
-    _scratch.dirty = ids
-    result = Candidates(ids, scores + shift, int(sum(len(t) for t in touched)), shift)
+        ids = ids[first]
+        acc[ids] = scores[first]
+        dirty = ids
+    else:
+        dirty = ids
+    scores = acc[ids]
+    _scratch.dirty = dirty
+    result = Candidates(ids, scores + shift, work, shift, complete)
     _scratch.owner = result
     return result
+
+
+def _kth(scores: np.ndarray, k: int) -> float:
+    """The k-th largest value."""
+    return float(np.partition(scores, len(scores) - k)[len(scores) - k])
+
+
+def _add_for(acc, found: np.ndarray, p: Postings, count: int, params, stats, table) -> int:
+    """Add a term's weights to the sentences already found, by binary search in its posting list."""
+    where = np.searchsorted(p.sentence_ids, found)
+    where[where >= len(p.sentence_ids)] = len(p.sentence_ids) - 1
+    hit = p.sentence_ids[where] == found
+    at = where[hit]
+    if len(at):
+        acc[p.sentence_ids[at]] += count * term_weights(params, stats, p, table, at)
+    return len(found)
 
 
 class Index:
@@ -235,25 +310,35 @@ class Index:
             if conn is not None:
                 conn.close()
             conn = store.connect(self.path, readonly=True).conn
-            self._local.conn, self._local.inode = conn, inode
+            self._local.conn, self._local.inode, self._local.snap = conn, inode, None
         return conn
 
     @contextmanager
     def snapshot(self) -> Iterator[Snapshot]:
         """One consistent view of the index for the length of the block."""
         conn = self._connection()
+        local = self._local
         try:
             conn.execute("begin")
-            meta = {k: v for k, v in conn.execute("select key, value from meta")}
+            # data_version changes only when another connection commits: reuse the parsed meta until then.
+            version = conn.execute("pragma data_version").fetchone()[0]
+            snap = getattr(local, "snap", None)
+            if snap is None or local.version != version or snap.conn is not conn:
+                meta = {k: v for k, v in conn.execute("select key, value from meta")}
+                store.check_schema(meta, self.path)
+                snap = Snapshot(conn, meta)
+                local.snap, local.version = snap, version
         except sqlite3.DatabaseError as error:
             if conn.in_transaction:
                 conn.rollback()
             raise store.IndexUnavailable(
                 f"{self.path} is not a newsbot index ({error}); run `newsbot index rebuild`"
             ) from None
+        except store.IndexUnavailable:
+            conn.rollback()
+            raise
         try:
-            store.check_schema(meta, self.path)
-            yield Snapshot(conn, meta)
+            yield snap
         finally:
             conn.rollback()
 
@@ -273,11 +358,13 @@ class Snapshot:
         self.analyzer = analyzer_for(meta.get("language", "english"))
         self.max_sentence_id = int(meta.get("max_sentence_id", 0))
         self.last_postings: dict[str, Postings] = {}
+        self.table = tf_table(self.params, self.stats) if self.stats.documents else None
 
-    def candidates(self, query_terms: list[str]) -> Candidates:
+    def candidates(self, query_terms: list[str], k: int | None = None) -> Candidates:
+        """Scored sentences; with k, only as many as needed for an exact top k (see `score`)."""
         postings = store.fetch_postings(self.conn, query_terms)
         self.last_postings = postings
-        return score(query_terms, postings, self.params, self.stats, self.max_sentence_id)
+        return score(query_terms, postings, self.params, self.stats, self.max_sentence_id, k, self.table)
 
     def rows(self, sql: str, args: Iterable = ()) -> list[dict]:
         cursor = self.conn.execute(sql, list(args))

@@ -8,10 +8,13 @@ Tables (open them with ``sqlite-utils`` or Datasette):
   content_hash (SHA-256 of the parsed text), date, title, byline, url, sentences
 * ``sentences`` id, article_id, position (0 is the title), paragraph, text,
   length (number of index terms), is_title
-* ``postings``  term, df, and three little-endian arrays with one entry per
-  sentence that contains the term: sentence_ids (int32), tfs (uint16, term
-  count), lengths (uint16, sentence length), so a term's BM25 weights can be
-  computed from its row alone
+* ``postings``  term, df, max_tf, min_length, frontier (the (tf, length) pairs
+  that bound the term's BM25 weight), and little-endian arrays with
+  one entry per sentence that contains the term, ascending by id: sentence_ids
+  (int32) and codes (uint16, tf << 12 | sentence length, also an index into a
+  per-index table of BM25 term-frequency factors). A term whose tf reaches 16 or
+  sentence length 4096 stores tfs and lengths (uint16 each) instead of codes.
+  A term's BM25 weights, and their upper bound, come from its row alone
 * ``meta``      key, value: schema_version, language, bm25 variant and
   parameters, documents, total_length, idf_sum, terms, built_at, ...
 
@@ -25,12 +28,13 @@ import sqlite3
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 6
 ID_DTYPE = np.dtype("<i4")
 COUNT_DTYPE = np.dtype("<u2")
 
@@ -45,16 +49,32 @@ class IndexMissing(IndexUnavailable):
 
 @dataclass(frozen=True)
 class Postings:
-    """One term's postings as arrays."""
+    """One term's postings as arrays, ascending by sentence id.
+
+    Weights come from `codes` (tf << 12 | length) when every tf < 16 and length < 4096,
+    which is nearly always; otherwise from the full `tfs` and `lengths` arrays.
+    """
 
     term: str
     sentence_ids: np.ndarray
-    tfs: np.ndarray
-    lengths: np.ndarray
+    raw_tfs: np.ndarray | None = None
+    raw_lengths: np.ndarray | None = None
+    max_tf: int = 0
+    min_length: int = 0
+    codes: np.ndarray | None = None
+    frontier: np.ndarray | None = None  # (tf, length) pairs no other posting beats on both: bound the weight
 
     @property
     def df(self) -> int:
         return len(self.sentence_ids)
+
+    @cached_property
+    def tfs(self) -> np.ndarray:
+        return self.raw_tfs if self.raw_tfs is not None else (self.codes >> 12).astype(COUNT_DTYPE)
+
+    @cached_property
+    def lengths(self) -> np.ndarray:
+        return self.raw_lengths if self.raw_lengths is not None else (self.codes & 0xFFF).astype(COUNT_DTYPE)
 
 
 def pack(values, dtype: np.dtype) -> bytes:
@@ -75,6 +95,8 @@ def connect(path: Path | str, readonly: bool = False) -> sqlite_utils.Database:
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False)
+        # A rebuild is one big transaction; afterwards keep at most 64 MB of WAL file around.
+        conn.execute("PRAGMA journal_size_limit = 67108864")
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute("PRAGMA mmap_size = 1073741824")
     return sqlite_utils.Database(conn)
@@ -116,7 +138,8 @@ def create_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["postings"].create(
-        {"term": str, "df": int, "sentence_ids": bytes, "tfs": bytes, "lengths": bytes},
+        {"term": str, "df": int, "max_tf": int, "min_length": int, "frontier": bytes, "sentence_ids": bytes,
+         "codes": bytes, "tfs": bytes, "lengths": bytes},
         pk="term",
         if_not_exists=True,
     )
@@ -159,17 +182,36 @@ def fetch_postings(conn: sqlite3.Connection, terms: list[str]) -> dict[str, Post
         return {}
     marks = ",".join("?" * len(wanted))
     rows = conn.execute(
-        f"select term, sentence_ids, tfs, lengths from postings where term in ({marks})", wanted
+        "select term, sentence_ids, codes, tfs, lengths, max_tf, min_length, frontier from postings "
+        f"where term in ({marks})",
+        wanted,
     )
     return {
         term: Postings(
             term,
             np.frombuffer(ids, ID_DTYPE),
-            np.frombuffer(tfs, COUNT_DTYPE),
-            np.frombuffer(lengths, COUNT_DTYPE),
+            np.frombuffer(tfs, COUNT_DTYPE) if tfs is not None else None,
+            np.frombuffer(lengths, COUNT_DTYPE) if lengths is not None else None,
+            max_tf,
+            min_length,
+            np.frombuffer(codes, COUNT_DTYPE) if codes is not None else None,
+            np.frombuffer(frontier, COUNT_DTYPE).reshape(-1, 2) if frontier is not None else None,
         )
-        for term, ids, tfs, lengths in rows
+        for term, ids, codes, tfs, lengths, max_tf, min_length, frontier in rows
     }
+
+
+def frontier(tfs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The (tf, length) pairs with no other posting both as frequent and as short (a skyline).
+
+    BM25's weight grows with tf and shrinks with length, so its maximum over the
+    list is reached on one of these points, whatever the collection statistics.
+    """
+    order = np.lexsort((-tfs.astype(np.int64), lengths))
+    tf_sorted, length_sorted = tfs[order], lengths[order]
+    running = np.maximum.accumulate(tf_sorted)
+    keep = np.r_[True, running[1:] > running[:-1]]
+    return np.stack([tf_sorted[keep], length_sorted[keep]], axis=1).astype(COUNT_DTYPE)
 
 
 class PostingsBuilder:
@@ -247,13 +289,21 @@ def write_postings(conn: sqlite3.Connection, new: Iterable[Postings], removed: d
             if len(ids) == 0:
                 gone.append(term)
                 continue
+            tfs = np.concatenate([p.tfs for p in parts])
+            lengths = np.concatenate([p.lengths for p in parts])
+            codes = raw_tfs = raw_lengths = None
+            if tfs.max() < 16 and lengths.max() < 4096:
+                codes = pack((tfs.astype(np.uint32) << 12) | lengths, COUNT_DTYPE)
+            else:
+                raw_tfs, raw_lengths = pack(tfs, COUNT_DTYPE), pack(lengths, COUNT_DTYPE)
             rows.append((
-                term, len(ids), pack(ids, ID_DTYPE),
-                pack(np.concatenate([p.tfs for p in parts]), COUNT_DTYPE),
-                pack(np.concatenate([p.lengths for p in parts]), COUNT_DTYPE),
+                term, len(ids), int(tfs.max()), int(lengths.min()), frontier(tfs, lengths).tobytes(),
+                pack(ids, ID_DTYPE), codes, raw_tfs, raw_lengths,
             ))
         if gone:
             conn.execute(f"delete from postings where term in ({','.join('?' * len(gone))})", gone)
         conn.executemany(
-            "insert or replace into postings (term, df, sentence_ids, tfs, lengths) values (?,?,?,?,?)", rows
+            "insert or replace into postings (term, df, max_tf, min_length, frontier, sentence_ids, codes, tfs, "
+            "lengths) values (?,?,?,?,?,?,?,?,?)",
+            rows,
         )

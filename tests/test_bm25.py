@@ -118,3 +118,39 @@ def test_every_sentence_and_title_is_one_document(articles_dir, index):
     meta = index.meta()
     assert int(meta["documents"]) == total
     assert int(meta["sentences"]) == total - len(articles)
+
+
+def test_maxscore_top_k_is_exact_and_does_less_work(tmp_path):
+    folder = _synthetic_articles(tmp_path / "syn", n_articles=150, seed=11)
+    index, ids, corpus = _corpus_and_index(tmp_path, folder, "okapi")
+    vocabulary = sorted({t for doc in corpus for t in doc})
+    rng = random.Random(5)
+    pruned_any = False
+    with index.snapshot() as snap:
+        for _ in range(60):
+            query = rng.sample(vocabulary, k=rng.randint(2, 5)) + ["w0", "w1"]  # rare words plus common ones
+            full = snap.candidates(query).top(10)
+            fast = snap.candidates(query, k=10)
+            top = fast.top(10)
+            assert [s for _, s in top] == pytest.approx([s for _, s in full], rel=1e-9)
+            assert {i for i, _ in top} == {i for i, _ in full} or len({round(s, 9) for _, s in full}) < 10
+            pruned_any |= not fast.complete
+    assert pruned_any
+
+
+def test_maxscore_skips_the_long_lists_of_common_words(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "needle.txt").write_text(" date 2025-01-01 Needle\n\nThe zeppelin landed near the farmers.")
+    for i in range(300):  # "farmers" in a third of the sentences: a common word, but IDF still positive
+        (folder / f"hay{i}.txt").write_text(f" date 2025-01-02 Hay {i}\n\nFarmers sold wheat number {i}. "
+                                            "The market was busy.")
+    rebuild(folder, tmp_path / "c.db")
+    with Index(tmp_path / "c.db").snapshot() as snap:
+        terms = Analyzer("en").terms("zeppelin farmers")
+        full = snap.candidates(terms)
+        full_top = full.top(1)
+        full_work = full.postings_touched
+        fast = snap.candidates(terms, k=1)
+        assert fast.top(1) == full_top and not fast.complete
+        assert fast.postings_touched < full_work / 50
