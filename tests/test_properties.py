@@ -1,0 +1,93 @@
+"""Hostile and broken input, generated: nothing raises, replies stay valid (5,000 examples each)."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot import render
+from bot.answer import NO_MATCH, NO_WORDS, Answer, Passage, answer
+from index.articles import ArticleError, parse_json_article, parse_txt
+from index.sentences import split_sentences
+from index.terms import Analyzer
+
+from .fake_bot_api import visible_length
+
+MANY = settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                         HealthCheck.function_scoped_fixture])
+QUERY_SYNTAX = ["NEAR(", '"', "*", "col:", "-x", "AND", "OR", "NOT", "%s", "{0}", "'; drop table x; --",
+                "\x00", "\u202e", "\u200f", "🙂", "ﷺ", "\ufeff", "tram", "line"]
+questions = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.sampled_from(QUERY_SYNTAX), max_size=30).map(" ".join),
+    st.text(alphabet=st.characters(categories=["P", "S", "Z", "Cc", "Cf"]), max_size=200),
+)
+
+
+@MANY
+@given(st.text(max_size=2000))
+def test_parser_never_raises_anything_but_article_error(text):
+    try:
+        article = parse_txt(text, "x.txt")
+    except ArticleError:
+        return
+    assert article.paragraphs and all(p.strip() for p in article.paragraphs)
+
+
+@MANY
+@given(st.dictionaries(st.sampled_from(["date", "title", "text", "byline", "url"]),
+                       st.one_of(st.text(max_size=50), st.integers(), st.none(), st.lists(st.integers()))))
+def test_jsonl_records_never_raise_anything_but_article_error(record):
+    try:
+        parse_json_article(record, "x.jsonl#L1")
+    except ArticleError:
+        pass
+
+
+@MANY
+@given(st.text(max_size=2000))
+def test_splitter_keeps_every_word(text):
+    pieces = split_sentences(text)
+    assert " ".join(pieces).split() == " ".join(text.split()).split() or any(len(p) >= 500 for p in pieces)
+
+
+@MANY
+@given(st.text(max_size=500), st.sampled_from(["en", "ru", "ar"]))
+def test_analyzer_never_raises(text, language):
+    assert all(term for term in Analyzer(language).terms(text))
+
+
+@MANY
+@given(questions)
+def test_hostile_questions_get_a_normal_reply_or_no_searchable_words(index, question):
+    result = answer(index, question)
+    assert result.notice in ("", NO_MATCH, NO_WORDS)
+    assert bool(result.passages) == (result.notice == "")
+    for message in render.html_messages(result):
+        assert visible_length(message, "HTML") <= 4096
+
+
+def test_huge_questions_are_bounded(index):
+    for question in ("tram " * 5000, "x" * 100_000, "🙂" * 50_000):
+        started = time.perf_counter()
+        answer(index, question)
+        assert time.perf_counter() - started < 2.0
+
+
+passage_text = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=3000)
+
+
+@MANY
+@given(passage_text, passage_text, st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 3000)), max_size=8))
+def test_any_passage_renders_to_valid_telegram_html(quote, title, spans):
+    spans = tuple(sorted((min(a, b), max(a, b)) for a, b in spans if a != b))
+    passage = Passage(sentence=quote, quote=quote, title=title, date="2025-01-01", source="s.txt", score=1.0,
+                      highlights=spans)
+    result = Answer("q", (passage,) * 3)
+    messages = render.html_messages(result)
+    for message in messages:
+        assert visible_length(message, "HTML") <= 4096  # also raises on HTML Telegram would refuse
+    plain = render.plain_text(result)
+    assert passage.title[:50].strip() in plain or not passage.title[:50].strip()

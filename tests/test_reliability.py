@@ -1,0 +1,102 @@
+"""Index safety: killed rebuilds, readers during rebuilds, two rebuilds at once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.kill_rebuilds import fingerprint, make_folders, run, small_articles
+from bot.answer import answer
+from index.rebuild import RebuildError, rebuild
+from index.search import Index
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def two_collections(tmp_path):
+    return make_folders(tmp_path, small_articles(300))
+
+
+def test_killed_rebuilds_leave_a_whole_index(tmp_path, two_collections):
+    a, b = two_collections
+    result = run(a, b, tmp_path / "kill.db", kills=4, seed=3)
+    assert result["failures"] == []
+    assert result["intact"] == result["kills"] == 4
+
+
+def test_readers_never_see_a_partial_index_and_are_not_blocked(tmp_path, two_collections):
+    a, b = two_collections
+    path = tmp_path / "live.db"
+    rebuild(a, path)
+    prints = {fingerprint(path)[1]}
+    rebuild(b, path)
+    prints.add(fingerprint(path)[1])
+    index = Index(path)
+    stop = threading.Event()
+    problems: list[str] = []
+    slowest = [0.0]
+
+    def reader():
+        while not stop.is_set():
+            started = time.perf_counter()
+            with index.snapshot() as snap:
+                count = snap.conn.execute("select count(*) from articles").fetchone()[0]
+                hashes = sorted(r[0] for r in snap.conn.execute("select content_hash from articles"))
+                if int(snap.meta["articles"]) != count:
+                    problems.append("meta and articles disagree")
+                if hashlib.sha256("\n".join(hashes).encode()).hexdigest() not in prints:
+                    problems.append("a mix of two collections")
+            answer(index, "grain oil prices")
+            slowest[0] = max(slowest[0], time.perf_counter() - started)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    other_process = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom index.search import Index\nfrom bot.answer import answer\n"
+         "ix = Index(sys.argv[1]); end = time.time() + 4\nwhile time.time() < end: answer(ix, 'wheat gold')",
+         str(path)], env=env)
+    try:
+        for folder in (a, b, a, b):
+            rebuild(folder, path)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        other_process.wait(30)
+    assert problems == []
+    assert other_process.returncode == 0
+    assert slowest[0] < 1.0
+
+
+def test_second_rebuild_refuses_while_one_runs(tmp_path, two_collections):
+    a, _ = two_collections
+    path = tmp_path / "two.db"
+    rebuild(a, path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.Popen([sys.executable, "-m", "bot", "index", "rebuild", "--full", "--articles", str(a),
+                              "--index", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    refused = None
+    deadline = time.monotonic() + 20
+    while first.poll() is None and time.monotonic() < deadline:
+        try:
+            rebuild(a, path)
+        except RebuildError as error:
+            refused = str(error)
+            break
+        time.sleep(0.05)
+    first.wait(60)
+    assert first.returncode == 0
+    if refused is None:
+        pytest.skip("the first rebuild finished before a second could start")
+    assert "another rebuild" in refused
+    assert fingerprint(path)[0] == "ok"
