@@ -67,6 +67,7 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     allowed_chat_ids: frozenset[int] = frozenset()
     questions_per_minute: int = 10
+    concurrent_updates: int = 32
 
     @property
     def uses_samples(self) -> bool:
@@ -112,4 +113,6 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
         kwargs["allowed_chat_ids"] = _ids("NEWSBOT_ALLOWED_CHAT_IDS", get("NEWSBOT_ALLOWED_CHAT_IDS"))
     if get("NEWSBOT_QUESTIONS_PER_MINUTE"):
         kwargs["questions_per_minute"] = _positive_int("NEWSBOT_QUESTIONS_PER_MINUTE", get("NEWSBOT_QUESTIONS_PER_MINUTE"))
+    if get("NEWSBOT_CONCURRENT_UPDATES"):
+        kwargs["concurrent_updates"] = _positive_int("NEWSBOT_CONCURRENT_UPDATES", get("NEWSBOT_CONCURRENT_UPDATES"))
     return Settings(**kwargs)

@@ -28,7 +28,16 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -63,11 +72,33 @@ COMMANDS = [
     BotCommand("reindex", "Rebuild the index (admins only)"),
 ]
 MORE_LABEL = "More ▸"
+TYPING_AFTER = 0.3  # seconds a search may take before the bot shows "typing…"
 MAX_PAGES_KEPT = 5000
 INLINE_RESULTS = 10
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 SLOW_DOWN = "You're asking faster than I can read. Please wait a minute and ask again."
 NOT_ALLOWED = "Sorry, this bot only answers in the chats it was set up for."
+
+
+class PatientRateLimiter(AIORateLimiter):
+    """PTB's AIORateLimiter (flood limits, waits out 429s), plus bounded retries of 5xx and timeouts."""
+
+    NETWORK_RETRIES = 3
+    FINAL = (BadRequest, Forbidden, InvalidToken, Conflict, RetryAfter, ChatMigrated)
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        for attempt in range(self.NETWORK_RETRIES + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except self.FINAL:
+                raise
+            except NetworkError:  # includes TimedOut; the updater retries getUpdates itself
+                if attempt == self.NETWORK_RETRIES or endpoint == "getUpdates":
+                    raise
+                logger.info("Bot API call %s failed, retrying (%d of %d)", endpoint, attempt + 1,
+                            self.NETWORK_RETRIES)
+                await asyncio.sleep(0.25 * 2**attempt)
+        raise AssertionError("unreachable")
 
 
 @dataclass
@@ -127,9 +158,14 @@ async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, quest
     """Search (off the event loop) and send the passages, with a More button when there are more."""
     state = state_of(context)
     chat = update.effective_chat
-    await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
     top = state.settings.top
-    result = await _search(state, question, top, offset)
+    search = asyncio.ensure_future(_search(state, question, top, offset))
+    # "typing…" only when the answer takes a noticeable time, as Telegram recommends: a chat
+    # action is an API call too, and counts against the flood limits.
+    done, _ = await asyncio.wait({search}, timeout=TYPING_AFTER)
+    if not done:
+        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+    result = await search
     if offset and not result.passages:
         await context.bot.send_message(chat.id, "No more passages for that question.")
         return
@@ -394,9 +430,9 @@ def build_application(settings: Settings, index: Index, articles_dir: Path) -> A
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(32)
-        .connection_pool_size(64)
+        .rate_limiter(PatientRateLimiter(max_retries=3))
+        .concurrent_updates(settings.concurrent_updates if settings.concurrent_updates > 1 else False)
+        .connection_pool_size(max(8, settings.concurrent_updates * 2))
         .post_init(post_init)
         .build()
     )

@@ -92,7 +92,7 @@ def runner(tmp_path, monkeypatch) -> CliRunner:
     monkeypatch.chdir(tmp_path)
     for name in ("NEWSBOT_ARTICLES_DIR", "NEWSBOT_INDEX", "NEWSBOT_LANGUAGE", "NEWSBOT_LOG_LEVEL",
                  "NEWSBOT_TOP", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "NEWSBOT_ADMIN_IDS",
-                 "NEWSBOT_ALLOWED_CHAT_IDS", "NEWSBOT_QUESTIONS_PER_MINUTE"):
+                 "NEWSBOT_ALLOWED_CHAT_IDS", "NEWSBOT_QUESTIONS_PER_MINUTE", "NEWSBOT_CONCURRENT_UPDATES"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     return CliRunner()

@@ -117,7 +117,7 @@ class Call:
 class FakeBotApi:
     """The fake server plus the user side: queue updates, read calls, inject faults."""
 
-    def __init__(self, token: str = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmn"):
+    def __init__(self, token: str = "123456789:fake-token-for-tests"):
         self.token = token
         self.calls: list[Call] = []
         self.failed: list[tuple[str, int]] = []

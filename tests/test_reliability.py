@@ -100,3 +100,29 @@ def test_second_rebuild_refuses_while_one_runs(tmp_path, two_collections):
         pytest.skip("the first rebuild finished before a second could start")
     assert "another rebuild" in refused
     assert fingerprint(path)[0] == "ok"
+
+
+def test_load_with_faults_answers_everyone_exactly_once(tmp_path):
+    """A fast version of bench/load.py: 200 questions from 20 users with random 429, 502, timeouts, 403."""
+    from bench.load import run_once
+    from bot.config import sample_articles_dir
+
+    index = tmp_path / "samples.db"
+    rebuild(sample_articles_dir(), index)
+    result = run_once(index, updates=200, users=20, concurrency=32, faults=True, seed=4)
+    assert result["answered"] == result["expected"] == 190
+    assert result["not_exactly_once"] == {}
+    assert result["error_handler_blocked"] == 10  # one blocked user, each of the 10 failures seen once
+    assert result["error_handler_other"] == 0
+    assert any(k.endswith(" 429") for k in result["injected_failures"])
+
+
+def test_polling_resumes_after_the_server_drops_the_connection(index_path, articles_dir):
+    from .telegram_harness import running_bot
+
+    with running_bot(index_path, articles_dir) as (fake, app):
+        fake.wait_for(lambda calls: fake.calls_to("setMyCommands"))
+        fake.fail("getUpdates", 0, "", times=3, drop=True)
+        fake.send_text("tram line", user_id=31)
+        fake.wait_for(lambda calls: fake.sent_to(31), timeout=30)
+        assert "tram" in fake.sent_to(31)[0]["text"]

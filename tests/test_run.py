@@ -70,7 +70,7 @@ def test_missing_token_is_one_line(tmp_path, index_path, articles_dir, fake):
 
 
 def test_rejected_token_is_one_line_without_the_token(tmp_path, index_path, articles_dir, fake):
-    wrong = "987654321:AAWrongTokenWrongTokenWrongToken123"
+    wrong = "987654321:wrong-token-for-tests"
     process = start_bot(fake, index_path, articles_dir, tmp_path, token=wrong, level="WARNING")
     out, err = process.communicate(timeout=30)
     assert process.returncode == 1
