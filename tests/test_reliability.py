@@ -126,3 +126,36 @@ def test_polling_resumes_after_the_server_drops_the_connection(index_path, artic
         fake.send_text("tram line", user_id=31)
         fake.wait_for(lambda calls: fake.sent_to(31), timeout=30)
         assert "tram" in fake.sent_to(31)[0]["text"]
+
+
+def test_awkward_article_folders(tmp_path):
+    """Deep folders, odd names, a symlink loop, random bytes, a 50 MB file: all handled, none fatal."""
+    root = tmp_path / "odd"
+    deep = root.joinpath(*[f"d{i}" for i in range(60)])
+    deep.mkdir(parents=True)
+    (deep / "deep.txt").write_text(" date 2025-01-01 Deep\n\nFound at the bottom of sixty folders.")
+    for name in ("new\nline.txt", "ümlaut ☃.txt", "-dash.txt", "sp ace.txt", "'quote\".txt"):
+        (root / name).write_text(f" date 2025-01-02 Odd {name!r}\n\nA file with an odd name.")
+    (root / "loop").symlink_to(root, target_is_directory=True)
+    (root / "random.txt").write_bytes(os.urandom(4096))
+    with open(root / "big.txt", "wb") as handle:
+        handle.write(b" date 2025-01-03 Big\n\n" + b"word " * (10 * 1024 * 1024))
+    summary = rebuild(root, tmp_path / "odd.db")
+    reasons = {s.source: s.reason for s in summary.skipped}
+    assert summary.added == 6
+    assert "larger than" in reasons["big.txt"]
+    assert "random.txt" in reasons
+    assert answer(Index(tmp_path / "odd.db"), "bottom of sixty folders").passages
+
+
+def test_ten_thousand_tiny_files(tmp_path):
+    root = tmp_path / "tiny"
+    for i in range(10_000):
+        folder = root / f"{i // 1000}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i}.txt").write_text(f" date 2025-01-01 Tiny {i}\n\nTiny story number {i} about item{i}.")
+    started = time.perf_counter()
+    summary = rebuild(root, tmp_path / "tiny.db")
+    assert summary.added == 10_000 and not summary.skipped
+    assert time.perf_counter() - started < 60
+    assert answer(Index(tmp_path / "tiny.db"), "item9876").passages[0].title == "Tiny 9876"
