@@ -249,12 +249,22 @@ def score(
         work += len(p.sentence_ids)
     ids = touched[0].astype(np.int64) if len(touched) == 1 else np.concatenate(touched).astype(np.int64)
     if rest:
-        # Only sentences that could still reach the top k go on: few, so sorting them is cheap.
-        dirty = ids
-        ids = np.unique(ids[acc[ids] + sum(bounds[t] for t in rest) >= threshold])
+        # Only sentences that could still reach the top k go on.
+        dirty = [ids]
+        ids = ids[acc[ids] + sum(bounds[t] for t in rest) >= threshold]
+        if len(touched) > 1:
+            ids = _distinct(acc, ids)
         for number, term in enumerate(rest):
+            p = postings[term]
             alive = ids[acc[ids] + sum(bounds[t] for t in rest[number:]) >= threshold]
-            work += _add_for(acc, alive, postings[term], counts[term], params, stats, table)
+            if len(alive) * 8 > len(p.sentence_ids):
+                # Many still in the race: adding the whole list beats a binary search per sentence.
+                np.add.at(acc, p.sentence_ids, counts[term] * term_weights(params, stats, p, table))
+                dirty.append(p.sentence_ids)
+                work += len(p.sentence_ids)
+            else:
+                work += _add_for(acc, alive, p, counts[term], params, stats, table)
+        dirty = np.concatenate(dirty) if len(dirty) > 1 else dirty[0]
     elif len(touched) > 1:
         # Deduplicate ids in O(postings): the last write of each id's position wins.
         scores = acc[ids]
@@ -271,6 +281,16 @@ def score(
     result = Candidates(ids, scores + shift, work, shift, complete)
     _scratch.owner = result
     return result
+
+
+def _distinct(acc: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Ids without repeats, in O(n) with the scratch buffer (its values are restored)."""
+    scores = acc[ids]
+    positions = np.arange(len(ids), dtype=np.float64)
+    acc[ids] = positions
+    first = acc[ids] == positions
+    acc[ids] = scores
+    return ids[first]
 
 
 def _kth(scores: np.ndarray, k: int) -> float:
