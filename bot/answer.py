@@ -51,7 +51,7 @@ class Ranking:
     cues: bool = True  # the sentence holds what the question asks for: a number, date, name, place
     dates: bool = True  # dates in the question favour articles from then; "latest" favours recent ones
     quotes: bool = True  # the quote takes in a neighbour that matches the question too
-    pool: int = 100  # BM25 candidates re-scored
+    pool: int = 30  # BM25 candidates re-scored (at least; ten per passage asked for)
 
     @classmethod
     def techniques(cls) -> list[str]:
