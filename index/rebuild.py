@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -172,22 +172,49 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
 
 
 def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh) -> None:
-    """Remove what is gone or changed, add what is new, in the caller's transaction."""
+    """Remove what is gone or changed, add what is new, in the caller's transaction.
+
+    The result equals a fresh rebuild of the folder: an article whose text is
+    already indexed is a duplicate only if that text is still indexed once every
+    changed file has been applied, so such articles wait until the end.
+    """
     meta = store.read_meta(db)
-    next_article = int(meta.get("next_article_id", 1))
-    next_sentence = int(meta.get("next_sentence_id", 1))
+    counters = {"article": int(meta.get("next_article_id", 1)), "sentence": int(meta.get("next_sentence_id", 1))}
     conn = db.conn
     remove_ids = [row["id"] for file, rows in existing.items() if file not in seen for row in rows]
     summary.removed = len(remove_ids)
     builder = store.PostingsBuilder()
     removed_postings: dict[str, set[int]] = {}
-    present_hashes: set[str] = set()
+    present: Counter[str] = Counter()
     if not fresh:
         removed_postings = _remove_articles(db, analyzer, remove_ids)
-        present_hashes = {row[0] for row in conn.execute("select content_hash from articles")}
+        present.update(row[0] for row in conn.execute("select content_hash from articles"))
     summary.unchanged = len(kept_ids)
     article_rows: list[tuple] = []
     sentence_rows: list[tuple] = []
+    waiting: list[tuple] = []
+
+    def add(result, item, replaced: bool) -> None:
+        article = item.article
+        present[article.content_hash] += 1
+        if article.encoding_note:
+            summary.notes.append(Skipped(article.source, article.encoding_note))
+        if replaced:
+            summary.updated += 1
+        else:
+            summary.added += 1
+        article_id = counters["article"]
+        counters["article"] += 1
+        article_rows.append((article_id, article.source, result.file, result.file_hash, result.file_stat,
+                             article.content_hash, article.date, article.title, article.byline, article.url,
+                             len(item.sentences) - 1))
+        for sentence, terms in zip(item.sentences, item.terms):
+            sentence_id = counters["sentence"]
+            counters["sentence"] += 1
+            length = builder.add(sentence_id, terms.split())
+            sentence_rows.append((sentence_id, article_id, sentence.position, sentence.paragraph,
+                                  sentence.text, length, int(sentence.is_title)))
+
     for result in results:
         old_rows = {(r["source"], r["content_hash"]): r["id"] for r in existing.get(result.file, [])}
         if result.unchanged:
@@ -195,49 +222,37 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh) -> N
             summary.unchanged += len(old_rows)
             continue
         new_keys = {(d.article.source, d.article.content_hash) for d in result.items if not isinstance(d, Skipped)}
-        gone = [aid for key, aid in old_rows.items() if key not in new_keys]
+        gone = {key: aid for key, aid in old_rows.items() if key not in new_keys}
         summary.removed += len(gone)
         if gone:
-            for term, ids in _remove_articles(db, analyzer, gone).items():
+            for term, ids in _remove_articles(db, analyzer, list(gone.values())).items():
                 removed_postings.setdefault(term, set()).update(ids)
-            present_hashes = {row[0] for row in conn.execute("select content_hash from articles")}
+            present.subtract(content_hash for _, content_hash in gone)
         replaced = {source for source, _ in old_rows}
         for item in result.items:
             if isinstance(item, Skipped):
                 summary.skipped.append(item)
                 continue
-            article = item.article
-            key = (article.source, article.content_hash)
+            key = (item.article.source, item.article.content_hash)
             if key in old_rows:
                 conn.execute("update articles set file_hash = ?, file_stat = ? where id = ?",
                              [result.file_hash, result.file_stat, old_rows[key]])
                 summary.unchanged += 1
-                continue
-            if article.content_hash in present_hashes:
-                summary.skipped.append(Skipped(article.source, "same text as an article already indexed"))
-                continue
-            present_hashes.add(article.content_hash)
-            if article.encoding_note:
-                summary.notes.append(Skipped(article.source, article.encoding_note))
-            if article.source in replaced:
-                summary.updated += 1
+            elif present[item.article.content_hash] > 0:
+                waiting.append((result, item, item.article.source in replaced))
             else:
-                summary.added += 1
-            article_id, next_article = next_article, next_article + 1
-            article_rows.append((article_id, article.source, result.file, result.file_hash, result.file_stat,
-                                 article.content_hash, article.date, article.title, article.byline, article.url,
-                                 len(item.sentences) - 1))
-            for sentence, terms in zip(item.sentences, item.terms):
-                length = builder.add(next_sentence, terms.split())
-                sentence_rows.append((next_sentence, article_id, sentence.position, sentence.paragraph,
-                                      sentence.text, length, int(sentence.is_title)))
-                next_sentence += 1
+                add(result, item, item.article.source in replaced)
         if len(sentence_rows) >= 20000:
             _flush(conn, article_rows, sentence_rows)
+    for result, item, replaced in waiting:
+        if present[item.article.content_hash] > 0:
+            summary.skipped.append(Skipped(item.article.source, "same text as an article already indexed"))
+        else:
+            add(result, item, replaced)
     _flush(conn, article_rows, sentence_rows)
     summary.removed -= summary.updated  # an update is one article removed and one added
     store.write_postings(conn, builder.build(), removed_postings, fresh=fresh)
-    store.write_meta(db, {"next_article_id": next_article, "next_sentence_id": next_sentence})
+    store.write_meta(db, {"next_article_id": counters["article"], "next_sentence_id": counters["sentence"]})
 
 
 def _flush(conn, article_rows: list[tuple], sentence_rows: list[tuple]) -> None:

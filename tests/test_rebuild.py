@@ -147,3 +147,24 @@ def test_failed_rebuild_leaves_previous_index(tmp_path, articles_dir, monkeypatc
     with pytest.raises(RuntimeError):
         rebuild(articles_dir, path)
     assert _state(path) == before
+
+
+def test_incremental_equals_fresh_when_a_duplicate_becomes_unique(tmp_path):
+    """A copy skipped as a duplicate is indexed once its original changes, as a fresh rebuild would."""
+    folder = tmp_path / "dups"
+    write(folder, "a_copy.txt", TRAM)
+    write(folder, "b_original.txt", TRAM)
+    path = tmp_path / "dups.db"
+    first = rebuild(folder, path)
+    assert first.added == 1 and len(first.skipped) == 1
+    write(folder, "b_original.txt", TRAM.replace("620 million", "700 million"))
+    rebuild(folder, path)
+    fresh = tmp_path / "fresh.db"
+    rebuild(folder, fresh)
+
+    def texts(p):
+        db = store.connect(p, readonly=True)
+        return sorted(r[0] for r in db.execute("select content_hash from articles"))
+
+    assert texts(path) == texts(fresh) and len(texts(path)) == 2
+    assert _state(path)[2]
