@@ -166,7 +166,10 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
         summary.seconds = time.perf_counter() - started
         return summary
     except sqlite3.DatabaseError as error:
-        raise RebuildError(f"{index_path} is not a usable SQLite file ({error}); choose another --index") from None
+        text = str(error)
+        if any(word in text for word in ("full", "disk I/O", "readonly", "read-only", "unable to open")):
+            raise RebuildError(f"cannot write the index {index_path} ({text}); the previous index is unchanged") from None
+        raise RebuildError(f"{index_path} is not a usable SQLite file ({text}); choose another --index") from None
     finally:
         db.close()
 

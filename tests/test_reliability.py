@@ -150,3 +150,30 @@ def test_ten_thousand_tiny_files(tmp_path):
     assert summary.added == 10_000 and not summary.skipped
     assert time.perf_counter() - started < 60
     assert answer(Index(tmp_path / "tiny.db"), "item9876").passages[0].title == "Tiny 9876"
+
+
+def test_full_disk_during_rebuild_is_one_line_and_keeps_the_old_index(tmp_path, two_collections):
+    """A file-size limit (RLIMIT_FSIZE) makes the disk "full" for the rebuild process only."""
+    import resource
+    import signal
+
+    a, b = two_collections
+    path = tmp_path / "full.db"
+    rebuild(b, path)
+    before = fingerprint(path)
+    size = sum(p.stat().st_size for p in tmp_path.glob("full.db*"))
+    limit = size + 64 * 1024
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG instead of killing us
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "bot", "index", "rebuild", "--full", "--articles", str(a),
+                             "--index", str(path)], env=env, capture_output=True, text=True, timeout=120,
+                            preexec_fn=small_disk)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write the index" in lines[0] and "unchanged" in lines[0]
+    assert fingerprint(path) == before
+    assert answer(Index(path), "grain oil").passages
