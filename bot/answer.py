@@ -144,9 +144,10 @@ def answer(
         latest = min((d for d in (until, as_of) if d), default=None)
         wanted = offset + top
         size = max(ranking.pool, wanted * 10)
-        # Without a date filter only the best `size` sentences are needed, and MaxScore can skip work.
+        # Without a date filter only the best sentences are needed, and MaxScore can skip work. Ask for
+        # four times the pool at once: asking again later (copies, two-per-article) costs more.
         prune = not (since or latest)
-        candidates = snap.candidates(terms, k=size if prune else None)
+        candidates = snap.candidates(terms, k=size * 4 if prune else None)
         if not len(candidates):
             return Answer(question, took_ms=_ms(started), terms=tuple(terms), notice=NO_MATCH)
         today = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
@@ -159,8 +160,8 @@ def answer(
             if len(picked) > wanted or (context.candidates.complete and size >= len(context.candidates)):
                 break
             size *= 8
-            if not context.candidates.complete:
-                context.candidates = snap.candidates(terms, k=size)
+            if not context.candidates.complete and size > len(context.candidates):
+                context.candidates = snap.candidates(terms, k=size * 4)
         passages = [context.passage(row, score) for row, score, _ in picked[offset:wanted]]
         passages = [replace(p, copies=copies) for p, (_, _, copies) in zip(passages, picked[offset:wanted])]
     notice = "" if passages else NO_MATCH
@@ -230,7 +231,12 @@ class _Context:
                 by_article.setdefault(row["article_id"], []).append(max(score, 0.0))
             support = {a: sum(sorted(s, reverse=True)[:3]) for a, s in by_article.items()}
         scored = []
+        seen: dict[str, float] = {}
         for i, (row, score) in enumerate(pool):
+            key = " ".join(row["text"].lower().split())
+            if key in seen:  # the same sentence in another article (wire copy): same evidence, no new work
+                scored.append((row, seen[key]))
+                continue
             sentence_terms = self.snap.analyzer.terms(row["text"])
             value = self._bm25_04(sentence_terms) if r.sentence_bm25 else max(score, 0.0)
             if neighbour is not None:
@@ -249,6 +255,7 @@ class _Context:
                 factor += 0.2
             if r.dates:
                 factor *= self._date_factor(row["date"])
+            seen[key] = value * factor
             scored.append((row, value * factor))
         scored.sort(key=lambda item: (-item[1], item[0]["id"]))
         return scored

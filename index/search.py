@@ -378,12 +378,15 @@ class Snapshot:
         self.analyzer = analyzer_for(meta.get("language", "english"))
         self.max_sentence_id = int(meta.get("max_sentence_id", 0))
         self.last_postings: dict[str, Postings] = {}
+        self.last_terms: list[str] | None = None
         self.table = tf_table(self.params, self.stats) if self.stats.documents else None
 
     def candidates(self, query_terms: list[str], k: int | None = None) -> Candidates:
         """Scored sentences; with k, only as many as needed for an exact top k (see `score`)."""
-        postings = store.fetch_postings(self.conn, query_terms)
-        self.last_postings = postings
+        if self.last_terms != sorted(set(query_terms)):  # asked again with a larger k: reuse the lists
+            self.last_postings = store.fetch_postings(self.conn, query_terms)
+            self.last_terms = sorted(set(query_terms))
+        postings = self.last_postings
         return score(query_terms, postings, self.params, self.stats, self.max_sentence_id, k, self.table)
 
     def rows(self, sql: str, args: Iterable = ()) -> list[dict]:
