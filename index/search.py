@@ -211,6 +211,7 @@ def score(
     max_sentence_id: int,
     k: int | None = None,
     table: np.ndarray | None = None,
+    bound_cache: dict[str, float] | None = None,
 ) -> Candidates:
     """BM25 scores of the sentences that hold a query term, from postings only.
 
@@ -231,7 +232,11 @@ def score(
     prunable = k is not None and params.variant == "okapi" and all(
         idf(params, stats, postings[t].df) > 0 for t in counts
     )
-    bounds = {t: counts[t] * upper_bound(params, stats, postings[t]) for t in counts}
+    cache = {} if bound_cache is None else bound_cache
+    for t in counts:
+        if t not in cache:
+            cache[t] = upper_bound(params, stats, postings[t])
+    bounds = {t: counts[t] * cache[t] for t in counts}
     order = sorted(counts, key=lambda t: -bounds[t]) if prunable else list(counts)
     touched: list[np.ndarray] = []
     shift, work, complete, rest, threshold = 0.0, 0, True, [], 0.0
@@ -379,6 +384,7 @@ class Snapshot:
         self.max_sentence_id = int(meta.get("max_sentence_id", 0))
         self.last_postings: dict[str, Postings] = {}
         self.last_terms: list[str] | None = None
+        self.bounds: dict[str, float] = {}  # per-term weight bounds, valid for this index version
         self.table = tf_table(self.params, self.stats) if self.stats.documents else None
 
     def candidates(self, query_terms: list[str], k: int | None = None) -> Candidates:
@@ -387,7 +393,8 @@ class Snapshot:
             self.last_postings = store.fetch_postings(self.conn, query_terms)
             self.last_terms = sorted(set(query_terms))
         postings = self.last_postings
-        return score(query_terms, postings, self.params, self.stats, self.max_sentence_id, k, self.table)
+        return score(query_terms, postings, self.params, self.stats, self.max_sentence_id, k, self.table,
+                     self.bounds)
 
     def rows(self, sql: str, args: Iterable = ()) -> list[dict]:
         cursor = self.conn.execute(sql, list(args))
