@@ -271,13 +271,7 @@ def score(
                 work += _add_for(acc, alive, p, counts[term], params, stats, table)
         dirty = np.concatenate(dirty) if len(dirty) > 1 else dirty[0]
     elif len(touched) > 1:
-        # Deduplicate ids in O(postings): the last write of each id's position wins.
-        scores = acc[ids]
-        positions = np.arange(len(ids), dtype=np.float64)
-        acc[ids] = positions
-        first = acc[ids] == positions
-        ids = ids[first]
-        acc[ids] = scores[first]
+        ids = _distinct(acc, ids)
         dirty = ids
     else:
         dirty = ids
@@ -289,7 +283,8 @@ def score(
 
 
 def _distinct(acc: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Ids without repeats, in O(n) with the scratch buffer (its values are restored)."""
+    """Ids without repeats, in O(n) with the scratch buffer: the last write of each id's position wins
+    (the buffer's values are restored)."""
     scores = acc[ids]
     positions = np.arange(len(ids), dtype=np.float64)
     acc[ids] = positions
