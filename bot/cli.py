@@ -78,8 +78,10 @@ def run_rebuild(settings: Settings, articles: Path, index_path: Path, **kwargs) 
 
 
 def open_index(settings: Settings, index_path: Path | None) -> Index:
-    """The index to answer from, built first from the articles folder if it is missing."""
+    """The index to answer from; the configured one is built first from the articles folder if missing."""
     path = index_path or settings.index
+    if not path.exists() and index_path is not None:
+        raise click.ClickException(f"no index at {path}; build it with `newsbot index rebuild --index {path}`")
     if not path.exists():
         click.echo(f"No index at {path} yet; building it from {settings.articles_dir} …", err=True)
         summary = run_rebuild(settings, settings.articles_dir, path, language=settings.language)

@@ -67,6 +67,8 @@ def test_ask_batch_from_stdin_in_order(runner, index_path):
 def test_bad_input_is_one_line_and_non_zero(runner, tmp_path, index_path):
     missing = runner.invoke(cli, ["index", "stats", "--index", str(tmp_path / "none.db")])
     assert missing.exit_code != 0 and "no index at" in missing.output
+    typo = runner.invoke(cli, ["ask", "--index", str(tmp_path / "typo.db"), "tram"])
+    assert typo.exit_code == 1 and "no index at" in typo.output and not (tmp_path / "typo.db").exists()
     bad_date = runner.invoke(cli, ["ask", "--index", str(index_path), "--since", "June", "x"])
     assert bad_date.exit_code == 2 and "not a date" in bad_date.output
     bad_folder = runner.invoke(cli, ["index", "rebuild", "--articles", str(tmp_path / "nope"), "--index",
@@ -74,7 +76,7 @@ def test_bad_input_is_one_line_and_non_zero(runner, tmp_path, index_path):
     assert bad_folder.exit_code == 1 and "does not exist" in bad_folder.output
     bad_lang = runner.invoke(cli, ["index", "rebuild", "--language", "xx", "--index", str(tmp_path / "z.db")])
     assert bad_lang.exit_code == 1 and "unknown language" in bad_lang.output
-    for result in (missing, bad_date, bad_folder, bad_lang):
+    for result in (missing, typo, bad_date, bad_folder, bad_lang):
         assert "Traceback" not in result.output
 
 
