@@ -162,14 +162,25 @@ def answer(
             size *= 8
             if not context.candidates.complete and size > len(context.candidates):
                 context.candidates = snap.candidates(terms, k=size * 4)
-        passages = [context.passage(row, score) for row, score, _ in picked[offset:wanted]]
-        passages = [replace(p, copies=copies) for p, (_, _, copies) in zip(passages, picked[offset:wanted])]
+        passages = [replace(context.passage(row, score), copies=copies) for row, score, copies in picked[offset:wanted]]
     notice = "" if passages else NO_MATCH
     return Answer(question, tuple(passages), _ms(started), tuple(terms), notice, len(picked) > wanted)
 
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
+
+
+def _text_key(text: str) -> str:
+    """What makes two sentences "the same sentence": case and spacing aside."""
+    return " ".join(text.lower().split())
+
+
+def _neighbour_ids(row: dict) -> tuple[int, int]:
+    """Ids of the sentences before and after within the article's body (-1 where there is none)."""
+    before = row["id"] - 1 if row["position"] > 1 else -1
+    after = row["id"] + 1 if row["position"] < row["article_sentences"] else -1
+    return before, after
 
 
 class _Context:
@@ -221,8 +232,7 @@ class _Context:
         lookup = self.candidates.lookup
         neighbour = titles = None
         if r.context:
-            prev_ids = [i - 1 if row["position"] > 1 else -1 for (row, _), i in zip(pool, ids)]
-            next_ids = [i + 1 if row["position"] < row["article_sentences"] else -1 for (row, _), i in zip(pool, ids)]
+            prev_ids, next_ids = zip(*(_neighbour_ids(row) for row, _ in pool))
             neighbour = [max(p, n, 0.0) for p, n in zip(lookup(prev_ids), lookup(next_ids))]
         if r.article:
             titles = [max(t, 0.0) for t in lookup([i - row["position"] for (row, _), i in zip(pool, ids)])]
@@ -233,7 +243,7 @@ class _Context:
         scored = []
         seen: dict[str, float] = {}
         for i, (row, score) in enumerate(pool):
-            key = " ".join(row["text"].lower().split())
+            key = _text_key(row["text"])
             if key in seen:  # the same sentence in another article (wire copy): same evidence, no new work
                 scored.append((row, seen[key]))
                 continue
@@ -285,7 +295,7 @@ class _Context:
         by_text: dict[str, int] = {}
         per_article: dict[int, int] = {}
         for row, score in scored:
-            key = " ".join(row["text"].lower().split())
+            key = _text_key(row["text"])
             if key in by_text:
                 entry = picked[by_text[key]]
                 if entry[0]["article_id"] != row["article_id"]:
@@ -310,14 +320,13 @@ class _Context:
 
     def _quote(self, row: dict) -> str:
         """The sentence, with the neighbours it leans on or that match the question too, within MAX_QUOTE_CHARS."""
-        text, position, last = row["text"], row["position"], row["article_sentences"]
+        text, position = row["text"], row["position"]
         order: list[int] = []
         if position > 1 and (_LEANS_BACK.match(text) or len(text) < 60):
             order.append(position - 1)
         if self.ranking.quotes:
-            prev_score, next_score = self.candidates.lookup([row["id"] - 1, row["id"] + 1])
-            options = [(prev_score if position > 1 else -1.0, position - 1),
-                       (next_score if position < last else -1.0, position + 1)]
+            prev_score, next_score = self.candidates.lookup(_neighbour_ids(row))  # 0 where there is none
+            options = [(prev_score, position - 1), (next_score, position + 1)]
             order += [pos for score, pos in sorted(options, reverse=True) if score > 0 and pos not in order]
         if not order:
             return text

@@ -196,11 +196,10 @@ _scratch = _Scratch()
 def upper_bound(params: Bm25Params, stats: CorpusStats, postings: Postings) -> float:
     """No posting of this term weighs more than this (the weight grows with tf, shrinks with length)."""
     if postings.frontier is not None and len(postings.frontier):
-        points = postings.frontier
-        return idf(params, stats, postings.df) * float(tf_part(params, stats, points[:, 0], points[:, 1]).max())
-    tf, k1 = max(postings.max_tf, 1), params.k1
-    norm = 1 - params.b + params.b * postings.min_length / stats.avgdl
-    return idf(params, stats, postings.df) * tf * (k1 + 1) / (tf + k1 * norm)
+        tfs, lengths = postings.frontier[:, 0], postings.frontier[:, 1]
+    else:  # no frontier stored: the largest tf with the shortest length bounds every posting too
+        tfs, lengths = [max(postings.max_tf, 1)], [postings.min_length]
+    return idf(params, stats, postings.df) * float(tf_part(params, stats, tfs, lengths).max())
 
 
 def score(
@@ -384,9 +383,10 @@ class Snapshot:
 
     def candidates(self, query_terms: list[str], k: int | None = None) -> Candidates:
         """Scored sentences; with k, only as many as needed for an exact top k (see `score`)."""
-        if self.last_terms != sorted(set(query_terms)):  # asked again with a larger k: reuse the lists
+        wanted = sorted(set(query_terms))
+        if self.last_terms != wanted:  # asked again with a larger k: reuse the lists
             self.last_postings = store.fetch_postings(self.conn, query_terms)
-            self.last_terms = sorted(set(query_terms))
+            self.last_terms = wanted
         postings = self.last_postings
         return score(query_terms, postings, self.params, self.stats, self.max_sentence_id, k, self.table,
                      self.bounds)
