@@ -126,7 +126,12 @@ def rebuild(
         with rebuild_lock(index_path):
             return _rebuild_locked(root, index_path, language, full, params, progress, workers, started)
     except OSError as error:
-        raise RebuildError(f"cannot write the index {index_path}: {error.strerror or error}") from None
+        raise RebuildError(f"cannot write the index {index_path} ({error.strerror or error}){_kept(index_path)}") from None
+
+
+def _kept(index_path: Path) -> str:
+    """The transaction rolled back: say so when there was an index to keep."""
+    return "; the previous index is unchanged" if index_path.exists() else ""
 
 
 def _rebuild_locked(root, index_path, language, full, params, progress, workers, started) -> RebuildSummary:
@@ -168,7 +173,7 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
     except sqlite3.DatabaseError as error:
         text = str(error)
         if any(word in text for word in ("full", "disk I/O", "readonly", "read-only", "unable to open")):
-            raise RebuildError(f"cannot write the index {index_path} ({text}); the previous index is unchanged") from None
+            raise RebuildError(f"cannot write the index {index_path} ({text}){_kept(index_path)}") from None
         raise RebuildError(f"{index_path} is not a usable SQLite file ({text}); choose another --index") from None
     finally:
         db.close()

@@ -152,6 +152,23 @@ def test_ten_thousand_tiny_files(tmp_path):
     assert answer(Index(tmp_path / "tiny.db"), "item9876").passages[0].title == "Tiny 9876"
 
 
+def rebuild_in_process(articles: Path, index: Path, preexec_fn) -> subprocess.CompletedProcess:
+    """`newsbot index rebuild --full` in a child process that preexec_fn has constrained."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "bot", "index", "rebuild", "--full", "--articles", str(articles),
+                           "--index", str(index)], env=env, capture_output=True, text=True, timeout=120,
+                          preexec_fn=preexec_fn)
+
+
+def assert_refused_and_unchanged(result, index: Path, before) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write the index" in lines[0] and "unchanged" in lines[0], lines
+    assert "Traceback" not in result.stderr
+    assert fingerprint(index) == before
+    assert answer(Index(index), "grain oil").passages
+
+
 def test_full_disk_during_rebuild_is_one_line_and_keeps_the_old_index(tmp_path, two_collections):
     """A file-size limit (RLIMIT_FSIZE) makes the disk "full" for the rebuild process only."""
     import resource
@@ -168,12 +185,38 @@ def test_full_disk_during_rebuild_is_one_line_and_keeps_the_old_index(tmp_path, 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG instead of killing us
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "bot", "index", "rebuild", "--full", "--articles", str(a),
-                             "--index", str(path)], env=env, capture_output=True, text=True, timeout=120,
-                            preexec_fn=small_disk)
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot write the index" in lines[0] and "unchanged" in lines[0]
-    assert fingerprint(path) == before
-    assert answer(Index(path), "grain oil").passages
+    assert_refused_and_unchanged(rebuild_in_process(a, path, small_disk), path, before)
+
+
+def without_root_override():
+    """In the child: drop CAP_DAC_OVERRIDE, so that even root obeys file modes (tests often run as root)."""
+    if os.geteuid() != 0:
+        return
+    import ctypes
+
+    pr_capbset_drop, cap_dac_override = 24, 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_capbset_drop, cap_dac_override, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="drops a Linux capability to make root obey file modes")
+@pytest.mark.parametrize("read_only", ["folder", "file"])
+def test_read_only_index_path_is_one_line_and_keeps_the_old_index(tmp_path, two_collections, read_only):
+    """A read-only folder (say, a read-only mount) or a read-only index file: refused, old index whole."""
+    a, b = two_collections
+    folder = tmp_path / "ro"
+    path = folder / "news.db"
+    rebuild(b, path)
+    before = fingerprint(path)
+    files = list(folder.iterdir())
+    for file in files:
+        file.chmod(0o444)
+    if read_only == "folder":
+        folder.chmod(0o555)
+    try:
+        assert_refused_and_unchanged(rebuild_in_process(a, path, without_root_override), path, before)
+    finally:
+        folder.chmod(0o755)
+        for file in files:
+            file.chmod(0o644)
