@@ -76,6 +76,11 @@ class Postings:
     def lengths(self) -> np.ndarray:
         return self.raw_lengths if self.raw_lengths is not None else (self.codes & 0xFFF).astype(COUNT_DTYPE)
 
+    @cached_property
+    def positions(self) -> np.ndarray:
+        """The sentence ids as native indices: numpy scatters and gathers with these about 1.5 times faster."""
+        return self.sentence_ids.astype(np.intp)
+
 
 def pack(values, dtype: np.dtype) -> bytes:
     """Array-like to little-endian bytes (counts clipped to the dtype's range)."""
