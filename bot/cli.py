@@ -117,7 +117,8 @@ def index_group():
 @click.option("--articles", type=click.Path(path_type=Path),
               help="Folder of .txt / .jsonl articles (default: NEWSBOT_ARTICLES_DIR, else the samples).")
 @index_option
-@click.option("--language", help="Index language: en, ru or ar (default: NEWSBOT_LANGUAGE, else en).")
+@click.option("--language", help="Index language: en, ru, ar, or auto to analyse each word by its script "
+              "(default: NEWSBOT_LANGUAGE, else en).")
 @click.option("--full", is_flag=True, help="Re-read every file instead of only new and changed ones.")
 @click.option("--variant", type=click.Choice(VARIANTS), help="BM25 variant (default okapi); changing it rebuilds fully.")
 @click.option("--k1", type=float, help="BM25 k1 (default 1.5).")
@@ -180,6 +181,7 @@ def stats_command(ctx, index_path, as_json):
         "first_date": meta.get("first_date", ""),
         "last_date": meta.get("last_date", ""),
         "language": meta.get("language", ""),
+        "article_languages": meta.get("article_languages", ""),
         "terms": int(meta.get("vocabulary", 0)),
         "bm25": f"{meta.get('bm25_variant')} k1={meta.get('bm25_k1')} b={meta.get('bm25_b')}",
         "size_bytes": path.stat().st_size,
@@ -318,7 +320,7 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
 
 @cli.command("eval")
 @click.argument("dataset", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--language", default="en", show_default=True, help="Index language: en, ru or ar.")
+@click.option("--language", default="en", show_default=True, help="Index language: en, ru, ar or auto.")
 @click.option("--as-of", "as_of", is_flag=True, help="Answer each question as of its question_date.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(3, 50), help="Passages per question.")
 @click.option("--without", "without", default="", help="Comma-separated techniques to turn off (ablation), "

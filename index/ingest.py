@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .articles import Article, Skipped, leads_outside, read_file
 from .sentences import Sentence, article_sentences
-from .terms import Analyzer
+from .terms import AUTO, Analyzer, detect_language
 
 PARALLEL_FROM_FILES = 400
 CHUNK_FILES = 64
@@ -29,6 +29,7 @@ class Digested:
     article: Article
     sentences: tuple[Sentence, ...]
     terms: tuple[str, ...]
+    language: str
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,10 @@ def digest_file(task: FileTask, analyzer: Analyzer | None = None) -> FileResult:
             continue
         sentences = tuple(article_sentences(item))
         terms = tuple(" ".join(analyzer.terms(s.text)) for s in sentences)
-        items.append(Digested(item, sentences, terms))
+        language = analyzer.language
+        if language == AUTO:
+            language = detect_language(" ".join(s.text for s in sentences))
+        items.append(Digested(item, sentences, terms, language))
     return FileResult(task.file, digest, stat, tuple(items))
 
 

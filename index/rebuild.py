@@ -215,7 +215,7 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh) -> N
         counters["article"] += 1
         article_rows.append((article_id, article.source, result.file, result.file_hash, result.file_stat,
                              article.content_hash, article.date, article.title, article.byline, article.url,
-                             len(item.sentences) - 1))
+                             len(item.sentences) - 1, item.language))
         for sentence, terms in zip(item.sentences, item.terms):
             sentence_id = counters["sentence"]
             counters["sentence"] += 1
@@ -266,7 +266,7 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh) -> N
 def _flush(conn, article_rows: list[tuple], sentence_rows: list[tuple]) -> None:
     conn.executemany(
         "insert into articles (id, source, file, file_hash, file_stat, content_hash, date, title, byline, url, "
-        "sentences) values (?,?,?,?,?,?,?,?,?,?,?)",
+        "sentences, language) values (?,?,?,?,?,?,?,?,?,?,?,?)",
         article_rows,
     )
     store.insert_sentences(conn, sentence_rows)
@@ -297,10 +297,12 @@ def _write_stats(db, language: str, params: Bm25Params, root: Path) -> tuple[int
     dfs = np.fromiter((row[0] for row in db.execute("select df from postings")), dtype=np.float64)
     stats = CorpusStats.from_dfs(documents, total_length, dfs)
     articles, first, last = db.execute("select count(*), min(date), max(date) from articles").fetchone()
+    languages = db.execute("select language, count(*) from articles group by language order by 2 desc, 1").fetchall()
     store.write_meta(db, {
         "schema_version": store.SCHEMA_VERSION,
         "analyzer_version": ANALYZER_VERSION,
         "language": language,
+        "article_languages": ", ".join(f"{name} {count}" for name, count in languages),
         **params.as_meta(),
         "documents": documents,
         "total_length": total_length,

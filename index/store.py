@@ -5,7 +5,9 @@ Tables (open them with ``sqlite-utils`` or Datasette):
 * ``articles``  id, source (path below the articles folder; ``file.jsonl#L3`` for
   JSONL lines), file (the path alone), file_hash (SHA-256 of the file's bytes),
   file_stat (size and modification time, to skip hashing unchanged files),
-  content_hash (SHA-256 of the parsed text), date, title, byline, url, sentences
+  content_hash (SHA-256 of the parsed text), date, title, byline, url, sentences,
+  language (the index language; with ``auto``, the one whose script most of the
+  article is in)
 * ``sentences`` id, article_id, position (0 is the title), paragraph, text,
   length (number of index terms), is_title
 * ``postings``  term, df, max_tf, min_length, frontier (the (tf, length) pairs
@@ -15,7 +17,7 @@ Tables (open them with ``sqlite-utils`` or Datasette):
   per-index table of BM25 term-frequency factors). A term whose tf reaches 16 or
   sentence length 4096 stores tfs and lengths (uint16 each) instead of codes.
   A term's BM25 weights, and their upper bound, come from its row alone
-* ``meta``      key, value: schema_version, language, bm25 variant and
+* ``meta``      key, value: schema_version, language, article_languages, bm25 variant and
   parameters, documents, total_length, idf_sum, terms, built_at, ...
 
 The database runs in WAL mode so that readers keep answering from the last
@@ -34,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 ID_DTYPE = np.dtype("<i4")
 COUNT_DTYPE = np.dtype("<u2")
 
@@ -123,6 +125,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
             "byline": str,
             "url": str,
             "sentences": int,
+            "language": str,
         },
         pk="id",
         not_null={"source", "date", "title", "content_hash"},

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import rank_bm25
 
+from bot.answer import answer
 from index import store
 from index.rebuild import RebuildError, rebuild, rebuild_lock
 from index.search import Index
@@ -93,6 +94,22 @@ def test_language_is_stored_and_a_change_rebuilds_fully(tmp_path, articles_dir):
     assert Index(path).meta()["language"] == "english"
     summary = rebuild(articles_dir, path, language="ru")
     assert summary.full and Index(path).meta()["language"] == "russian"
+
+
+def test_auto_language_indexes_a_mixed_collection(tmp_path, articles_dir):
+    write(articles_dir, "005_ru.txt", " date 2025-07-01 Путин посетит Иран\n\n"
+          "Президент России Владимир Путин посетит Тегеран в октябре. Визит готовят министры.\n")
+    write(articles_dir, "006_ar.txt", " date 2025-07-02 بوتين يزور طهران\n\n"
+          "قال مسؤولون إن الرئيس الروسي سيزور طهران في أكتوبر. وتستعد الوزارات للزيارة.\n")
+    path = tmp_path / "auto.db"
+    rebuild(articles_dir, path, language="auto")
+    meta = Index(path).meta()
+    assert meta["language"] == "auto"
+    assert meta["article_languages"] == "english 4, arabic 1, russian 1"
+    index = Index(path)
+    assert answer(index, "Когда Путин посетит Тегеран?").passages[0].title == "Путин посетит Иран"
+    assert answer(index, "متى يزور الرئيس الروسي طهران؟").passages[0].title == "بوتين يزور طهران"
+    assert answer(index, "When will the tram line open?").passages[0].title == "Council Approves Harbour Tram Line"
 
 
 def test_other_schema_version_gives_one_clear_line(index_path):

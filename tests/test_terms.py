@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.terms import Analyzer, language_name, normalise
+from index.terms import Analyzer, detect_language, language_name, normalise
 
 
 def test_english_stems_and_stopwords():
@@ -44,13 +44,32 @@ def test_spans_point_at_the_words():
 
 def test_language_names():
     assert language_name("EN") == "english" and language_name("russian") == "russian"
+    assert language_name("Auto") == "auto"
     with pytest.raises(ValueError, match="unknown language"):
         language_name("klingon")
+
+
+def test_auto_analyses_each_word_by_its_script():
+    auto = Analyzer("auto")
+    mixed = "Путина ждут в Тегеране, the ministers said; قال الرئيس الإيراني"
+    assert auto.terms(mixed) == (Analyzer("ru").terms("Путина ждут в Тегеране")
+                                 + Analyzer("en").terms("the ministers said")
+                                 + Analyzer("ar").terms("قال الرئيس الإيراني"))
+    # Each language's stopwords still go, and a question is analysed like the sentences.
+    assert auto.terms("в и the of على") == []
+    assert auto.terms("Когда Путин посетит Иран?") == Analyzer("ru").terms("Когда Путин посетит Иран?")
+
+
+def test_detect_language_by_majority_script():
+    assert detect_language("Путин посетит Иран, said Reuters") == "russian"
+    assert detect_language("Tehran said on Monday that Putin would visit") == "english"
+    assert detect_language("قال الرئيس الإيراني إن بوتين سيزور طهران") == "arabic"
+    assert detect_language("2024 — 1,750") == "english"
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.text())
 def test_analyzer_never_raises(text):
-    for language in ("en", "ru", "ar"):
+    for language in ("en", "ru", "ar", "auto"):
         terms = Analyzer(language).terms(text)
         assert all(isinstance(t, str) and t for t in terms)
