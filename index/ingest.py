@@ -51,9 +51,9 @@ class FileTask:
     known_hash: str = ""
 
 
-def file_stat(path: Path) -> str:
+def file_stat(path: Path | str) -> str:
     """Size and modification time: a cheap "has it changed" check before hashing."""
-    stat = path.stat()
+    stat = os.stat(path)
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 

@@ -83,12 +83,14 @@ def rebuild_lock(index_path: Path):
 
 def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers: int | None):
     """Stat every file; read, hash and digest only those that may have changed."""
-    existing: dict[str, list[dict]] = defaultdict(list)
+    existing: dict[str, list[sqlite3.Row]] = defaultdict(list)
     if not full and db["articles"].exists():
-        for row in db.query("select id, source, file, file_hash, file_stat, content_hash from articles"):
+        cursor = db.conn.cursor()
+        cursor.row_factory = sqlite3.Row  # built in C: a dict per row cost 0.5 s at 145k articles
+        for row in cursor.execute("select id, source, file, file_hash, file_stat, content_hash from articles"):
             existing[row["file"]].append(row)
     kept_ids: set[int] = set()
-    to_read: list[tuple[Path, str]] = []
+    to_read: list[tuple[str, str]] = []
     seen: set[str] = set()
     for path, file in article_files(root):
         seen.add(file)
