@@ -162,6 +162,7 @@ def answer(
             size *= 8
             if not context.candidates.complete and size > len(context.candidates):
                 context.candidates = snap.candidates(terms, k=size * 4)
+                context.quotes.clear()  # quotes look at the neighbours' scores in the candidates
         passages = [replace(context.passage(row, score), copies=copies) for row, score, copies in picked[offset:wanted]]
     notice = "" if passages else NO_MATCH
     return Answer(question, tuple(passages), _ms(started), tuple(terms), notice, len(picked) > wanted)
@@ -198,6 +199,7 @@ class _Context:
         # (Okapi's goes negative there, and on tiny collections even its epsilon floor does).
         self.idf = {t: math.log(1 + (n - p.df + 0.5) / (p.df + 0.5)) for t, p in postings.items() if t in self.terms}
         self.idf_total = sum(self.idf.values()) or 1.0
+        self.quotes: dict[int, tuple[str, frozenset[int]]] = {}
 
     def pool(self, size: int, since: str | None, until: str | None) -> list[tuple[dict, float]]:
         """The best BM25 sentences within the dates, titles replaced by their article's lead sentence."""
@@ -290,10 +292,11 @@ class _Context:
         return 1.0
 
     def pick(self, scored: list[tuple[dict, float]], wanted: int) -> list[tuple[dict, float, int]]:
-        """At most PER_ARTICLE per article; a sentence carried by several articles once, earliest date."""
+        """At most PER_ARTICLE per article, whose quotes do not overlap; a sentence carried by several
+        articles once, with the earliest date."""
         picked: list[list] = []
         by_text: dict[str, int] = {}
-        per_article: dict[int, int] = {}
+        by_article: dict[int, list[dict]] = {}
         for row, score in scored:
             key = _text_key(row["text"])
             if key in by_text:
@@ -304,21 +307,32 @@ class _Context:
                         entry[0] = {**entry[0], "date": row["date"], "title": row["title"],
                                     "source": row["source"], "url": row["url"]}
                 continue
-            if per_article.get(row["article_id"], 0) >= PER_ARTICLE or len(picked) >= wanted:
+            same_article = by_article.setdefault(row["article_id"], [])
+            if len(same_article) >= PER_ARTICLE or len(picked) >= wanted:
                 continue
-            per_article[row["article_id"]] = per_article.get(row["article_id"], 0) + 1
+            # Two neighbouring sentences would each be quoted with the other: show that text once.
+            covered = self._quoted(row)[1]
+            if any(covered & self._quoted(other)[1] for other in same_article):
+                continue
+            same_article.append(row)
             by_text[key] = len(picked)
             picked.append([row, score, 1])
         return [tuple(entry) for entry in picked]
 
     def passage(self, row: dict, score: float) -> Passage:
-        quote = self._quote(row)
+        quote = self._quoted(row)[0]
         highlights = tuple((a, b) for a, b, term in self.snap.analyzer.spans(quote) if term in self.terms)
         return Passage(sentence=row["text"], quote=quote, title=row["title"], date=row["date"],
                        source=row["source"], score=score, url=row["url"] or "", highlights=highlights,
                        article_id=row["article_id"], sentence_id=row["id"])
 
-    def _quote(self, row: dict) -> str:
+    def _quoted(self, row: dict) -> tuple[str, frozenset[int]]:
+        """The quote for a sentence and the positions of the sentences in it (computed once per sentence)."""
+        if row["id"] not in self.quotes:
+            self.quotes[row["id"]] = self._quote(row)
+        return self.quotes[row["id"]]
+
+    def _quote(self, row: dict) -> tuple[str, frozenset[int]]:
         """The sentence, with the neighbours it leans on or that match the question too, within MAX_QUOTE_CHARS."""
         text, position = row["text"], row["position"]
         order: list[int] = []
@@ -329,13 +343,14 @@ class _Context:
             options = [(prev_score, position - 1), (next_score, position + 1)]
             order += [pos for score, pos in sorted(options, reverse=True) if score > 0 and pos not in order]
         if not order:
-            return text
+            return text, frozenset([position])
         found = self.snap.article_sentences(row["article_id"], order)
-        before, after, length = [], [], len(text)
+        before, after, length, positions = [], [], len(text), {position}
         for pos in order:
             neighbour = found.get(pos)
             if not neighbour or neighbour["paragraph"] < 1 or length + len(neighbour["text"]) + 1 > MAX_QUOTE_CHARS:
                 continue
             length += len(neighbour["text"]) + 1
+            positions.add(pos)
             (before if pos < position else after).append(neighbour["text"])
-        return " ".join([*before, text, *after])
+        return " ".join([*before, text, *after]), frozenset(positions)

@@ -87,8 +87,10 @@ def test_headline_match_lifts_the_lead(tmp_path):
         "In May, a spokeswoman said the capital expects President Kallas to visit Norland."
     )})
     question = "When will President Kallas visit Norland?"
-    with_lead = answer(index, question, top=2).passages
-    without = {p.sentence: p.score for p in answer(index, question, top=2, ranking=Ranking(lead=False)).passages}
+    # Quotes off: otherwise each sentence is quoted with the other and only one passage is shown.
+    with_lead = answer(index, question, top=2, ranking=Ranking(quotes=False)).passages
+    without = {p.sentence: p.score
+               for p in answer(index, question, top=2, ranking=Ranking(lead=False, quotes=False)).passages}
     assert "near future" in with_lead[0].sentence
     assert with_lead[0].score > without[with_lead[0].sentence]
 
@@ -109,12 +111,13 @@ def test_cue_lifts_the_sentence_with_a_number(tmp_path):
     index = build(tmp_path, {"a.txt": (
         " date 2025-01-01 Weekly Report\n\n"
         "The evacuation of the villagers was orderly and calm.\n\n"
-        "Officials evacuated 2,400 villagers."
+        "Officials evacuated 2,400 villagers from the valley on Monday night."  # long: does not lean back
     )})
     question = "How many villagers were evacuated?"
-    first = answer(index, question, top=2).passages[0]
+    first = answer(index, question, top=2, ranking=Ranking(quotes=False)).passages[0]
     assert "2,400" in first.sentence
-    without = {p.sentence: p.score for p in answer(index, question, top=2, ranking=Ranking(cues=False)).passages}
+    without = {p.sentence: p.score
+               for p in answer(index, question, top=2, ranking=Ranking(cues=False, quotes=False)).passages}
     assert first.score == pytest.approx(without[first.sentence] * 1.2 / 1.0, rel=0.2)
     assert first.score > without[first.sentence]
 
@@ -129,6 +132,23 @@ def test_quote_takes_in_the_neighbour_that_matches(tmp_path):
     assert passage.quote.startswith("Packet switching was designed for the Datagram network.")
     plain = answer(index, "What network type does X.25 use?", ranking=PLAIN_BM25).passages[0]
     assert plain.quote == plain.sentence or plain.quote.startswith("Packet")  # leans back on "this"
+
+
+def test_two_passages_of_one_article_never_repeat_a_sentence(tmp_path):
+    index = build(tmp_path, {"tram.txt": (
+        " date 2025-03-04 Tram\n\n"
+        "The council voted to build the harbour tram line on Tuesday. The harbour tram line opens in 2028.\n\n"
+        "The weather was mild. Officials expect the harbour tram line to carry 40,000 people a day."
+    )})
+    passages = answer(index, "When does the harbour tram line open?", top=3).passages
+    # The first two sentences are quoted together once; the fourth stands alone; the others are not shown.
+    assert [p.sentence for p in passages] == [
+        "The harbour tram line opens in 2028.",
+        "Officials expect the harbour tram line to carry 40,000 people a day.",
+    ]
+    assert passages[0].quote.startswith("The council voted")
+    quoted = [sentence for p in passages for sentence in p.quote.split(". ")]
+    assert len(quoted) == len(set(quoted)), [p.quote for p in passages]
 
 
 def test_republished_sentence_is_shown_once_with_earliest_date_and_count(tmp_path):
