@@ -311,8 +311,7 @@ class _Context:
             if len(same_article) >= PER_ARTICLE or len(picked) >= wanted:
                 continue
             # Two neighbouring sentences would each be quoted with the other: show that text once.
-            covered = self._quoted(row)[1]
-            if any(covered & self._quoted(other)[1] for other in same_article):
+            if same_article and any(self._quoted(row)[1] & self._quoted(other)[1] for other in same_article):
                 continue
             same_article.append(row)
             by_text[key] = len(picked)
