@@ -56,7 +56,12 @@ def reply(index: Index, text: str, state: dict, top: int) -> str:
 
 
 def _answer_text(index: Index, state: dict, top: int) -> str:
-    result = answer(index, state["question"], top=top, offset=state["offset"])
+    try:
+        request = replies.parse_request(state["question"])
+    except replies.RequestError as error:
+        return str(error)
+    result = answer(index, request.question, top=top, offset=state["offset"], since=request.since,
+                    until=request.until, as_of=request.as_of)
     if not result.passages and state["offset"]:
         return "No more passages for that question."
     text = render.plain_text(result)

@@ -81,19 +81,23 @@ def date_window(question: str, today: dt.date) -> DateWindow:
         year, month = int(match.group(2)), MONTHS[match.group(1)]
         last = calendar.monthrange(year, month)[1]
         return DateWindow(dt.date(year, month, 1).isoformat(), dt.date(year, month, last).isoformat())
-    relative = {
-        "yesterday": (today - dt.timedelta(days=1), today - dt.timedelta(days=1)),
-        "today": (today, today),
-        "last week": (today - dt.timedelta(days=today.weekday() + 7), today - dt.timedelta(days=today.weekday() + 1)),
-        "this week": (today - dt.timedelta(days=today.weekday()), today),
-        "last month": ((today.replace(day=1) - dt.timedelta(days=1)).replace(day=1),
-                       today.replace(day=1) - dt.timedelta(days=1)),
-        "this month": (today.replace(day=1), today),
-        "last year": (dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31)),
-        "this year": (dt.date(today.year, 1, 1), today),
+    day = dt.timedelta(days=1)
+    relative = {  # computed only for the phrase found: near year 1 or 9999 some cannot be
+        "yesterday": lambda: (today - day, today - day),
+        "today": lambda: (today, today),
+        "last week": lambda: (today - (today.weekday() + 7) * day, today - (today.weekday() + 1) * day),
+        "this week": lambda: (today - today.weekday() * day, today),
+        "last month": lambda: ((today.replace(day=1) - day).replace(day=1), today.replace(day=1) - day),
+        "this month": lambda: (today.replace(day=1), today),
+        "last year": lambda: (dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31)),
+        "this year": lambda: (dt.date(today.year, 1, 1), today),
     }
-    for phrase, (start, end) in relative.items():
+    for phrase, window in relative.items():
         if re.search(rf"\b{phrase}\b", text):
+            try:
+                start, end = window()
+            except (OverflowError, ValueError):  # before 0001-01-01: no article is from then
+                return DateWindow("0000-00-00", "0000-00-00", recent=True)
             return DateWindow(start.isoformat(), end.isoformat(), recent=True)
     match = re.search(r"\bin (19\d{2}|20\d{2})\b", text)
     if match:

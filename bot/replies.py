@@ -5,9 +5,11 @@ Each is written once as Telegram HTML; `to_plain` turns it into the console's te
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import os
 import re
+from dataclasses import dataclass
 
 from index.search import Index
 
@@ -19,8 +21,42 @@ HELP = (
     "/latest — the newest articles\n"
     "/stats — what the index holds\n"
     "/help — this message\n\n"
-    "Tip: names, places and events work best, e.g. <i>When will the tram line open?</i>"
+    "Tip: names, places and events work best, e.g. <i>When will the tram line open?</i>\n"
+    "Dates: add <code>--since 2025-06-01</code>, <code>--until 2025-06-30</code> or "
+    "<code>--as-of 2025-07-01</code> (answer as if it were that day) to a question."
 )
+
+# "--since 2025-06-01" or "--since=2025-06-01"; phones turn "--" into a dash, so that counts too.
+_DATE_OPTION = re.compile(r"(?:^|\s)(?:--|—|–)(since|until|as[-_]of)(?:=|\s+)(\S*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A question as typed, split into the question and its date options."""
+
+    question: str
+    since: str | None = None
+    until: str | None = None
+    as_of: str | None = None
+
+
+class RequestError(ValueError):
+    """The date options cannot be used; the message is a reply for the user."""
+
+
+def parse_request(text: str) -> Request:
+    """Take `--since`, `--until` and `--as-of` (dates as YYYY-MM-DD) out of a question."""
+    dates: dict[str, str] = {}
+    for match in _DATE_OPTION.finditer(text):
+        name, value = match.group(1).lower().replace("-", "_"), match.group(2)
+        try:
+            dates[name] = dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise RequestError(f"--{name.replace('_', '-')} needs a date like 2025-06-01, not {value!r}.") from None
+    question = " ".join(_DATE_OPTION.sub(" ", text).split())
+    if dates.get("since") and dates.get("until") and dates["since"] > dates["until"]:
+        raise RequestError("--since is after --until, so no article can match.")
+    return Request(question, dates.get("since"), dates.get("until"), dates.get("as_of"))
 
 
 def to_plain(text: str) -> str:

@@ -149,8 +149,9 @@ def more_markup(key: str, offset: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(MORE_LABEL, callback_data=f"more:{key}:{offset}")]])
 
 
-async def _search(state: BotState, question: str, top: int, offset: int = 0) -> Answer:
-    return await asyncio.to_thread(answer, state.index, question, top=top, offset=offset)
+async def _search(state: BotState, request: replies.Request, top: int, offset: int = 0) -> Answer:
+    return await asyncio.to_thread(answer, state.index, request.question, top=top, offset=offset,
+                                   since=request.since, until=request.until, as_of=request.as_of)
 
 
 async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, offset: int = 0,
@@ -159,7 +160,12 @@ async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, quest
     state = state_of(context)
     chat = update.effective_chat
     top = state.settings.top
-    search = asyncio.ensure_future(_search(state, question, top, offset))
+    try:
+        request = replies.parse_request(question)
+    except replies.RequestError as error:
+        await context.bot.send_message(chat.id, str(error))
+        return
+    search = asyncio.ensure_future(_search(state, request, top, offset))
     # "typing…" only when the answer takes a noticeable time, as Telegram recommends: a chat
     # action is an API call too, and counts against the flood limits.
     done, _ = await asyncio.wait({search}, timeout=TYPING_AFTER)
@@ -360,7 +366,12 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer([_hint_result("Too many questions; try again in a minute", html.escape(SLOW_DOWN))],
                            cache_time=0)
         return
-    result = await _search(state, question, INLINE_RESULTS)
+    try:
+        request = replies.parse_request(question)
+    except replies.RequestError as error:
+        await query.answer([_hint_result("Check the date", html.escape(str(error)))], cache_time=0)
+        return
+    result = await _search(state, request, INLINE_RESULTS)
     if not result.passages:
         await query.answer([_hint_result("No match in the articles", html.escape(render.notice_text(result)))],
                            cache_time=30)

@@ -101,6 +101,29 @@ def test_console_session(runner, index_path):
     assert "/ask <question>" in result.output and "Unknown command /nope" in result.output
 
 
+def test_console_takes_the_same_date_options(runner, index_path):
+    session = ("central bank interest rate --until 2025-10-01\n"
+               "central bank interest rate --since=2025-10-01 --as-of 2025-12-31\n"
+               "central bank interest rate --since 2025-12-01 --until 2025-01-01\n/quit\n")
+    result = runner.invoke(cli, ["console", "--index", str(index_path), "--top", "1"], input=session)
+    assert result.exit_code == 0, result.output
+    answers = result.output.split("\n> ")[1:]
+    assert "Cuts Interest Rate" in answers[0] and "Holds" not in answers[0]
+    assert "Holds Interest Rate" in answers[1] and "Cuts" not in answers[1]
+    assert answers[2].startswith("--since is after --until")
+
+
+def test_parse_request():
+    from bot.replies import Request, RequestError, parse_request
+
+    assert parse_request("When? --since 2025-06-01") == Request("When?", since="2025-06-01")
+    assert parse_request("—as-of 2025-07-01 rates –until=2025-06-30") == Request(
+        "rates", until="2025-06-30", as_of="2025-07-01")
+    assert parse_request("well-known --sincerely") == Request("well-known --sincerely")
+    with pytest.raises(RequestError, match="needs a date"):
+        parse_request("rates --until June")
+
+
 def test_console_ctrl_d_exits_cleanly(runner, index_path):
     result = runner.invoke(cli, ["console", "--index", str(index_path)], input="")
     assert result.exit_code == 0

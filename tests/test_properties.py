@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from bot import render
 from bot.answer import NO_MATCH, NO_WORDS, Answer, Passage, answer
+from bot.cues import date_window
+from bot.replies import RequestError, parse_request
 from index.articles import ArticleError, parse_json_article, parse_txt
 from index.sentences import split_sentences
 from index.terms import Analyzer
@@ -18,6 +20,7 @@ from .fake_bot_api import visible_length
 MANY = settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                          HealthCheck.function_scoped_fixture])
 QUERY_SYNTAX = ["NEAR(", '"', "*", "col:", "-x", "AND", "OR", "NOT", "%s", "{0}", "'; drop table x; --",
+                "--since", "—until=", "--as-of", "2025-06-01", "9999-99-99",
                 "\x00", "\u202e", "\u200f", "🙂", "ﷺ", "\ufeff", "tram", "line"]
 questions = st.one_of(
     st.text(max_size=300),
@@ -62,11 +65,26 @@ def test_analyzer_never_raises(text, language):
 @MANY
 @given(questions)
 def test_hostile_questions_get_a_normal_reply_or_no_searchable_words(index, question):
-    result = answer(index, question)
+    try:
+        request = parse_request(question)  # what the console and Telegram do first
+    except RequestError as error:
+        assert str(error) and "\n" not in str(error)
+        return
+    result = answer(index, request.question, since=request.since, until=request.until, as_of=request.as_of)
     assert result.notice in ("", NO_MATCH, NO_WORDS)
     assert bool(result.passages) == (result.notice == "")
     for message in render.html_messages(result):
         assert visible_length(message, "HTML") <= 4096
+
+
+@MANY
+@given(st.lists(st.sampled_from(["yesterday", "today", "last week", "this week", "last month", "this month",
+                                 "last year", "this year", "latest", "in 2024", "June 2025", "rates"]),
+                max_size=4).map(" ".join), st.dates())
+def test_date_words_work_on_any_day(words, today):
+    """Relative dates near year 1 or 9999 cannot always be computed: no window, never an error."""
+    window = date_window(words, today)
+    assert (window.start or "") <= (window.end or "")
 
 
 def test_huge_questions_are_bounded(index):

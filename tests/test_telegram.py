@@ -101,6 +101,20 @@ def test_groups_answer_mentions_replies_and_ask_and_ignore_chatter(index_path, a
         assert all(r.get("reply_parameters") for r in replies)  # group answers reply to the question
 
 
+def test_date_options_in_a_question(index_path, articles_dir):
+    with running_bot(index_path, articles_dir) as (fake, app):
+        # A phone turns "--" into "—"; both work.
+        fake.send_text("/ask central bank interest rate —since 2025-10-01", user_id=8)
+        (reply,) = messages_to(fake, 8)
+        assert "Holds Interest Rate" in reply["text"] and "Cuts Interest Rate" not in reply["text"]
+        fake.send_text("central bank interest rate --until 2025-10-01", user_id=8)
+        replies = messages_to(fake, 8, count=2)
+        assert "Cuts Interest Rate" in replies[1]["text"] and "Holds Interest Rate" not in replies[1]["text"]
+        fake.send_text("central bank interest rate --as-of 2025-13-40", user_id=8)
+        replies = messages_to(fake, 8, count=3)
+        assert replies[2]["text"] == "--as-of needs a date like 2025-06-01, not '2025-13-40'."
+
+
 def test_inline_mode(index_path, articles_dir):
     with running_bot(index_path, articles_dir) as (fake, app):
         fake.inline("tram line", user_id=4)
