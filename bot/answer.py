@@ -25,6 +25,7 @@ MAX_QUESTION_CHARS = 2000
 MAX_QUERY_TERMS = 64
 PER_ARTICLE = 2
 MAX_QUOTE_CHARS = 350
+NEAR_PREFIX = 4  # truncation to four letters: the usual choice for prefix stemming across languages
 NO_WORDS = "no searchable words"
 NO_MATCH = "no match"
 
@@ -259,8 +260,7 @@ class _Context:
                 value += (0.8 if r.lead and row["position"] == 1 else 0.3) * titles[i] + 0.2 * others
             factor = 1.0
             if r.coverage:
-                matched = self.terms.intersection(sentence_terms)
-                factor += sum(self.idf.get(t, 0.0) for t in matched) / self.idf_total
+                factor += sum(self.idf.get(t, 0.0) for t in self._covered(sentence_terms)) / self.idf_total
             if r.proximity and self.bigrams:
                 factor += 0.05 * min(len(self.bigrams.intersection(zip(sentence_terms, sentence_terms[1:]))), 3)
             if self.kind and carries(row["text"], self.kind):
@@ -271,6 +271,16 @@ class _Context:
             scored.append((row, value * factor))
         scored.sort(key=lambda item: (-item[1], item[0]["id"]))
         return scored
+
+    def _covered(self, sentence_terms: list[str]) -> set[str]:
+        """The question's terms in the sentence, exactly or as a variant the stemmer missed: a sentence
+        term that shares its first NEAR_PREFIX letters (merger / merg, Russian and Arabic inflections)."""
+        covered = self.terms.intersection(sentence_terms)
+        rest = [t for t in self.terms - covered if len(t) >= NEAR_PREFIX]
+        if rest:
+            prefixes = {w[:NEAR_PREFIX] for w in sentence_terms if len(w) >= NEAR_PREFIX}
+            covered.update(t for t in rest if t[:NEAR_PREFIX] in prefixes)
+        return covered
 
     def _bm25_04(self, sentence_terms: list[str]) -> float:
         """Okapi BM25 with Anserini's k1=0.9, b=0.4 (the index's IDF): long sentences are not punished."""

@@ -107,6 +107,18 @@ def test_coverage_prefers_the_sentence_with_more_of_the_question(tmp_path):
     assert "landed in Oslo" in answer(index, question).passages[0].sentence
 
 
+def test_coverage_counts_a_variant_the_stemmer_missed(tmp_path):
+    index = build(tmp_path, {"a.txt": (
+        " date 2025-01-01 Industry\n\n"
+        "The merger of the two carmakers was approved by regulators.\n\n"
+        "Carmakers said the two carmakers were approved for loans."
+    ), "b.txt": " date 2025-01-02 Banks\n\nTwo banks may merge next year."})
+    question = "When did the carmakers merge?"  # merge -> "merg", merger -> "merger": only a prefix is shared
+    assert answer(index, question, ranking=Ranking(quotes=False)).passages[0].sentence.startswith("The merger")
+    plain = answer(index, question, ranking=Ranking(quotes=False, coverage=False)).passages[0]
+    assert plain.sentence.startswith("Carmakers said")  # more BM25 for the repeated word
+
+
 def test_cue_lifts_the_sentence_with_a_number(tmp_path):
     index = build(tmp_path, {"a.txt": (
         " date 2025-01-01 Weekly Report\n\n"
