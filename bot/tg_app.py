@@ -163,7 +163,10 @@ async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, quest
     try:
         request = replies.parse_request(question)
     except replies.RequestError as error:
-        await context.bot.send_message(chat.id, str(error))
+        if update.effective_message and not offset:
+            await update.effective_message.reply_text(str(error))
+        else:
+            await context.bot.send_message(chat.id, str(error))
         return
     search = asyncio.ensure_future(_search(state, request, top, offset))
     # "typing…" only when the answer takes a noticeable time, as Telegram recommends: a chat
