@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import click
 
 from index.rebuild import RebuildError, RebuildSummary, rebuild
 from index.search import VARIANTS, Bm25Params, Index
-from index.store import IndexUnavailable
+from index.store import IndexOutdated, IndexUnavailable
 from index.terms import language_name
 
 from . import render
@@ -89,9 +91,27 @@ def open_index(settings: Settings, index_path: Path | None) -> Index:
     index = Index(path)
     try:
         index.meta()
+    except IndexOutdated as error:
+        # The configured index, built by an older newsbot from the configured folder: derived data, so
+        # rebuild it (the old one answers until the new one commits) rather than stop the user.
+        if index_path is not None or _built_from(path) != str(settings.articles_dir.resolve()):
+            raise click.ClickException(str(error)) from None
+        click.echo(f"{path} was built by another version of newsbot; rebuilding it from {settings.articles_dir} …",
+                   err=True)
+        click.echo(run_rebuild(settings, settings.articles_dir, path).lines()[1], err=True)
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
     return index
+
+
+def _built_from(path: Path) -> str | None:
+    """The articles folder an index records, whatever its schema."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            row = conn.execute("select value from meta where key = 'articles_dir'").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return row[0] if row else None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

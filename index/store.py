@@ -49,6 +49,10 @@ class IndexMissing(IndexUnavailable):
     """There is no index file yet."""
 
 
+class IndexOutdated(IndexUnavailable):
+    """A newsbot index with another schema version: a full rebuild makes it usable."""
+
+
 @dataclass(frozen=True)
 class Postings:
     """One term's postings as arrays, ascending by sentence id.
@@ -172,7 +176,7 @@ def check_schema(meta: dict[str, str], path: Path | str) -> None:
     if version is None:
         raise IndexUnavailable(f"{path} is not a newsbot index (or is empty); run `newsbot index rebuild`")
     if version != str(SCHEMA_VERSION):
-        raise IndexUnavailable(
+        raise IndexOutdated(
             f"{path} has index schema {version}, this newsbot reads {SCHEMA_VERSION}; "
             "run `newsbot index rebuild --full`"
         )

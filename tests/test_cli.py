@@ -1,6 +1,9 @@
 import json
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
+from pathlib import Path
 
 import click
 import pytest
@@ -135,6 +138,34 @@ def test_env_settings_and_dotenv(runner, tmp_path, articles_dir):
     result = runner.invoke(cli, ["index", "rebuild"])
     assert result.exit_code == 0, result.output
     assert db.exists() and "4 added" in result.output
+
+
+def outdate(db: Path) -> None:
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("update meta set value = '5' where key = 'schema_version'")
+        conn.commit()
+
+
+def test_configured_index_from_an_older_version_is_rebuilt_on_use(runner, tmp_path, articles_dir):
+    db = tmp_path / "configured.db"
+    (tmp_path / ".env").write_text(f"NEWSBOT_ARTICLES_DIR={articles_dir}\nNEWSBOT_INDEX={db}\n")
+    assert runner.invoke(cli, ["index", "rebuild"]).exit_code == 0
+    outdate(db)
+    result = runner.invoke(cli, ["ask", "When will the first trams run?"])
+    assert result.exit_code == 0, result.output
+    assert "built by another version of newsbot; rebuilding" in result.output
+    assert "Council Approves Harbour Tram Line" in result.output
+
+
+def test_older_index_given_explicitly_or_from_elsewhere_is_not_touched(runner, tmp_path, articles_dir, index_path):
+    outdate(index_path)
+    before = index_path.read_bytes()
+    result = runner.invoke(cli, ["ask", "--index", str(index_path), "tram"])
+    assert result.exit_code == 1 and "schema 5, this newsbot reads" in result.output
+    (tmp_path / ".env").write_text(f"NEWSBOT_INDEX={index_path}\n")  # configured, but the samples are not its folder
+    result = runner.invoke(cli, ["ask", "tram"])
+    assert result.exit_code == 1 and "rebuild --full" in result.output
+    assert index_path.read_bytes() == before
 
 
 def test_python_dash_m_bot(tmp_path):
