@@ -358,7 +358,7 @@ class Index:
         if conn is None or self._local.inode != inode:
             if conn is not None:
                 conn.close()
-            conn = store.connect(self.path, readonly=True).conn
+            conn = store.open_reader(self.path)
             self._local.conn, self._local.inode, self._local.snap = conn, inode, None
         return conn
 

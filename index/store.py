@@ -96,21 +96,34 @@ def pack(values, dtype: np.dtype) -> bytes:
     return array.astype(dtype, copy=False).tobytes()
 
 
-def connect(path: Path | str, readonly: bool = False) -> sqlite_utils.Database:
-    """Open the index; a reader never creates the file."""
+def open_reader(path: Path | str) -> sqlite3.Connection:
+    """A read-only connection for answering questions; never creates the file.
+
+    Plain sqlite3: wrapping it in sqlite-utils would load its plugin machinery,
+    20 ms before the first answer that serving does not need.
+    """
     path = Path(path)
+    if not path.exists():
+        raise IndexMissing(f"no index at {path}; run `newsbot index rebuild`")
+    return _tuned(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False))
+
+
+def connect(path: Path | str, readonly: bool = False) -> sqlite_utils.Database:
+    """Open the index through sqlite-utils (for rebuilds); a reader never creates the file."""
     if readonly:
-        if not path.exists():
-            raise IndexMissing(f"no index at {path}; run `newsbot index rebuild`")
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False)
-        # A rebuild is one big transaction; afterwards keep at most 64 MB of WAL file around.
-        conn.execute("PRAGMA journal_size_limit = 67108864")
+        return sqlite_utils.Database(open_reader(path))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    # A rebuild is one big transaction; afterwards keep at most 64 MB of WAL file around.
+    conn.execute("PRAGMA journal_size_limit = 67108864")
+    return sqlite_utils.Database(_tuned(conn))
+
+
+def _tuned(conn: sqlite3.Connection) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute("PRAGMA mmap_size = 1073741824")
-    return sqlite_utils.Database(conn)
+    return conn
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
