@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import sys
 from contextlib import closing
 from pathlib import Path
@@ -13,6 +12,7 @@ import click
 
 from index.rebuild import RebuildError, RebuildSummary, rebuild
 from index.search import VARIANTS, Bm25Params, Index
+from index import store
 from index.store import IndexOutdated, IndexUnavailable
 from index.terms import language_name
 
@@ -106,12 +106,8 @@ def open_index(settings: Settings, index_path: Path | None) -> Index:
 
 def _built_from(path: Path) -> str | None:
     """The articles folder an index records, whatever its schema."""
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            row = conn.execute("select value from meta where key = 'articles_dir'").fetchone()
-    except sqlite3.DatabaseError:
-        return None
-    return row[0] if row else None
+    with closing(store.open_reader(path)) as conn:
+        return store.read_meta(conn).get("articles_dir")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -50,8 +50,7 @@ def _quote_html(passage: Passage) -> str:
 
 
 def _copies(passage: Passage) -> str:
-    others = passage.copies - 1
-    if others <= 0:
+    if passage.copies <= 1:
         return ""
     return f" (first of {passage.copies} articles carrying this sentence)"
 

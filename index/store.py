@@ -175,8 +175,8 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["sentences"].create_index(["article_id"], if_not_exists=True)
 
 
-def read_meta(db: sqlite_utils.Database) -> dict[str, str]:
-    """The meta table as a dict (empty when there is none)."""
+def read_meta(db: sqlite_utils.Database | sqlite3.Connection) -> dict[str, str]:
+    """The meta table as a dict (empty when there is none, or the file is not SQLite), whatever the schema."""
     try:
         return {row[0]: row[1] for row in db.execute("select key, value from meta")}
     except sqlite3.DatabaseError:

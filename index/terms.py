@@ -113,8 +113,8 @@ class Analyzer:
         return result
 
     def _term(self, word: str) -> str | None:
-        if self._by_script:
-            return self._by_script[script_language(word)].term(word)
+        if self._by_script:  # the result is cached here, so not in the script's analyzer too
+            return self._by_script[script_language(word)]._term(word)
         # Stopwords are matched before letter variants are unified, so that the
         # Arabic "على" (on) is dropped while the name "علي" (Ali) is kept.
         folded = fold(word)
