@@ -163,12 +163,13 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
             db.enable_wal()
         existing, results, kept_ids, seen = _plan(root, db, full, progress, language, workers)
         analyzer = Analyzer(language)
-        with db.atomic():
+        with store.write_transaction(db.conn) as check:
             if full:
-                for table in ("postings", "sentences", "articles", "meta"):
-                    db[table].drop(ignore=True)
+                store.drop_tables(db.conn, ("postings", "sentences", "articles", "meta"))
             store.create_schema(db)
+            check()
             _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh=full or not existing)
+            check()
             summary.articles, summary.sentences = _write_stats(db, language, params, root)
         summary.seconds = time.perf_counter() - started
         return summary

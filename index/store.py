@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import sqlite3
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -124,6 +125,42 @@ def _tuned(conn: sqlite3.Connection) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute("PRAGMA mmap_size = 1073741824")
     return conn
+
+
+class TransactionLost(sqlite3.OperationalError):
+    """SQLite rolled the transaction back by itself (a full disk does this); nothing may be written after it."""
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[Callable[[], None]]:
+    """One write transaction (BEGIN IMMEDIATE), committed at the end of the block, rolled back on any error.
+
+    Yields `check()`, which raises `TransactionLost` when SQLite has already rolled
+    the transaction back on its own (on SQLITE_FULL it may): statements run after
+    that would be committed one by one, so a failed full rebuild could empty the
+    index. The block must call it after anything that may have swallowed an error,
+    and it is called again before the commit.
+    """
+
+    def check() -> None:
+        if not conn.in_transaction:
+            raise TransactionLost("database or disk is full (the transaction was rolled back)")
+
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield check
+        check()
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+
+
+def drop_tables(conn: sqlite3.Connection, names: Iterable[str]) -> None:
+    """DROP TABLE IF EXISTS, letting every error through (sqlite-utils' `drop(ignore=True)` hides a full disk)."""
+    for name in names:
+        conn.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

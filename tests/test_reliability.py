@@ -152,10 +152,10 @@ def test_ten_thousand_tiny_files(tmp_path):
     assert answer(Index(tmp_path / "tiny.db"), "item9876").passages[0].title == "Tiny 9876"
 
 
-def rebuild_in_process(articles: Path, index: Path, preexec_fn) -> subprocess.CompletedProcess:
-    """`newsbot index rebuild --full` in a child process that preexec_fn has constrained."""
+def rebuild_in_process(articles: Path, index: Path, preexec_fn, options=("--full",)) -> subprocess.CompletedProcess:
+    """`newsbot index rebuild` (by default `--full`) in a child process that preexec_fn has constrained."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "bot", "index", "rebuild", "--full", "--articles", str(articles),
+    return subprocess.run([sys.executable, "-m", "bot", "index", "rebuild", *options, "--articles", str(articles),
                            "--index", str(index)], env=env, capture_output=True, text=True, timeout=120,
                           preexec_fn=preexec_fn)
 
@@ -169,8 +169,15 @@ def assert_refused_and_unchanged(result, index: Path, before) -> None:
     assert answer(Index(index), "grain oil").passages
 
 
-def test_full_disk_during_rebuild_is_one_line_and_keeps_the_old_index(tmp_path, two_collections):
-    """A file-size limit (RLIMIT_FSIZE) makes the disk "full" for the rebuild process only."""
+@pytest.mark.parametrize("mode", ["incremental", "full", "forced full"])
+@pytest.mark.parametrize("fraction", [0.2, 0.6, 1.02])
+def test_full_disk_during_rebuild_is_one_line_and_keeps_the_old_index(tmp_path, two_collections, mode, fraction):
+    """A file-size limit (RLIMIT_FSIZE) makes the disk "full" for the rebuild process only.
+
+    The limit is a fraction of the index's size: below it, SQLite fails on the first big
+    write to the WAL and rolls the whole transaction back by itself, which once let a
+    full rebuild go on outside the transaction and empty the index.
+    """
     import resource
     import signal
 
@@ -179,13 +186,14 @@ def test_full_disk_during_rebuild_is_one_line_and_keeps_the_old_index(tmp_path, 
     rebuild(b, path)
     before = fingerprint(path)
     size = sum(p.stat().st_size for p in tmp_path.glob("full.db*"))
-    limit = size + 64 * 1024
+    limit = int(size * fraction)
 
     def small_disk():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG instead of killing us
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    assert_refused_and_unchanged(rebuild_in_process(a, path, small_disk), path, before)
+    options = {"incremental": [], "full": ["--full"], "forced full": ["--language", "ru"]}[mode]
+    assert_refused_and_unchanged(rebuild_in_process(a, path, small_disk, options), path, before)
 
 
 def without_root_override():
