@@ -1,9 +1,12 @@
-"""Answer-quality table and ablation: `newsbot eval` on each data set, with each technique off in turn.
+"""Answer-quality table and ablation: `newsbot eval` on every data set, for the fitted ranking, the
+hand-set weights, BM25 alone, the hard time window, and with each feature or switch off in turn.
 
-    python bench/ablation.py [--data ../shared/data] [--out bench/out]
+    python bench/ablation.py [--data ../shared/data] [--out bench/out] [--sets realtimeqa-dev,xquad-en]
 
-Writes quality.md: the full ranking, plain BM25, and the change in each metric
-when one technique is switched off (negative: the technique helps).
+Writes quality.json and quality.md to --out: absolute figures for the whole rankings and, for each
+`without …` row, the change from the fitted ranking (negative: the feature helps). Features switched
+off keep the fitted weights of the others (their value is set to the training mean), so a row says
+what the feature adds inside this model, not what a re-fit without it would reach.
 """
 
 from __future__ import annotations
@@ -11,53 +14,76 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.answer import PLAIN_BM25, Ranking  # noqa: E402
+from bot import features as F  # noqa: E402
+from bot.answer import PLAIN_BM25, SWITCHES, Ranking  # noqa: E402
 from bot.evaluate import evaluate  # noqa: E402
-from index.rebuild import rebuild  # noqa: E402
+from bot.model import HAND_SET, default_model  # noqa: E402
 
-SETS = [("xquad-en", "english"), ("xquad-ru", "russian"), ("xquad-ar", "arabic")]
+SETS = [  # (label, folder, questions file, language, answered as of the question's date)
+    ("realtimeqa-dev", "realtimeqa-dev", None, "english", True),
+    ("realtimeqa-dev archive", "realtimeqa-dev", "archive.jsonl", "english", True),
+    ("xquad-en", "xquad-en", None, "english", False),
+    ("xquad-ru", "xquad-ru", None, "russian", False),
+    ("xquad-ar", "xquad-ar", None, "arabic", False),
+]
 METRICS = ["sentence_hit@1", "sentence_hit@3", "quote_hit@1", "quote_hit@3", "mrr@10", "article@1",
-           "mean_quote_chars", "mean_sentence_chars"]
+           "mean_quote_chars", "took_ms_median"]
+
+
+def rankings() -> dict[str, Ranking]:
+    fitted = Ranking(model=default_model())
+    runs = {
+        "fitted (bot/ranking.json)": fitted,
+        "hand-set weights, same features": Ranking(model=HAND_SET),
+        "BM25 alone (article and sentence, fitted weights)": replace(PLAIN_BM25, model=default_model()),
+        "hard time window": replace(fitted, hard_window=True),
+    }
+    runs |= {f"without {name}": fitted.without([name]) for name in [*SWITCHES, *F.ARTICLE_FEATURES,
+                                                                       *F.PASSAGE_FEATURES]}
+    return runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--sets", help="comma-separated data set labels (default: all)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    wanted = set(args.sets.split(",")) if args.sets else None
     results: dict[str, dict[str, dict]] = {}
-    for name, language in SETS:
-        dataset = args.data / name
-        with tempfile.TemporaryDirectory() as scratch:
-            index = Path(scratch) / "eval.db"
-            rebuild(dataset / "corpus", index, language=language)
-            runs = {"all techniques": Ranking(), "plain BM25 (rank-bm25 definition)": PLAIN_BM25}
-            runs |= {f"without {t}": Ranking().without([t]) for t in Ranking.techniques()}
-            results[name] = {label: evaluate(dataset, language, ranking=ranking, index_path=index).as_json()
-                             for label, ranking in runs.items()}
-            print(name, json.dumps(results[name]["all techniques"]), flush=True)
+    for label, folder, questions, language, as_of in SETS:
+        if wanted and label not in wanted:
+            continue
+        dataset = args.data / folder
+        index = args.out / f"{folder}.db"
+        results[label] = {}
+        for name, ranking in rankings().items():
+            report = evaluate(dataset, language, as_of=as_of, ranking=ranking, index_path=index,
+                              questions_file=questions)
+            results[label][name] = report.as_json()
+        print(label, json.dumps(results[label]["fitted (bot/ranking.json)"]), flush=True)
     (args.out / "quality.json").write_text(json.dumps(results, indent=1))
     lines = ["| data set | ranking | " + " | ".join(METRICS) + " |", "| --- | --- |" + " ---: |" * len(METRICS)]
-    for name, runs in results.items():
-        base = runs["all techniques"]
-        for label, data in runs.items():
+    for label, runs in results.items():
+        base = runs["fitted (bot/ranking.json)"]
+        for name, data in runs.items():
             cells = []
             for metric in METRICS:
                 value = data[metric]
-                if label.startswith("without") and not metric.startswith("mean"):
+                if metric in ("mean_quote_chars", "took_ms_median"):
+                    cells.append(f"{value:.0f}" if metric == "mean_quote_chars" else f"{value:.1f}")
+                elif name.startswith("without"):
                     cells.append(f"{value - base[metric]:+.3f}")
-                elif metric.startswith("mean"):
-                    cells.append(f"{value:.0f}")
                 else:
                     cells.append(f"{value:.3f}")
-            lines.append(f"| {name} | {label} | " + " | ".join(cells) + " |")
+            lines.append(f"| {label} | {name} | " + " | ".join(cells) + " |")
     table = "\n".join(lines) + "\n"
     (args.out / "quality.md").write_text(table)
     print(table)

@@ -4,9 +4,19 @@
 of Telegram or terminals. Every face (console, `newsbot ask`, Telegram) renders
 the same `Answer`.
 
-Ranking: BM25 over single sentences picks a pool of candidates; each is then
-re-scored with evidence around it (see `Ranking`), and the best are quoted, at
-most two per article, identical sentences once.
+Ranking is article, then sentence (the document-then-passage pattern):
+
+1. every article holding a question word is scored by the article model over the
+   features of `bot.features` (its BM25 as a whole, its headline, its date against
+   the question's time frame and the day it is asked);
+2. the sentences of the best articles are scored by the passage model, with their
+   article's score as one feature; the costlier text features only for the best;
+3. the best are quoted, at most two per article, a sentence carried by several
+   articles once, and a passage far weaker than the first is left out.
+
+When the question names when ("this week", "on Tuesday", "in August 2024"), an
+article's distance from that window is a feature with a strong fitted weight: a
+week outside it costs about as much as the whole headline matching.
 """
 
 from __future__ import annotations
@@ -15,61 +25,64 @@ import datetime as dt
 import math
 import re
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, replace
 
-from index.search import Candidates, Index, Snapshot
+import numpy as np
 
-from .cues import DateWindow, answer_type, carries, date_window
+from index.search import Index, Snapshot, idf
+
+from . import features as F
+from .cues import answer_type
+from .model import RankingModel, default_model
+from .quotes import build_quote, wanted_neighbours
+from .timeframe import TimeFrame, read_timeframe
 
 MAX_QUESTION_CHARS = 2000
 MAX_QUERY_TERMS = 64
 PER_ARTICLE = 2
-MAX_QUOTE_CHARS = 350
-NEAR_PREFIX = 4  # truncation to four letters: the usual choice for prefix stemming across languages
 NO_WORDS = "no searchable words"
 NO_MATCH = "no match"
-
-# A sentence that opens with one of these leans on the one before it.
-_LEANS_BACK = re.compile(
-    r"^[\"“‘']?(it|this|that|these|those|he|she|they|his|her|their|its|there|but|however|"
-    r"also|meanwhile|still|yet|so|then|such|both|the two|the move|the decision|the visit|"
-    r"the deal|the agreement|the statement)\b",
-    re.IGNORECASE,
-)
+EPOCH = dt.date(1970, 1, 1).toordinal()
+SWITCHES = ("cut", "quotes")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_WORDS = re.compile(r"[\w'’-]+")
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """Answer-quality techniques, all on by default; `newsbot eval --without` measures each."""
+    """How to rank: the model (None: the fitted one shipped), features switched off, two switches that
+    `--without` can turn off: `cut` (no passage far weaker than the first) and `quotes` (a quote takes in
+    the neighbour that matches the question better), and `hard_window`: take answers only from inside a
+    window the question names ("this week"), unless it holds none. Off by default: the fitted penalty on
+    the distance from the window measured better (README, "Answer quality")."""
 
-    sentence_bm25: bool = True  # re-score the pool with k1=0.9, b=0.4, kinder to long sentences
-    coverage: bool = True  # a sentence holding more of the question's distinct (IDF-weighted) words wins
-    context: bool = True  # a sentence whose neighbours match the question too is lifted
-    article: bool = True  # the article's title and its other matching sentences lift a sentence
-    lead: bool = True  # news leads restate the headline: a matching headline lifts the lead sentence most
-    proximity: bool = True  # question words side by side, in order (names, phrases)
-    cues: bool = True  # the sentence holds what the question asks for: a number, date, name, place
-    dates: bool = True  # dates in the question favour articles from then; "latest" favours recent ones
-    quotes: bool = True  # the quote takes in a neighbour that matches the question too
-    pool: int = 30  # BM25 candidates re-scored (at least; ten per passage asked for)
+    model: RankingModel | None = None
+    off: frozenset[str] = frozenset()
+    hard_window: bool = False
 
     @classmethod
     def techniques(cls) -> list[str]:
-        return [f.name for f in fields(cls) if f.type in ("bool", bool)]
+        return [*F.ARTICLE_FEATURES, *F.PASSAGE_FEATURES, *SWITCHES]
 
     def without(self, names: list[str]) -> Ranking:
         unknown = set(names) - set(self.techniques())
         if unknown:
-            raise ValueError(f"unknown technique {sorted(unknown)[0]!r}; choose from {', '.join(self.techniques())}")
-        return replace(self, **{name: False for name in names})
+            raise ValueError(f"unknown feature {sorted(unknown)[0]!r}; choose from {', '.join(self.techniques())}")
+        return replace(self, off=self.off | frozenset(names))
+
+    def uses(self, switch: str) -> bool:
+        return switch not in self.off
+
+    @property
+    def ranking_model(self) -> RankingModel:
+        return self.model or default_model()
 
     def describe(self) -> str:
-        off = [name for name in self.techniques() if not getattr(self, name)]
-        return "all techniques" if not off else "without " + ", ".join(off)
+        source = (self.ranking_model.source or "fitted") + (" with hard window" if self.hard_window else "")
+        return source if not self.off else f"{source} without " + ", ".join(sorted(self.off))
 
 
-PLAIN_BM25 = Ranking(**{name: False for name in Ranking.techniques()})
+PLAIN_BM25 = None  # set below: article and sentence BM25 only
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,7 @@ class Passage:
     article_id: int = 0
     sentence_id: int = 0
     copies: int = 1  # articles carrying this same sentence (date is the earliest)
+    explain: tuple[tuple[str, float, float], ...] = ()  # (feature, value, contribution), for --explain
 
     def as_json(self) -> dict:
         """The stable JSON shape documented in README."""
@@ -96,6 +110,7 @@ class Passage:
             "title": self.title,
             "date": self.date,
             "source": self.source,
+            "url": self.url or None,
             "score": round(self.score, 6),
         }
 
@@ -110,6 +125,8 @@ class Answer:
     terms: tuple[str, ...] = ()
     notice: str = ""
     more: bool = False  # more passages exist beyond these
+    frame: TimeFrame = TimeFrame()
+    outside: int = 0  # with --since/--until: matching articles outside those dates
 
     def as_json(self, id_=None) -> dict:
         return {
@@ -125,6 +142,254 @@ def clean_question(question: str) -> str:
     return " ".join(_CONTROL.sub(" ", question[:MAX_QUESTION_CHARS]).split())
 
 
+def _day(date: str | dt.date) -> int:
+    if isinstance(date, str):
+        date = dt.date.fromisoformat(date)
+    return date.toordinal() - EPOCH
+
+
+def _iso(day: int) -> str:
+    return dt.date.fromordinal(int(day) + EPOCH).isoformat()
+
+
+def reference_day(as_of: str | None) -> int:
+    """The day answers are as of: as_of when given, else today.
+
+    An archive whose newest article is old is not answered as of that article's day: its dates then
+    carry no recency preference at all (measured: anchoring at the newest article moved the Wikipedia
+    sets, whose dates are made up, by up to two points of article@1).
+    """
+    return _day(as_of) if as_of else _day(dt.date.today())
+
+
+def read_question(snap: Snapshot, text: str, terms: list[str], day: int) -> F.Question:
+    distinct = tuple(sorted(set(terms)))
+    counts = np.array([terms.count(t) for t in distinct], dtype=np.float64)
+    postings = snap.postings(terms)
+    article_postings = snap.article_postings(terms)
+    sentence_df = np.array([postings[t].df if t in postings else 0 for t in distinct])
+    article_df = np.array([article_postings[t].df if t in article_postings else 0 for t in distinct])
+    sentence_idf = np.where(sentence_df > 0, F.lucene_idf(snap.stats.documents, sentence_df), 0.0)
+    article_idf = np.where(article_df > 0, F.lucene_idf(snap.article_stats.documents, article_df), 0.0)
+    frame = read_timeframe(text, dt.date.fromordinal(day + EPOCH)) if day > -EPOCH else TimeFrame()
+    return F.Question(
+        text=text, terms=distinct, counts=counts, sentence_idf=sentence_idf, article_idf=article_idf,
+        kind=answer_type(text), frame=frame, day=day,
+        bigrams=frozenset((a, b) for a, b in zip(terms, terms[1:]) if a != b),
+        words=frozenset(w.casefold() for w in _WORDS.findall(text)),
+    )
+
+
+def _holds(ids: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """For each of ids: is it in the ascending array sorted_ids?"""
+    if not len(sorted_ids):
+        return np.zeros(len(ids), dtype=bool)
+    where = np.searchsorted(sorted_ids, ids.astype(sorted_ids.dtype))
+    where[where >= len(sorted_ids)] = len(sorted_ids) - 1
+    return sorted_ids[where] == ids
+
+
+def article_pool(snap: Snapshot, q: F.Question, since_day: int | None, latest_day: int | None,
+                 only: np.ndarray | None = None) -> tuple[F.ArticlePool, int]:
+    """Every article holding a question term within the dates (and among `only`, if given), with what
+    the article features need; also how many matching articles the dates left out."""
+    candidates = snap.article_candidates(list(q.terms))
+    ids, bm25 = candidates.ids.astype(np.int64), candidates.scores
+    days = snap.article_days[ids].astype(np.int64)
+    keep = np.ones(len(ids), dtype=bool)
+    if latest_day is not None:
+        keep &= days <= latest_day
+    if since_day is not None:
+        keep &= days >= since_day
+    outside = int((~keep).sum())
+    if only is not None:
+        keep &= np.isin(ids, only)
+    ids, bm25, days = ids[keep], bm25[keep], days[keep]
+    order = np.argsort(ids, kind="stable")
+    ids, bm25, days = ids[order], bm25[order], days[order]
+    postings, article_postings = snap.postings(list(q.terms)), snap.article_postings(list(q.terms))
+    titles = snap.article_first[ids].astype(np.int64) if len(ids) else ids
+    holds = np.zeros((len(ids), len(q.terms)), dtype=bool)
+    in_title = np.zeros_like(holds)
+    bound = 0.0
+    for column, term in enumerate(q.terms):
+        if term in article_postings:
+            holds[:, column] = _holds(ids, article_postings[term].ids)
+            bound += q.counts[column] * max(idf(snap.params, snap.article_stats, article_postings[term].df), 0.0)
+        if term in postings:
+            in_title[:, column] = _holds(titles, postings[term].ids)
+    frame_days = (_day(q.frame.start), _day(q.frame.end)) if q.frame.start and q.frame.end else None
+    pool = F.ArticlePool(ids, bm25, bound * (snap.params.k1 + 1), holds, in_title, days, frame_days)
+    return pool, outside
+
+
+def feature_values(registry: dict, q: F.Question, pool, stage: str | None = None) -> dict[str, np.ndarray]:
+    return {name: f.compute(q, pool) for name, f in registry.items() if stage is None or f.stage == stage}
+
+
+@dataclass
+class Ranked:
+    """One question's ranking, before passages are picked (also what the fitting script reads)."""
+
+    question: F.Question
+    articles: F.ArticlePool
+    article_values: dict[str, np.ndarray]
+    article_scores: np.ndarray
+    top_articles: np.ndarray  # article pool rows, best first
+    rows: list[dict] = field(default_factory=list)  # passage candidates read in full, best first
+    passage_values: dict[str, np.ndarray] = field(default_factory=dict)
+    passage_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    window_decided: bool = False
+    outside: int = 0
+
+
+def rank(snap: Snapshot, q: F.Question, ranking: Ranking, since_day: int | None, latest_day: int | None,
+         wanted: int, only_articles: np.ndarray | None = None, read_all: bool = False) -> Ranked:
+    """Score the articles, then the sentences of the best ones (`read_all`: text features for every
+    candidate sentence, as the fitting script needs)."""
+    model = ranking.ranking_model
+    articles, outside = article_pool(snap, q, since_day, latest_day, only_articles)
+    values = feature_values(F.ARTICLE_FEATURES, q, articles)
+    scores = model.article.score(values, ranking.off)
+    order = np.lexsort((articles.ids, -scores))
+    decided = False
+    if ranking.hard_window and q.frame.decisive and articles.frame_days and len(order):
+        inside = values["in_window"][order] > 0 if "in_window" in values else np.zeros(len(order), bool)
+        if inside.any():
+            order, decided = order[inside], True
+    top = order[: max(model.articles_read, wanted)]
+    ranked = Ranked(q, articles, values, scores, top, window_decided=decided, outside=outside)
+    if len(top):
+        _rank_passages(snap, ranked, model, ranking, wanted, read_all)
+    return ranked
+
+
+def _rank_passages(snap: Snapshot, ranked: Ranked, model: RankingModel, ranking: Ranking, wanted: int,
+                   read_all: bool) -> None:
+    q, articles = ranked.question, ranked.articles
+    article_ids = articles.ids[ranked.top_articles]
+    firsts = snap.article_first[article_ids].astype(np.int64)
+    by_first = np.argsort(firsts, kind="stable")  # the matrix rows come in sentence id order
+    firsts, sizes = firsts[by_first], snap.article_size[article_ids[by_first]].astype(np.int64)
+    matrix = snap.sentence_matrix(list(q.terms), list(zip(firsts.tolist(), (firsts + sizes).tolist())))
+    rank_of_row = np.repeat(by_first, sizes)
+    position = matrix.ids - np.repeat(firsts, sizes)
+    size_of_row = np.repeat(sizes, sizes)
+    holds = matrix.tfs > 0
+    row_coverage = F.coverage(holds, q.sentence_idf)
+    before = np.where(position > 1, np.r_[0.0, row_coverage[:-1]], 0.0)
+    after = np.where(position + 1 < size_of_row, np.r_[row_coverage[1:], 0.0], 0.0)
+    candidate = (position >= 1) & (holds.any(axis=1) | (position == 1))
+    rows = np.flatnonzero(candidate)
+    pool = F.PassagePool(
+        ids=matrix.ids[rows], article_score=ranked.article_scores[ranked.top_articles][rank_of_row[rows]],
+        article_rank=rank_of_row[rows].astype(np.float64), position=position[rows].astype(np.float64),
+        tfs=matrix.tfs[rows], lengths=matrix.lengths[rows].astype(np.float64),
+        neighbour_coverage=np.maximum(before, after)[rows], avg_length=snap.stats.avgdl,
+    )
+    cheap = feature_values(F.PASSAGE_FEATURES, q, pool, "postings")
+    partial = model.passage.score(cheap, ranking.off)
+    keep = np.lexsort((pool.ids, -partial))
+    if not read_all:
+        keep = keep[: max(model.passages_read, wanted * 4)]
+    pool = _subset(pool, keep)
+    cheap = {name: values[keep] for name, values in cheap.items()}
+    texts = snap.sentences(sorted({int(i) + d for i in pool.ids for d in (-1, 0, 1)}))
+    pool_rows = [texts[int(i)] for i in pool.ids]
+    for row, b, a in zip(pool_rows, before[rows][keep], after[rows][keep]):
+        neighbours = {texts[p]["position"]: texts[p]["text"] for p in (row["id"] - 1, row["id"] + 1)
+                      if p in texts and texts[p]["article_id"] == row["article_id"] and texts[p]["position"] >= 1}
+        order = wanted_neighbours(row["text"], row["position"], b, a, ranking.uses("quotes"))
+        row["quote"], row["quoted"] = build_quote(row["text"], row["position"], neighbours, order)
+    analyzer = snap.analyzer
+    pool.texts = [r["text"] for r in pool_rows]
+    pool.sentence_terms = [analyzer.terms(t) for t in pool.texts]
+    pool.quotes = [r["quote"] for r in pool_rows]
+    pool.quote_terms = [analyzer.terms(t) if t != s else w
+                        for t, s, w in zip(pool.quotes, pool.texts, pool.sentence_terms)]
+    _headline_evidence(snap, ranked, pool, pool_rows)
+    values = {**cheap, **feature_values(F.PASSAGE_FEATURES, q, pool, "text")}
+    scores = model.passage.score(values, ranking.off)
+    order = np.lexsort((pool.ids, -scores))
+    ranked.rows = [pool_rows[i] for i in order]
+    ranked.passage_values = {name: v[order] for name, v in values.items()}
+    ranked.passage_scores = scores[order]
+
+
+def _headline_evidence(snap: Snapshot, ranked: Ranked, pool: F.PassagePool, rows: list[dict]) -> None:
+    """The headlines' words beyond the question: each row's own, and those of the best articles weighted
+    by the softmax of their article scores, with their IDF over sentences."""
+    question_terms = set(ranked.question.terms)
+    top = ranked.top_articles
+    ids = [int(i) for i in ranked.articles.ids[top]]
+    marks = ",".join("?" * len(ids))
+    titles = dict(snap.conn.execute(f"select id, title from articles where id in ({marks})", ids).fetchall())
+    terms_of = {i: frozenset(snap.analyzer.terms(titles.get(i, ""))) - question_terms for i in ids}
+    scores = ranked.article_scores[top]
+    weights = np.exp(scores - scores.max())
+    weights /= weights.sum()
+    by_article: dict[int, dict[str, float]] = {}
+    for article_id in ids:
+        others: dict[str, float] = {}
+        for other, weight in zip(ids, weights):
+            if other != article_id:
+                for term in terms_of[other]:
+                    others[term] = others.get(term, 0.0) + float(weight)
+        by_article[article_id] = others
+    vocabulary = sorted({t for terms in terms_of.values() for t in terms})
+    df = dict(snap.conn.execute(
+        f"select term, df from postings where term in ({','.join('?' * len(vocabulary))})", vocabulary).fetchall()
+    ) if vocabulary else {}
+    n = snap.stats.documents
+    pool.term_idf = {t: float(F.lucene_idf(n, np.array([df[t]]))[0]) for t in df}
+    pool.feedback_by_article = by_article
+    pool.title_terms = [terms_of.get(row["article_id"], frozenset()) for row in rows]
+    weight_of = dict(zip(ids, weights.tolist()))
+    pool.article_ids = np.array([row["article_id"] for row in rows], dtype=np.int64)
+    pool.article_weight = np.array([weight_of.get(row["article_id"], 0.0) for row in rows])
+
+
+def _subset(pool: F.PassagePool, keep: np.ndarray) -> F.PassagePool:
+    return F.PassagePool(pool.ids[keep], pool.article_score[keep], pool.article_rank[keep], pool.position[keep],
+                         pool.tfs[keep], pool.lengths[keep], pool.neighbour_coverage[keep], pool.avg_length)
+
+
+def _text_key(text: str) -> str:
+    """What makes two sentences "the same sentence": case and spacing aside."""
+    return " ".join(text.lower().split())
+
+
+def pick(ranked: Ranked, wanted: int, cut: float) -> list[tuple[int, int]]:
+    """(row index, copies) of the passages to show, best first: at most PER_ARTICLE per article, whose
+    quotes do not overlap; a sentence carried by several articles once, with the earliest date; none
+    scoring more than `cut` below the first."""
+    picked: list[list[int]] = []
+    by_text: dict[str, int] = {}
+    by_article: dict[int, list[int]] = {}
+    scores = ranked.passage_scores
+    for i, row in enumerate(ranked.rows):
+        key = _text_key(row["text"])
+        if key in by_text:
+            entry = picked[by_text[key]]
+            first = ranked.rows[entry[0]]
+            if first["article_id"] != row["article_id"]:
+                entry[1] += 1
+                if row["date"] < first.get("earliest", first)["date"]:
+                    first["earliest"] = row
+            continue
+        if picked and scores[i] < scores[picked[0][0]] - cut:
+            break
+        same_article = by_article.setdefault(row["article_id"], [])
+        if len(same_article) >= PER_ARTICLE or len(picked) >= wanted:
+            continue
+        if any(row["quoted"] & ranked.rows[j]["quoted"] for j in same_article):
+            continue  # two neighbouring sentences would each be quoted with the other: show that text once
+        same_article.append(i)
+        by_text[key] = len(picked)
+        picked.append([i, 1])
+    return [(i, copies) for i, copies in picked]
+
+
 def answer(
     index: Index,
     question: str,
@@ -134,8 +399,11 @@ def answer(
     as_of: str | None = None,
     offset: int = 0,
     ranking: Ranking = Ranking(),
+    explain: bool = False,
+    only_articles: list[int] | None = None,
 ) -> Answer:
-    """Answer a question from the index: up to `top` passages after the first `offset`."""
+    """Answer a question from the index: up to `top` passages after the first `offset`
+    (`only_articles`: from those article ids alone, as a standing question asks new articles)."""
     started = time.perf_counter()
     text = clean_question(question)
     with index.snapshot() as snap:
@@ -143,223 +411,54 @@ def answer(
         if not terms:
             return Answer(question, took_ms=_ms(started), notice=NO_WORDS)
         latest = min((d for d in (until, as_of) if d), default=None)
+        latest_day = _day(latest) if latest else None
+        since_day = _day(since) if since else None
+        q = read_question(snap, text, terms, reference_day(as_of))
         wanted = offset + top
-        size = max(ranking.pool, wanted * 10)
-        # Without a date filter only the best sentences are needed, and MaxScore can skip work. Ask for
-        # four times the pool at once: asking again later (copies, two-per-article) costs more.
-        prune = not (since or latest)
-        candidates = snap.candidates(terms, k=size * 4 if prune else None)
-        if not len(candidates):
-            return Answer(question, took_ms=_ms(started), terms=tuple(terms), notice=NO_MATCH)
-        today = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-        window = date_window(text, today) if ranking.dates else DateWindow()
-        context = _Context(snap, candidates, terms, answer_type(text) if ranking.cues else None, window, today,
-                           ranking)
-        while True:
-            pool = context.pool(size, since, latest)
-            picked = context.pick(context.rescore(pool), wanted + 1)
-            if len(picked) > wanted or (context.candidates.complete and size >= len(context.candidates)):
-                break
-            size *= 8
-            if not context.candidates.complete and size > len(context.candidates):
-                context.candidates = snap.candidates(terms, k=size * 4)
-                context.quotes.clear()  # quotes look at the neighbours' scores in the candidates
-        passages = [replace(context.passage(row, score), copies=copies) for row, score, copies in picked[offset:wanted]]
+        only = np.asarray(only_articles, dtype=np.int64) if only_articles is not None else None
+        ranked = rank(snap, q, ranking, since_day, latest_day, wanted + 1, only)
+        model = ranking.ranking_model
+        cut = model.cut if ranking.uses("cut") else math.inf
+        picked = pick(ranked, wanted + 1, cut)
+        passages = [_passage(snap, ranked, i, copies, explain, model, ranking) for i, copies in picked[offset:wanted]]
     notice = "" if passages else NO_MATCH
-    return Answer(question, tuple(passages), _ms(started), tuple(terms), notice, len(picked) > wanted)
+    return Answer(question, tuple(passages), _ms(started), tuple(terms), notice, len(picked) > wanted, q.frame,
+                  ranked.outside)
+
+
+def _passage(snap: Snapshot, ranked: Ranked, i: int, copies: int, explain: bool, model: RankingModel,
+             ranking: Ranking) -> Passage:
+    row = ranked.rows[i]
+    shown = row.get("earliest", row)
+    quote = row["quote"]
+    terms = set(ranked.question.terms)
+    highlights = tuple((a, b) for a, b, term in snap.analyzer.spans(quote) if term in terms)
+    details: tuple = ()
+    if explain:
+        details = _explain(ranked, i, model, ranking)
+    return Passage(sentence=row["text"], quote=quote, title=shown["title"], date=shown["date"],
+                   source=shown["source"], score=float(ranked.passage_scores[i]), url=shown["url"] or "",
+                   highlights=highlights, article_id=row["article_id"], sentence_id=row["id"], copies=copies,
+                   explain=details)
+
+
+def _explain(ranked: Ranked, i: int, model: RankingModel, ranking: Ranking) -> tuple:
+    """Each feature's value and contribution to this passage's score, and its article's."""
+    values = {name: v[i:i + 1] for name, v in ranked.passage_values.items()}
+    contributions = model.passage.terms(values, ranking.off)[0]
+    out = [(f"passage.{name}", float(values[name][0]), float(c))
+           for name, c in zip(model.passage.names, contributions) if name in values]
+    row_in_pool = int(np.searchsorted(ranked.articles.ids, ranked.rows[i]["article_id"]))
+    article_values = {name: v[row_in_pool:row_in_pool + 1] for name, v in ranked.article_values.items()}
+    article_contributions = model.article.terms(article_values, ranking.off)[0]
+    out += [(f"article.{name}", float(article_values[name][0]), float(c))
+            for name, c in zip(model.article.names, article_contributions) if name in article_values]
+    return tuple(out)
 
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _text_key(text: str) -> str:
-    """What makes two sentences "the same sentence": case and spacing aside."""
-    return " ".join(text.lower().split())
-
-
-def _neighbour_ids(row: dict) -> tuple[int, int]:
-    """Ids of the sentences before and after within the article's body (-1 where there is none)."""
-    before = row["id"] - 1 if row["position"] > 1 else -1
-    after = row["id"] + 1 if row["position"] < row["article_sentences"] else -1
-    return before, after
-
-
-class _Context:
-    """Everything one question's ranking needs, within one index snapshot."""
-
-    def __init__(self, snap: Snapshot, candidates: Candidates, terms: list[str], kind: str | None,
-                 window: DateWindow, today: dt.date, ranking: Ranking):
-        self.snap, self.candidates, self.kind, self.window, self.today = snap, candidates, kind, window, today
-        self.terms = set(terms)
-        self.bigrams = {(a, b) for a, b in zip(terms, terms[1:]) if a != b}
-        self.ranking = ranking
-        self.query_counts = {t: terms.count(t) for t in self.terms}
-        postings, n = snap.last_postings, snap.stats.documents
-        # Re-scoring uses Lucene's IDF, which stays positive even for words in most sentences
-        # (Okapi's goes negative there, and on tiny collections even its epsilon floor does).
-        self.idf = {t: math.log(1 + (n - p.df + 0.5) / (p.df + 0.5)) for t, p in postings.items() if t in self.terms}
-        self.idf_total = sum(self.idf.values()) or 1.0
-        self.quotes: dict[int, tuple[str, frozenset[int]]] = {}
-
-    def pool(self, size: int, since: str | None, until: str | None) -> list[tuple[dict, float]]:
-        """The best BM25 sentences within the dates, titles replaced by their article's lead sentence."""
-        ranked = self.candidates.top(size)
-        rows = self.snap.sentences([sid for sid, _ in ranked])
-        out, leads = [], []
-        for sid, score in ranked:
-            row = rows.get(sid)
-            if row is None or (since and row["date"] < since) or (until and row["date"] > until):
-                continue
-            if row["is_title"]:
-                leads.append(sid + 1)  # a title match is quoted by the article's lead sentence
-                continue
-            out.append((row, score))
-        have = {row["id"] for row, _ in out}
-        lead_ids = [sid for sid in dict.fromkeys(leads) if sid not in have]
-        if lead_ids:
-            lead_rows = self.snap.sentences(lead_ids)
-            scores = self.candidates.lookup(lead_ids) + self.candidates.shift
-            for sid, lead_score in zip(lead_ids, scores):
-                row = lead_rows.get(sid)
-                if row is not None and not row["is_title"] and row["position"] == 1:
-                    out.append((row, float(lead_score)))
-        return out
-
-    def rescore(self, pool: list[tuple[dict, float]]) -> list[tuple[dict, float]]:
-        """BM25 plus the evidence around each sentence, best first."""
-        r = self.ranking
-        if not pool:
-            return []
-        ids = [row["id"] for row, _ in pool]
-        lookup = self.candidates.lookup
-        neighbour = titles = None
-        if r.context:
-            prev_ids, next_ids = zip(*(_neighbour_ids(row) for row, _ in pool))
-            neighbour = [max(p, n, 0.0) for p, n in zip(lookup(prev_ids), lookup(next_ids))]
-        if r.article:
-            titles = [max(t, 0.0) for t in lookup([i - row["position"] for (row, _), i in zip(pool, ids)])]
-            by_article: dict[int, list[float]] = {}
-            for row, score in pool:
-                by_article.setdefault(row["article_id"], []).append(max(score, 0.0))
-            support = {a: sum(sorted(s, reverse=True)[:3]) for a, s in by_article.items()}
-        scored = []
-        seen: dict[str, float] = {}
-        for i, (row, score) in enumerate(pool):
-            key = _text_key(row["text"])
-            if key in seen:  # the same sentence in another article (wire copy): same evidence, no new work
-                scored.append((row, seen[key]))
-                continue
-            sentence_terms = self.snap.analyzer.terms(row["text"])
-            value = self._bm25_04(sentence_terms) if r.sentence_bm25 else max(score, 0.0)
-            if neighbour is not None:
-                value += 0.25 * neighbour[i]
-            if titles is not None:
-                others = support[row["article_id"]] - max(score, 0.0)
-                # News leads restate the headline: a headline that matches lifts the lead most.
-                value += (0.8 if r.lead and row["position"] == 1 else 0.3) * titles[i] + 0.2 * others
-            factor = 1.0
-            if r.coverage:
-                factor += sum(self.idf.get(t, 0.0) for t in self._covered(sentence_terms)) / self.idf_total
-            if r.proximity and self.bigrams:
-                factor += 0.05 * min(len(self.bigrams.intersection(zip(sentence_terms, sentence_terms[1:]))), 3)
-            if self.kind and carries(row["text"], self.kind):
-                factor += 0.2
-            if r.dates:
-                factor *= self._date_factor(row["date"])
-            seen[key] = value * factor
-            scored.append((row, value * factor))
-        scored.sort(key=lambda item: (-item[1], item[0]["id"]))
-        return scored
-
-    def _covered(self, sentence_terms: list[str]) -> set[str]:
-        """The question's terms in the sentence, exactly or as a variant the stemmer missed: a sentence
-        term that shares its first NEAR_PREFIX letters (merger / merg, Russian and Arabic inflections)."""
-        covered = self.terms.intersection(sentence_terms)
-        rest = [t for t in self.terms - covered if len(t) >= NEAR_PREFIX]
-        if rest:
-            prefixes = {w[:NEAR_PREFIX] for w in sentence_terms if len(w) >= NEAR_PREFIX}
-            covered.update(t for t in rest if t[:NEAR_PREFIX] in prefixes)
-        return covered
-
-    def _bm25_04(self, sentence_terms: list[str]) -> float:
-        """Okapi BM25 with Anserini's k1=0.9, b=0.4 (the index's IDF): long sentences are not punished."""
-        norm = 0.6 + 0.4 * len(sentence_terms) / (self.snap.stats.avgdl or 1.0)
-        total = 0.0
-        for term, weight in self.idf.items():
-            tf = sentence_terms.count(term)
-            if tf:
-                total += self.query_counts[term] * weight * tf * 1.9 / (tf + 0.9 * norm)
-        return total
-
-    def _date_factor(self, date: str) -> float:
-        window = self.window
-        if window.start and window.end:
-            return 1.5 if window.start <= date <= window.end else 1.0
-        if window.recent:
-            age = (self.today - dt.date.fromisoformat(date)).days
-            return 1.0 + 0.3 * max(0.0, 1.0 - max(age, 0) / 365)
-        return 1.0
-
-    def pick(self, scored: list[tuple[dict, float]], wanted: int) -> list[tuple[dict, float, int]]:
-        """At most PER_ARTICLE per article, whose quotes do not overlap; a sentence carried by several
-        articles once, with the earliest date."""
-        picked: list[list] = []
-        by_text: dict[str, int] = {}
-        by_article: dict[int, list[dict]] = {}
-        for row, score in scored:
-            key = _text_key(row["text"])
-            if key in by_text:
-                entry = picked[by_text[key]]
-                if entry[0]["article_id"] != row["article_id"]:
-                    entry[2] += 1
-                    if row["date"] < entry[0]["date"]:
-                        entry[0] = {**entry[0], "date": row["date"], "title": row["title"],
-                                    "source": row["source"], "url": row["url"]}
-                continue
-            same_article = by_article.setdefault(row["article_id"], [])
-            if len(same_article) >= PER_ARTICLE or len(picked) >= wanted:
-                continue
-            # Two neighbouring sentences would each be quoted with the other: show that text once.
-            if same_article and any(self._quoted(row)[1] & self._quoted(other)[1] for other in same_article):
-                continue
-            same_article.append(row)
-            by_text[key] = len(picked)
-            picked.append([row, score, 1])
-        return [tuple(entry) for entry in picked]
-
-    def passage(self, row: dict, score: float) -> Passage:
-        quote = self._quoted(row)[0]
-        highlights = tuple((a, b) for a, b, term in self.snap.analyzer.spans(quote) if term in self.terms)
-        return Passage(sentence=row["text"], quote=quote, title=row["title"], date=row["date"],
-                       source=row["source"], score=score, url=row["url"] or "", highlights=highlights,
-                       article_id=row["article_id"], sentence_id=row["id"])
-
-    def _quoted(self, row: dict) -> tuple[str, frozenset[int]]:
-        """The quote for a sentence and the positions of the sentences in it (computed once per sentence)."""
-        if row["id"] not in self.quotes:
-            self.quotes[row["id"]] = self._quote(row)
-        return self.quotes[row["id"]]
-
-    def _quote(self, row: dict) -> tuple[str, frozenset[int]]:
-        """The sentence, with the neighbours it leans on or that match the question too, within MAX_QUOTE_CHARS."""
-        text, position = row["text"], row["position"]
-        order: list[int] = []
-        if position > 1 and (_LEANS_BACK.match(text) or len(text) < 60):
-            order.append(position - 1)
-        if self.ranking.quotes:
-            prev_score, next_score = self.candidates.lookup(_neighbour_ids(row))  # 0 where there is none
-            options = [(prev_score, position - 1), (next_score, position + 1)]
-            order += [pos for score, pos in sorted(options, reverse=True) if score > 0 and pos not in order]
-        if not order:
-            return text, frozenset([position])
-        found = self.snap.article_sentences(row["article_id"], order)
-        before, after, length, positions = [], [], len(text), {position}
-        for pos in order:
-            neighbour = found.get(pos)
-            if not neighbour or neighbour["paragraph"] < 1 or length + len(neighbour["text"]) + 1 > MAX_QUOTE_CHARS:
-                continue
-            length += len(neighbour["text"]) + 1
-            positions.add(pos)
-            (before if pos < position else after).append(neighbour["text"])
-        return " ".join([*before, text, *after]), frozenset(positions)
+PLAIN_BM25 = Ranking().without([n for n in [*F.ARTICLE_FEATURES, *F.PASSAGE_FEATURES]
+                                if n not in ("article_bm25", "sentence_bm25")])

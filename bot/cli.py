@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -240,14 +241,16 @@ def _batch_item(line: str) -> tuple[object, str, str | None, str | None]:
 @click.option("--since", type=DATE, help="Only articles dated on or after this day.")
 @click.option("--until", type=DATE, help="Only articles dated on or before this day.")
 @click.option("--as-of", "as_of", type=DATE, help="Answer as if today were this day (later articles are left out).")
+@click.option("--explain", is_flag=True, help="Show each passage's feature values and their part of its score.")
 @click.pass_context
-def ask_command(ctx, question, as_json, top, index_path, since, until, as_of):
+def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, explain):
     """Ask one question, or many from stdin (one per line, JSON lines out).
 
     \b
     Examples:
         newsbot ask "When will Putin visit Iran?"
         newsbot ask --json --top 5 "central bank interest rate"
+        newsbot ask --explain "When will the tram line open?"
         printf 'tram line\\n{"id": 7, "question": "heatwave record"}\\n' | newsbot ask
     """
     settings = settings_of(ctx)
@@ -255,8 +258,11 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of):
     index = open_index(settings, index_path)
     try:
         if question is not None:
-            result = answer(index, question, top=top, since=since, until=until, as_of=as_of)
-            click.echo(render.json_line(result) if as_json else render.plain_text(result))
+            result = answer(index, question, top=top, since=since, until=until, as_of=as_of, explain=explain)
+            if explain:
+                click.echo(render.explain_json(result) if as_json else render.explain_text(result))
+            else:
+                click.echo(render.json_line(result) if as_json else render.plain_text(result))
             return
         if sys.stdin.isatty():
             raise click.UsageError("give a question, or pipe questions on stdin (one per line)")
@@ -336,32 +342,45 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
 
 @cli.command("eval")
 @click.argument("dataset", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--questions", "questions_file", help="A question file inside DATASET other than questions.jsonl, "
+              "e.g. archive.jsonl.")
 @click.option("--language", default="en", show_default=True, help="Index language: en, ru, ar or auto.")
 @click.option("--as-of", "as_of", is_flag=True, help="Answer each question as of its question_date.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(3, 50), help="Passages per question.")
-@click.option("--without", "without", default="", help="Comma-separated techniques to turn off (ablation), "
-              "or 'all' for plain BM25.")
+@click.option("--without", "without", default="", help="Comma-separated features or switches to turn off "
+              "(ablation), or 'all' for BM25 alone.")
+@click.option("--weights", help="Another ranking file (from bench/fit_ranking.py), or 'hand-set'.")
+@click.option("--hard-window", is_flag=True, help="Answer only from inside a window the question names.")
+@click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep the data set's index in this file (built if missing) instead of a temporary one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def eval_command(dataset, language, as_of, top, without, as_json):
+def eval_command(dataset, questions_file, language, as_of, top, without, weights, hard_window, index_path, as_json):
     """Measure answer quality on a question set (corpus/ + questions.jsonl).
 
     Prints sentence_hit@1/@3, quote_hit@1/@3, mrr@10, article@1, mean quote and
-    sentence length, and questions per second.
+    sentence length, questions per second and the median time per answer.
 
     \b
     Examples:
-        newsbot eval ../shared/data/xquad-en
+        newsbot eval ../shared/data/realtimeqa-dev --as-of
+        newsbot eval ../shared/data/realtimeqa-dev --as-of --questions archive.jsonl
         newsbot eval ../shared/data/xquad-ru --language ru --json
-        newsbot eval ../shared/data/xquad-en --without context,article
+        newsbot eval ../shared/data/xquad-en --without redundancy,name_agreement
     """
     from .answer import PLAIN_BM25, Ranking
-    from .evaluate import DatasetError, evaluate, report_table
+    from .evaluate import DatasetError, evaluate
+    from .model import model_named
 
     try:
         lang = language_name(language)
         names = [n.strip() for n in without.split(",") if n.strip()]
-        ranking = PLAIN_BM25 if names == ["all"] else Ranking().without(names)
-        report = evaluate(dataset, language=lang, as_of=as_of, top=top, ranking=ranking)
+        base = Ranking(model=model_named(weights), hard_window=hard_window)
+        ranking = replace(PLAIN_BM25, model=base.model, hard_window=hard_window) if names == ["all"] \
+            else base.without(names)
+        report = evaluate(dataset, language=lang, as_of=as_of, top=top, ranking=ranking, index_path=index_path,
+                          questions_file=questions_file)
     except (ValueError, DatasetError, RebuildError) as error:
         raise click.ClickException(str(error)) from None
+    from .evaluate import report_table
+
     click.echo(json.dumps(report.as_json()) if as_json else report_table(report))

@@ -10,7 +10,8 @@ import json
 import re
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+import unicodedata
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from index.rebuild import rebuild
@@ -50,6 +51,7 @@ class EvalReport:
     mean_quote_chars: float
     mean_sentence_chars: float
     questions_per_second: float
+    took_ms_median: float
     ranking: str
 
     def as_json(self) -> dict:
@@ -58,13 +60,19 @@ class EvalReport:
 
 
 def normalise_for_match(text: str) -> str:
-    """Case- and quote-insensitive form, white space folded."""
-    return " ".join(text.translate(_QUOTES).casefold().split())
+    """Case- and quote-insensitive form (NFKC, so é typed two ways is one letter), white space folded."""
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold().split())
 
 
 def contains_answer(text: str, answers: tuple[str, ...]) -> bool:
+    """Is one of the answer strings in the text? Quote marks around an answer are the quiz's typography
+    ('"Mona Lisa"'), not part of the answer, so they are not required in the text."""
     haystack = normalise_for_match(text)
-    return any(normalise_for_match(a) in haystack for a in answers if a.strip())
+    for answer in answers:
+        needle = normalise_for_match(answer).strip("\"'")
+        if needle and needle in haystack:
+            return True
+    return False
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -82,49 +90,64 @@ def load_questions(path: Path) -> list[Question]:
 
 
 def evaluate(dataset: Path, language: str = "en", as_of: bool = False, top: int = 10,
-             ranking: Ranking | None = None, index_path: Path | None = None) -> EvalReport:
-    """Build a temporary index of the data set and score every question."""
+             ranking: Ranking | None = None, index_path: Path | None = None,
+             questions_file: str | None = None) -> EvalReport:
+    """Build a temporary index of the data set (or use `index_path`, building it there if missing) and
+    score every question of questions.jsonl (or of `questions_file`, a file inside the data set)."""
     dataset = Path(dataset)
-    corpus, questions_path = dataset / "corpus", dataset / "questions.jsonl"
+    corpus = dataset / "corpus"
+    questions_path = dataset / (questions_file or "questions.jsonl")
+    if questions_file and (Path(questions_file).name != questions_file or questions_file.startswith(".")):
+        raise DatasetError(f"--questions must name a file inside {dataset}, like archive.jsonl")
     if not corpus.is_dir() or not questions_path.is_file():
-        raise DatasetError(f"{dataset} needs corpus/ and questions.jsonl")
+        raise DatasetError(f"{dataset} needs corpus/ and {questions_path.name}")
     questions = load_questions(questions_path)
     ranking = ranking or Ranking()
     with tempfile.TemporaryDirectory() as scratch:
         path = index_path or Path(scratch) / "eval.db"
         if index_path is None or not index_path.exists():
             rebuild(corpus, path, language=language)
-        index = Index(path)
-        with index.snapshot() as snap:
-            mean_sentence = snap.conn.execute(
-                "select avg(length(text)) from sentences where is_title = 0").fetchone()[0] or 0.0
-        hits = {"s1": 0, "s3": 0, "q1": 0, "q3": 0, "a1": 0}
-        reciprocal, quote_chars, quote_count = 0.0, 0, 0
-        started = time.perf_counter()
-        for q in questions:
-            result = answer(index, q.question, top=max(top, 3), as_of=q.question_date if as_of else None,
-                            ranking=ranking)
-            passages = result.passages
-            sentence_hits = [contains_answer(p.sentence, q.answers) for p in passages]
-            quote_hits = [contains_answer(p.quote, q.answers) for p in passages]
-            hits["s1"] += any(sentence_hits[:1])
-            hits["s3"] += any(sentence_hits[:3])
-            hits["q1"] += any(quote_hits[:1])
-            hits["q3"] += any(quote_hits[:3])
-            hits["a1"] += bool(passages) and _file_of(passages[0].source) in q.gold_files
-            rank = next((i for i, hit in enumerate(quote_hits[:10], start=1) if hit), None)
-            reciprocal += 1 / rank if rank else 0.0
-            quote_chars += sum(len(p.quote) for p in passages[:3])
-            quote_count += len(passages[:3])
-        seconds = time.perf_counter() - started
+        report = score_questions(Index(path), questions, as_of=as_of, top=top, ranking=ranking)
+    return replace(report, dataset=dataset.name + ("" if not questions_file else f"/{questions_path.name}"),
+                   language=language)
+
+
+def score_questions(index: Index, questions: list[Question], as_of: bool = False, top: int = 10,
+                    ranking: Ranking | None = None) -> EvalReport:
+    """The metrics of one ranking on some questions, over an index already built."""
+    ranking = ranking or Ranking()
+    with index.snapshot() as snap:
+        mean_sentence = snap.conn.execute(
+            "select avg(length(text)) from sentences where is_title = 0").fetchone()[0] or 0.0
+    hits = {"s1": 0, "s3": 0, "q1": 0, "q3": 0, "a1": 0}
+    reciprocal, quote_chars, quote_count, took = 0.0, 0, 0, []
+    started = time.perf_counter()
+    for q in questions:
+        result = answer(index, q.question, top=max(top, 3), as_of=q.question_date if as_of else None,
+                        ranking=ranking)
+        took.append(result.took_ms)
+        passages = result.passages
+        sentence_hits = [contains_answer(p.sentence, q.answers) for p in passages]
+        quote_hits = [contains_answer(p.quote, q.answers) for p in passages]
+        hits["s1"] += any(sentence_hits[:1])
+        hits["s3"] += any(sentence_hits[:3])
+        hits["q1"] += any(quote_hits[:1])
+        hits["q3"] += any(quote_hits[:3])
+        hits["a1"] += bool(passages) and _file_of(passages[0].source) in q.gold_files
+        rank = next((i for i, hit in enumerate(quote_hits[:10], start=1) if hit), None)
+        reciprocal += 1 / rank if rank else 0.0
+        quote_chars += sum(len(p.quote) for p in passages[:3])
+        quote_count += len(passages[:3])
+    seconds = time.perf_counter() - started
     n = max(len(questions), 1)
+    took.sort()
     return EvalReport(
-        dataset=dataset.name, language=language, questions=len(questions),
+        dataset="", language="", questions=len(questions),
         sentence_hit_at_1=hits["s1"] / n, sentence_hit_at_3=hits["s3"] / n,
         quote_hit_at_1=hits["q1"] / n, quote_hit_at_3=hits["q3"] / n, mrr_at_10=reciprocal / n,
         article_at_1=hits["a1"] / n, mean_quote_chars=quote_chars / max(quote_count, 1),
         mean_sentence_chars=mean_sentence, questions_per_second=len(questions) / max(seconds, 1e-9),
-        ranking=ranking.describe(),
+        took_ms_median=took[len(took) // 2] if took else 0.0, ranking=ranking.describe(),
     )
 
 

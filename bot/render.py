@@ -108,3 +108,27 @@ def plain_text(answer: Answer) -> str:
 
 def json_line(answer: Answer, id_=None) -> str:
     return json.dumps(answer.as_json(id_), ensure_ascii=False)
+
+
+def explain_text(answer: Answer) -> str:
+    """Each passage with its score and every feature's value and contribution (largest first)."""
+    if not answer.passages:
+        return notice_text(answer)
+    blocks = []
+    for number, p in enumerate(answer.passages, start=1):
+        lines = [f"{number}. score {p.score:.3f}", passage_text(p)]
+        for level in ("passage", "article"):
+            rows = sorted((row for row in p.explain if row[0].startswith(level + ".")), key=lambda r: -abs(r[2]))
+            lines.append(f"  {level} features (value, contribution):")
+            lines += [f"    {name.split('.', 1)[1]:<22} {value:9.3f} {contribution:+9.3f}" for name, value, contribution
+                      in rows]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def explain_json(answer: Answer) -> str:
+    data = answer.as_json()
+    for passage, out in zip(answer.passages, data["passages"]):
+        out["features"] = {name: {"value": round(value, 6), "contribution": round(contribution, 6)}
+                           for name, value, contribution in passage.explain}
+    return json.dumps(data, ensure_ascii=False)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from array import array
 
 from . import store
 from .articles import Skipped, article_files
@@ -195,10 +196,13 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh) -> N
     remove_ids = [row["id"] for file, rows in existing.items() if file not in seen for row in rows]
     summary.removed = len(remove_ids)
     builder = store.PostingsBuilder()
+    first_sentence, first_article = counters["sentence"], counters["article"]
+    article_of, article_lengths = array("i"), array("q")  # per new sentence / per new article
     removed_postings: dict[str, set[int]] = {}
+    removed_articles: dict[str, set[int]] = {}
     present: Counter[str] = Counter()
     if not fresh:
-        removed_postings = _remove_articles(db, analyzer, remove_ids)
+        removed_postings, removed_articles = _remove_articles(db, analyzer, remove_ids)
         present.update(row[0] for row in conn.execute("select content_hash from articles"))
     summary.unchanged = len(kept_ids)
     article_rows: list[tuple] = []
@@ -218,13 +222,17 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh) -> N
         counters["article"] += 1
         article_rows.append((article_id, article.source, result.file, result.file_hash, result.file_stat,
                              article.content_hash, article.date, article.title, article.byline, article.url,
-                             len(item.sentences) - 1, item.language))
+                             len(item.sentences) - 1, counters["sentence"], item.language))
+        total = 0
         for sentence, terms in zip(item.sentences, item.terms):
             sentence_id = counters["sentence"]
             counters["sentence"] += 1
             length = builder.add(sentence_id, terms.split())
+            total += length
+            article_of.append(article_id)
             sentence_rows.append((sentence_id, article_id, sentence.position, sentence.paragraph,
                                   sentence.text, length, int(sentence.is_title)))
+        article_lengths.append(total)
 
     for result in results:
         old_rows = {(r["source"], r["content_hash"]): r["id"] for r in existing.get(result.file, [])}
@@ -236,8 +244,11 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh) -> N
         gone = {key: aid for key, aid in old_rows.items() if key not in new_keys}
         summary.removed += len(gone)
         if gone:
-            for term, ids in _remove_articles(db, analyzer, list(gone.values())).items():
+            sentences_gone, articles_gone = _remove_articles(db, analyzer, list(gone.values()))
+            for term, ids in sentences_gone.items():
                 removed_postings.setdefault(term, set()).update(ids)
+            for term, ids in articles_gone.items():
+                removed_articles.setdefault(term, set()).update(ids)
             present.subtract(content_hash for _, content_hash in gone)
         replaced = {source for source, _ in old_rows}
         for item in result.items:
@@ -262,14 +273,18 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh) -> N
             add(result, item, replaced)
     _flush(conn, article_rows, sentence_rows)
     summary.removed -= summary.updated  # an update is one article removed and one added
-    store.write_postings(conn, builder.build(), removed_postings, fresh=fresh)
+    new_postings = list(builder.build())
+    store.write_postings(conn, new_postings, removed_postings, fresh=fresh)
+    per_article = store.article_postings(new_postings, np.frombuffer(article_of, np.int32), first_sentence,
+                                         np.frombuffer(article_lengths, np.int64), first_article)
+    store.write_postings(conn, per_article, removed_articles, fresh=fresh, table=store.ARTICLE_POSTINGS)
     store.write_meta(db, {"next_article_id": counters["article"], "next_sentence_id": counters["sentence"]})
 
 
 def _flush(conn, article_rows: list[tuple], sentence_rows: list[tuple]) -> None:
     conn.executemany(
         "insert into articles (id, source, file, file_hash, file_stat, content_hash, date, title, byline, url, "
-        "sentences, language) values (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "sentences, first_sentence, language) values (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         article_rows,
     )
     store.insert_sentences(conn, sentence_rows)
@@ -277,20 +292,23 @@ def _flush(conn, article_rows: list[tuple], sentence_rows: list[tuple]) -> None:
     sentence_rows.clear()
 
 
-def _remove_articles(db, analyzer, article_ids: list[int]) -> dict[str, set[int]]:
-    """Delete articles and their sentences; return term -> sentence ids to drop from postings."""
-    removed: dict[str, set[int]] = defaultdict(set)
+def _remove_articles(db, analyzer, article_ids: list[int]) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+    """Delete articles and their sentences; return term -> sentence ids and term -> article ids to drop
+    from the two postings tables."""
+    sentences: dict[str, set[int]] = defaultdict(set)
+    articles: dict[str, set[int]] = defaultdict(set)
     for start in range(0, len(article_ids), 500):
         chunk = article_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for sentence_id, text in db.execute(
-            f"select id, text from sentences where article_id in ({marks})", chunk
+        for sentence_id, article_id, text in db.execute(
+            f"select id, article_id, text from sentences where article_id in ({marks})", chunk
         ):
             for term in set(analyzer.terms(text)):
-                removed[term].add(sentence_id)
+                sentences[term].add(sentence_id)
+                articles[term].add(article_id)
         db.execute(f"delete from sentences where article_id in ({marks})", chunk)
         db.execute(f"delete from articles where id in ({marks})", chunk)
-    return removed
+    return sentences, articles
 
 
 def _write_stats(db, language: str, params: Bm25Params, root: Path) -> tuple[int, int]:
@@ -299,7 +317,12 @@ def _write_stats(db, language: str, params: Bm25Params, root: Path) -> tuple[int
     ).fetchone()
     dfs = np.fromiter((row[0] for row in db.execute("select df from postings")), dtype=np.float64)
     stats = CorpusStats.from_dfs(documents, total_length, dfs)
-    articles, first, last = db.execute("select count(*), min(date), max(date) from articles").fetchone()
+    articles, first, last, max_article = db.execute(
+        "select count(*), min(date), max(date), coalesce(max(id), 0) from articles").fetchone()
+    article_dfs = np.fromiter((row[0] for row in db.execute("select df from article_postings")), dtype=np.float64)
+    article_stats = CorpusStats.from_dfs(articles, total_length, article_dfs)
+    for name, values in _article_arrays(db, max_article).items():
+        store.write_array(db.conn, name, values)
     languages = db.execute("select language, count(*) from articles group by language order by 2 desc, 1").fetchall()
     store.write_meta(db, {
         "schema_version": store.SCHEMA_VERSION,
@@ -312,6 +335,11 @@ def _write_stats(db, language: str, params: Bm25Params, root: Path) -> tuple[int
         "vocabulary": stats.vocabulary,
         "okapi_idf_sum": repr(stats.okapi_idf_sum),
         "max_sentence_id": max_id,
+        "article_documents": articles,
+        "article_total_length": total_length,
+        "article_vocabulary": article_stats.vocabulary,
+        "article_okapi_idf_sum": repr(article_stats.okapi_idf_sum),
+        "max_article_id": max_article,
         "articles": articles,
         "sentences": documents - articles,
         "first_date": first or "",
@@ -320,3 +348,17 @@ def _write_stats(db, language: str, params: Bm25Params, root: Path) -> tuple[int
         "built_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
     })
     return articles, documents - articles
+
+
+def _article_arrays(db, max_article: int) -> dict[str, np.ndarray]:
+    """Per article id: its date as days since 1970-01-01 (NO_DAY where no article has the id), the id
+    of its title sentence and its number of sentences, the title included (0 where none)."""
+    days = np.full(max_article + 1, store.NO_DAY, dtype=store.DAY_DTYPE)
+    first = np.zeros(max_article + 1, dtype=store.ID_DTYPE)
+    size = np.zeros(max_article + 1, dtype=store.ID_DTYPE)
+    epoch = dt.date(1970, 1, 1).toordinal()
+    for article_id, date, first_sentence, sentences in db.execute(
+            "select id, date, first_sentence, sentences from articles"):
+        days[article_id] = dt.date.fromisoformat(date).toordinal() - epoch
+        first[article_id], size[article_id] = first_sentence, sentences + 1
+    return {"article_days": days, "article_first": first, "article_size": size}

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -70,9 +71,10 @@ class CorpusStats:
         return self.total_length / self.documents if self.documents else 0.0
 
     @classmethod
-    def from_meta(cls, meta: dict[str, str]) -> CorpusStats:
-        return cls(int(meta.get("documents", 0)), int(meta.get("total_length", 0)),
-                   int(meta.get("vocabulary", 0)), float(meta.get("okapi_idf_sum", 0.0)))
+    def from_meta(cls, meta: dict[str, str], prefix: str = "") -> CorpusStats:
+        """Sentence-level statistics, or with prefix "article_" the article-level ones."""
+        return cls(int(meta.get(prefix + "documents", 0)), int(meta.get(prefix + "total_length", 0)),
+                   int(meta.get(prefix + "vocabulary", 0)), float(meta.get(prefix + "okapi_idf_sum", 0.0)))
 
     @classmethod
     def from_dfs(cls, documents: int, total_length: int, dfs: np.ndarray) -> CorpusStats:
@@ -141,36 +143,37 @@ class Candidates:
     sentence id in O(1) (0 for sentences without a query term), e.g. neighbours.
     """
 
-    def __init__(self, sentence_ids: np.ndarray, scores: np.ndarray, postings_touched: int, shift: float = 0.0,
-                 complete: bool = True):
-        self.sentence_ids = sentence_ids
+    def __init__(self, ids: np.ndarray, scores: np.ndarray, postings_touched: int, shift: float = 0.0,
+                 complete: bool = True, scratch: _Scratch | None = None):
+        self.ids = ids
         self.scores = scores
         self.postings_touched = postings_touched
         self.shift = shift
         self.complete = complete  # False when MaxScore left out sentences that could not reach the top k
         self.closed = False
+        self._scratch = scratch
 
     def __len__(self) -> int:
-        return len(self.sentence_ids)
+        return len(self.ids)
 
     def top(self, k: int) -> list[tuple[int, float]]:
         """The k best (sentence_id, score), best first; ties go to the lower id."""
-        n = len(self.sentence_ids)
+        n = len(self.ids)
         if n == 0 or k <= 0:
             return []
         if k < n:
             part = np.argpartition(-self.scores, k - 1)[:k]
         else:
             part = np.arange(n)
-        order = part[np.lexsort((self.sentence_ids[part], -self.scores[part]))]
-        return [(int(self.sentence_ids[i]), float(self.scores[i])) for i in order]
+        order = part[np.lexsort((self.ids[part], -self.scores[part]))]
+        return [(int(self.ids[i]), float(self.scores[i])) for i in order]
 
     def lookup(self, ids) -> np.ndarray:
         """BM25 scores (without BM25Plus's constant) of arbitrary sentence ids."""
         if self.closed:
             raise RuntimeError("these candidates were superseded by a later search in this thread")
         ids = np.asarray(ids, dtype=np.int64)
-        buffer = _scratch.buffer
+        buffer = self._scratch.buffer if self._scratch is not None else np.zeros(0)
         inside = (ids >= 0) & (ids < len(buffer))
         out = np.zeros(len(ids))
         out[inside] = buffer[ids[inside]]
@@ -199,7 +202,8 @@ class _Scratch(threading.local):
         return self.buffer
 
 
-_scratch = _Scratch()
+_scratch = _Scratch()  # sentence-level scores
+_article_scratch = _Scratch()  # article-level scores, so that both can be alive at once
 
 
 def upper_bound(params: Bm25Params, stats: CorpusStats, postings: Postings) -> float:
@@ -220,6 +224,7 @@ def score(
     k: int | None = None,
     table: np.ndarray | None = None,
     bound_cache: dict[str, float] | None = None,
+    scratch: _Scratch = _scratch,
 ) -> Candidates:
     """BM25 scores of the sentences that hold a query term, from postings only.
 
@@ -231,11 +236,11 @@ def score(
     False); `lookup` still gives their partial scores.
     """
     counts = Counter(t for t in query_terms if t in postings)
-    acc = _scratch.claim(max_sentence_id + 1)
+    acc = scratch.claim(max_sentence_id + 1)
     if not counts or stats.documents == 0:
         empty = np.zeros(0)
-        result = Candidates(empty.astype(np.int64), empty, 0)
-        _scratch.owner = result
+        result = Candidates(empty.astype(np.int64), empty, 0, scratch=scratch)
+        scratch.owner = result
         return result
     prunable = k is not None and params.variant == "okapi" and all(
         idf(params, stats, postings[t].df) > 0 for t in counts
@@ -261,36 +266,36 @@ def score(
         np.add.at(acc, p.positions, term_weights(params, stats, p, table, count=counts[term]))
         shift += counts[term] * absent_weight(params, stats, p)
         touched.append(p.positions)
-        work += len(p.sentence_ids)
+        work += len(p.ids)
         done += bounds[term]
     if rest:
         # Only sentences that could still reach the top k go on.
         dirty = [*touched]
-        ids = _union(acc, touched, threshold - sum(bounds[t] for t in rest))
+        ids = _union(acc, scratch.marks, touched, threshold - sum(bounds[t] for t in rest))
         for number, term in enumerate(rest):
             p = postings[term]
             alive = ids[acc[ids] >= threshold - sum(bounds[t] for t in rest[number:])]
-            if len(alive) * 8 > len(p.sentence_ids):
+            if len(alive) * 8 > len(p.ids):
                 # Many still in the race: adding the whole list beats a binary search per sentence.
                 np.add.at(acc, p.positions, term_weights(params, stats, p, table, count=counts[term]))
                 dirty.append(p.positions)
-                work += len(p.sentence_ids)
+                work += len(p.ids)
             else:
                 work += _add_for(acc, alive, p, counts[term], params, stats, table)
         dirty = np.concatenate(dirty) if len(dirty) > 1 else dirty[0]
     else:
-        ids = _union(acc, touched) if len(touched) > 1 else touched[0]
+        ids = _union(acc, scratch.marks, touched) if len(touched) > 1 else touched[0]
         dirty = ids
     scores = acc[ids]
-    _scratch.dirty = dirty
-    result = Candidates(ids, scores + shift, work, shift, complete)
-    _scratch.owner = result
+    scratch.dirty = dirty
+    result = Candidates(ids, scores + shift, work, shift, complete, scratch)
+    scratch.owner = result
     return result
 
 
-def _union(acc: np.ndarray, lists: list[np.ndarray], cutoff: float | None = None) -> np.ndarray:
+def _union(acc: np.ndarray, marks: np.ndarray, lists: list[np.ndarray], cutoff: float | None = None) -> np.ndarray:
     """The distinct ids of several lists (those scoring at least cutoff, if given), in O(total length)."""
-    marks, found = _scratch.marks, []
+    found = []
     for ids in lists:
         if cutoff is not None:
             ids = ids[acc[ids] >= cutoff]
@@ -310,9 +315,9 @@ def _kth(scores: np.ndarray, k: int) -> float:
 def _add_for(acc, found: np.ndarray, p: Postings, count: int, params, stats, table) -> int:
     """Add a term's weights to the sentences already found, by binary search in its posting list."""
     # Needles in the list's own dtype: otherwise numpy converts the whole list on every call.
-    where = np.searchsorted(p.sentence_ids, found.astype(p.sentence_ids.dtype))
-    where[where >= len(p.sentence_ids)] = len(p.sentence_ids) - 1
-    hit = p.sentence_ids[where] == found
+    where = np.searchsorted(p.ids, found.astype(p.ids.dtype))
+    where[where >= len(p.ids)] = len(p.ids) - 1
+    hit = p.ids[where] == found
     at = where[hit]
     if len(at):
         acc[found[hit]] += term_weights(params, stats, p, table, at, count)
@@ -396,6 +401,27 @@ class Index:
             return dict(snap.meta)
 
 
+@dataclass(frozen=True)
+class SentenceMatrix:
+    """Every sentence of some articles, with each query term's count in it (from the postings alone).
+
+    Row i is sentence `ids[i]`; `tfs[i, j]` counts `terms[j]` in it; `lengths[i]` is its
+    length in terms (0 where it holds no query term: such rows score 0 anyway).
+    """
+
+    ids: np.ndarray
+    terms: tuple[str, ...]
+    tfs: np.ndarray
+    lengths: np.ndarray
+
+    def row_of(self, sentence_ids) -> np.ndarray:
+        """Row numbers of sentence ids (-1 where the id is not in the matrix)."""
+        ids = np.asarray(sentence_ids, dtype=np.int64)
+        where = np.searchsorted(self.ids, ids)
+        where[where >= len(self.ids)] = 0
+        return np.where(self.ids[where] == ids, where, -1) if len(self.ids) else np.full(len(ids), -1)
+
+
 class Snapshot:
     """The index as of one read transaction."""
 
@@ -404,22 +430,86 @@ class Snapshot:
         self.meta = meta
         self.params = Bm25Params.from_meta(meta)
         self.stats = CorpusStats.from_meta(meta)
+        self.article_stats = CorpusStats.from_meta(meta, "article_")
         self.analyzer = analyzer_for(meta.get("language", "english"))
         self.max_sentence_id = int(meta.get("max_sentence_id", 0))
+        self.max_article_id = int(meta.get("max_article_id", 0))
         self.last_postings: dict[str, Postings] = {}
         self.last_terms: list[str] | None = None
+        self.last_article_postings: dict[str, Postings] = {}
+        self.last_article_terms: list[str] | None = None
         self.bounds: dict[str, float] = {}  # per-term weight bounds, valid for this index version
+        self.article_bounds: dict[str, float] = {}
         self.table = tf_table(self.params, self.stats) if self.stats.documents else None
+
+    @cached_property
+    def article_days(self) -> np.ndarray:
+        """Each article id's date as days since 1970-01-01 (store.NO_DAY where there is no article)."""
+        return store.read_array(self.conn, "article_days", store.DAY_DTYPE)
+
+    @cached_property
+    def article_first(self) -> np.ndarray:
+        """Each article id's title sentence id (its body follows with consecutive ids)."""
+        return store.read_array(self.conn, "article_first", store.ID_DTYPE)
+
+    @cached_property
+    def article_size(self) -> np.ndarray:
+        """Each article id's number of sentences, title included."""
+        return store.read_array(self.conn, "article_size", store.ID_DTYPE)
+
+    def postings(self, query_terms: list[str]) -> dict[str, Postings]:
+        """The sentence postings of the query's terms (kept while the same terms are asked again)."""
+        wanted = sorted(set(query_terms))
+        if self.last_terms != wanted:
+            self.last_postings = store.fetch_postings(self.conn, query_terms)
+            self.last_terms = wanted
+        return self.last_postings
+
+    def article_postings(self, query_terms: list[str]) -> dict[str, Postings]:
+        """The article postings of the query's terms."""
+        wanted = sorted(set(query_terms))
+        if self.last_article_terms != wanted:
+            self.last_article_postings = store.fetch_postings(self.conn, query_terms, store.ARTICLE_POSTINGS)
+            self.last_article_terms = wanted
+        return self.last_article_postings
 
     def candidates(self, query_terms: list[str], k: int | None = None) -> Candidates:
         """Scored sentences; with k, only as many as needed for an exact top k (see `score`)."""
-        wanted = sorted(set(query_terms))
-        if self.last_terms != wanted:  # asked again with a larger k: reuse the lists
-            self.last_postings = store.fetch_postings(self.conn, query_terms)
-            self.last_terms = wanted
-        postings = self.last_postings
-        return score(query_terms, postings, self.params, self.stats, self.max_sentence_id, k, self.table,
-                     self.bounds)
+        return score(query_terms, self.postings(query_terms), self.params, self.stats, self.max_sentence_id, k,
+                     self.table, self.bounds)
+
+    def article_candidates(self, query_terms: list[str], k: int | None = None) -> Candidates:
+        """Scored articles (title and body as one BM25 document, rank-bm25's definition); ids are article ids."""
+        return score(query_terms, self.article_postings(query_terms), self.params, self.article_stats,
+                     self.max_article_id, k, None, self.article_bounds, _article_scratch)
+
+    def sentence_matrix(self, query_terms: list[str], ranges: list[tuple[int, int]]) -> SentenceMatrix:
+        """The query terms' counts in every sentence with an id in the given [start, end) ranges.
+
+        Costs a binary search per range and term, plus the postings inside the ranges.
+        """
+        terms = tuple(sorted(set(query_terms)))
+        ranges = sorted(ranges)
+        ids = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.zeros(0, np.int64)
+        tfs = np.zeros((len(ids), len(terms)), dtype=np.int32)
+        lengths = np.zeros(len(ids), dtype=np.int64)
+        postings = self.postings(query_terms)
+        if len(ids):
+            starts = np.array([a for a, _ in ranges], dtype=np.int64)
+            ends = np.array([b for _, b in ranges], dtype=np.int64)
+            for column, term in enumerate(terms):
+                p = postings.get(term)
+                if p is None:
+                    continue
+                lo = np.searchsorted(p.ids, starts.astype(p.ids.dtype))
+                hi = np.searchsorted(p.ids, ends.astype(p.ids.dtype))
+                at = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if (hi > lo).any() else None
+                if at is None:
+                    continue
+                rows = np.searchsorted(ids, p.ids[at])
+                tfs[rows, column] = p.tfs[at]
+                lengths[rows] = p.lengths[at]
+        return SentenceMatrix(ids, terms, tfs, lengths)
 
     def rows(self, sql: str, args: Iterable = ()) -> list[dict]:
         cursor = self.conn.execute(sql, list(args))

@@ -5,20 +5,27 @@ Tables (open them with ``sqlite-utils`` or Datasette):
 * ``articles``  id, source (path below the articles folder; ``file.jsonl#L3`` for
   JSONL lines), file (the path alone), file_hash (SHA-256 of the file's bytes),
   file_stat (size and modification time, to skip hashing unchanged files),
-  content_hash (SHA-256 of the parsed text), date, title, byline, url, sentences,
-  language (the index language; with ``auto``, the one whose script most of the
-  article is in)
+  content_hash (SHA-256 of the parsed text), date, title, byline, url, sentences
+  (body sentences), first_sentence (the id of its title in ``sentences``; the body
+  follows with consecutive ids), language (the index language; with ``auto``, the
+  one whose script most of the article is in)
 * ``sentences`` id, article_id, position (0 is the title), paragraph, text,
   length (number of index terms), is_title
-* ``postings``  term, df, max_tf, min_length, frontier (the (tf, length) pairs
-  that bound the term's BM25 weight), and little-endian arrays with
-  one entry per sentence that contains the term, ascending by id: sentence_ids
-  (int32) and codes (uint16, tf << 12 | sentence length, also an index into a
-  per-index table of BM25 term-frequency factors). A term whose tf reaches 16 or
-  sentence length 4096 stores tfs and lengths (uint16 each) instead of codes.
-  A term's BM25 weights, and their upper bound, come from its row alone
+* ``postings``  the sentence-level BM25 postings: term, df, max_tf, min_length,
+  frontier (the (tf, length) pairs that bound the term's BM25 weight), and
+  little-endian arrays with one entry per sentence that contains the term,
+  ascending by id: ids (int32) and codes (uint16, tf << 12 | sentence length, also
+  an index into a per-index table of BM25 term-frequency factors). A term whose tf
+  reaches 16 or sentence length 4096 stores tfs and lengths (uint16 each) instead.
+* ``article_postings``  the same for whole articles (title and body as one
+  document): ids are article ids, tfs uint16, lengths and frontier uint32
+* ``arrays``    name, data: int32 arrays indexed by article id: ``article_days``
+  (days since 1970-01-01 of its date, the minimum int32 where no article has that
+  id), ``article_first`` (the id of its title sentence), ``article_size`` (its
+  sentences, the title included)
 * ``meta``      key, value: schema_version, language, article_languages, bm25 variant and
-  parameters, documents, total_length, idf_sum, terms, built_at, ...
+  parameters, documents, total_length, idf sums, the same for articles
+  (article_documents, ...), first and last date, built_at, articles_dir, ...
 
 The database runs in WAL mode so that readers keep answering from the last
 committed index while a rebuild writes the next one in a single transaction.
@@ -37,9 +44,12 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 ID_DTYPE = np.dtype("<i4")
 COUNT_DTYPE = np.dtype("<u2")
+LENGTH_DTYPE = np.dtype("<u4")
+DAY_DTYPE = np.dtype("<i4")
+NO_DAY = np.iinfo(DAY_DTYPE).min  # article_days entry of an id with no article
 
 
 class IndexUnavailable(Exception):
@@ -56,14 +66,14 @@ class IndexOutdated(IndexUnavailable):
 
 @dataclass(frozen=True)
 class Postings:
-    """One term's postings as arrays, ascending by sentence id.
+    """One term's postings as arrays, ascending by document id (sentence or article).
 
-    Weights come from `codes` (tf << 12 | length) when every tf < 16 and length < 4096,
-    which is nearly always; otherwise from the full `tfs` and `lengths` arrays.
+    Sentence weights come from `codes` (tf << 12 | length) when every tf < 16 and length < 4096,
+    which is nearly always; otherwise, and always for articles, from the `tfs` and `lengths` arrays.
     """
 
     term: str
-    sentence_ids: np.ndarray
+    ids: np.ndarray
     raw_tfs: np.ndarray | None = None
     raw_lengths: np.ndarray | None = None
     max_tf: int = 0
@@ -73,7 +83,7 @@ class Postings:
 
     @property
     def df(self) -> int:
-        return len(self.sentence_ids)
+        return len(self.ids)
 
     @cached_property
     def tfs(self) -> np.ndarray:
@@ -85,15 +95,32 @@ class Postings:
 
     @cached_property
     def positions(self) -> np.ndarray:
-        """The sentence ids as native indices: numpy scatters and gathers with these about 1.5 times faster."""
-        return self.sentence_ids.astype(np.intp)
+        """The ids as native indices: numpy scatters and gathers with these about 1.5 times faster."""
+        return self.ids.astype(np.intp)
+
+
+@dataclass(frozen=True)
+class PostingsTable:
+    """Where one level's postings live and how their counts are stored.
+
+    Sentences are short, so their (tf, length) pairs nearly always pack into one
+    16-bit code; articles are long, so they keep tfs (uint16) and lengths (uint32).
+    """
+
+    name: str
+    length_dtype: np.dtype
+    packs_codes: bool
+
+
+SENTENCE_POSTINGS = PostingsTable("postings", COUNT_DTYPE, True)
+ARTICLE_POSTINGS = PostingsTable("article_postings", LENGTH_DTYPE, False)
 
 
 def pack(values, dtype: np.dtype) -> bytes:
     """Array-like to little-endian bytes (counts clipped to the dtype's range)."""
     array = np.asarray(values)
-    if dtype == COUNT_DTYPE:
-        array = np.clip(array, 0, 65535)
+    if dtype.kind == "u":
+        array = np.clip(array, 0, np.iinfo(dtype).max)
     return array.astype(dtype, copy=False).tobytes()
 
 
@@ -179,6 +206,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
             "byline": str,
             "url": str,
             "sentences": int,
+            "first_sentence": int,
             "language": str,
         },
         pk="id",
@@ -199,12 +227,14 @@ def create_schema(db: sqlite_utils.Database) -> None:
         foreign_keys=[("article_id", "articles", "id")],
         if_not_exists=True,
     )
-    db["postings"].create(
-        {"term": str, "df": int, "max_tf": int, "min_length": int, "frontier": bytes, "sentence_ids": bytes,
-         "codes": bytes, "tfs": bytes, "lengths": bytes},
-        pk="term",
-        if_not_exists=True,
-    )
+    for table in (SENTENCE_POSTINGS, ARTICLE_POSTINGS):
+        db[table.name].create(
+            {"term": str, "df": int, "max_tf": int, "min_length": int, "frontier": bytes, "ids": bytes,
+             "codes": bytes, "tfs": bytes, "lengths": bytes},
+            pk="term",
+            if_not_exists=True,
+        )
+    db["arrays"].create({"name": str, "data": bytes}, pk="name", if_not_exists=True)
     db["articles"].create_index(["source"], unique=True, if_not_exists=True)
     db["articles"].create_index(["file"], if_not_exists=True)
     db["articles"].create_index(["content_hash"], if_not_exists=True)
@@ -237,33 +267,45 @@ def write_meta(db: sqlite_utils.Database, values: dict[str, object]) -> None:
     db["meta"].upsert_all(({"key": k, "value": str(v)} for k, v in values.items()), pk="key")
 
 
-def fetch_postings(conn: sqlite3.Connection, terms: list[str]) -> dict[str, Postings]:
+def fetch_postings(conn: sqlite3.Connection, terms: list[str],
+                   table: PostingsTable = SENTENCE_POSTINGS) -> dict[str, Postings]:
     """Postings for the distinct terms given (missing terms are left out)."""
     wanted = sorted(set(terms))
     if not wanted:
         return {}
     marks = ",".join("?" * len(wanted))
     rows = conn.execute(
-        "select term, sentence_ids, codes, tfs, lengths, max_tf, min_length, frontier from postings "
+        f"select term, ids, codes, tfs, lengths, max_tf, min_length, frontier from {table.name} "
         f"where term in ({marks})",
         wanted,
     )
+    lengths_of = table.length_dtype
     return {
         term: Postings(
             term,
             np.frombuffer(ids, ID_DTYPE),
             np.frombuffer(tfs, COUNT_DTYPE) if tfs is not None else None,
-            np.frombuffer(lengths, COUNT_DTYPE) if lengths is not None else None,
+            np.frombuffer(lengths, lengths_of) if lengths is not None else None,
             max_tf,
             min_length,
             np.frombuffer(codes, COUNT_DTYPE) if codes is not None else None,
-            np.frombuffer(frontier, COUNT_DTYPE).reshape(-1, 2) if frontier is not None else None,
+            np.frombuffer(frontier, lengths_of).reshape(-1, 2) if frontier is not None else None,
         )
         for term, ids, codes, tfs, lengths, max_tf, min_length, frontier in rows
     }
 
 
-def frontier(tfs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def read_array(conn: sqlite3.Connection, name: str, dtype: np.dtype) -> np.ndarray:
+    """A named array from the `arrays` table (empty when absent)."""
+    row = conn.execute("select data from arrays where name = ?", [name]).fetchone()
+    return np.frombuffer(row[0], dtype) if row and row[0] else np.zeros(0, dtype)
+
+
+def write_array(conn: sqlite3.Connection, name: str, values: np.ndarray) -> None:
+    conn.execute("insert or replace into arrays (name, data) values (?, ?)", [name, values.tobytes()])
+
+
+def frontier(tfs: np.ndarray, lengths: np.ndarray, dtype: np.dtype = COUNT_DTYPE) -> np.ndarray:
     """The (tf, length) pairs with no other posting both as frequent and as short (a skyline).
 
     BM25's weight grows with tf and shrinks with length, so its maximum over the
@@ -273,35 +315,35 @@ def frontier(tfs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     tf_sorted, length_sorted = tfs[order], lengths[order]
     running = np.maximum.accumulate(tf_sorted)
     keep = np.r_[True, running[1:] > running[:-1]]
-    return np.stack([tf_sorted[keep], length_sorted[keep]], axis=1).astype(COUNT_DTYPE)
+    return np.stack([tf_sorted[keep], length_sorted[keep]], axis=1).astype(dtype)
 
 
 class PostingsBuilder:
-    """Collects (term, sentence) pairs in flat arrays; `build()` turns them into sorted postings."""
+    """Collects (term, document) pairs in flat arrays; `build()` turns them into sorted postings."""
 
     def __init__(self):
         self.vocabulary: dict[str, int] = {}
         self._terms = array("i")
-        self._sentences = array("i")
+        self._docs = array("i")
         self._doc_ids = array("i")
         self._doc_lengths = array("i")
 
-    def add(self, sentence_id: int, terms: list[str]) -> int:
-        """Record a sentence's terms; returns its length."""
+    def add(self, doc_id: int, terms: list[str]) -> int:
+        """Record a document's terms; returns its length."""
         vocabulary = self.vocabulary
         ids = [vocabulary.setdefault(t, len(vocabulary)) for t in terms]
         self._terms.extend(ids)
-        self._sentences.extend([sentence_id] * len(ids))
-        self._doc_ids.append(sentence_id)
+        self._docs.extend([doc_id] * len(ids))
+        self._doc_ids.append(doc_id)
         self._doc_lengths.append(len(ids))
         return len(ids)
 
     def build(self) -> Iterator[Postings]:
-        """Per-term postings, sentence ids ascending, with tf and sentence length."""
+        """Per-term postings, document ids ascending, with tf and document length."""
         if not self._terms:
             return
         keys = (np.frombuffer(self._terms, np.int32).astype(np.int64) << 32) | np.frombuffer(
-            self._sentences, np.int32
+            self._docs, np.int32
         ).astype(np.int64)
         keys.sort()
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
@@ -309,15 +351,35 @@ class PostingsBuilder:
         keys = keys[starts]
         del starts
         term_ids = (keys >> 32).astype(np.int32)
-        sentence_ids = (keys & 0xFFFFFFFF).astype(np.int32)
-        doc_ids = np.frombuffer(self._doc_ids, np.int32)
-        lookup = np.zeros(int(doc_ids.max()) - int(doc_ids.min()) + 1, np.int32)
-        lookup[doc_ids - doc_ids.min()] = np.frombuffer(self._doc_lengths, np.int32)
-        lengths = lookup[sentence_ids - doc_ids.min()]
+        doc_ids = (keys & 0xFFFFFFFF).astype(np.int32)
+        known = np.frombuffer(self._doc_ids, np.int32)
+        lookup = np.zeros(int(known.max()) - int(known.min()) + 1, np.int32)
+        lookup[known - known.min()] = np.frombuffer(self._doc_lengths, np.int32)
+        lengths = lookup[doc_ids - known.min()]
         names = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
         bounds = np.r_[0, np.flatnonzero(np.diff(term_ids)) + 1, len(term_ids)]
         for a, b in zip(bounds[:-1], bounds[1:]):
-            yield Postings(names[term_ids[a]], sentence_ids[a:b], tfs[a:b], lengths[a:b])
+            yield Postings(names[term_ids[a]], doc_ids[a:b], tfs[a:b], lengths[a:b])
+
+
+def article_postings(sentence_postings: Iterable[Postings], article_of: np.ndarray, first_sentence: int,
+                     article_lengths: np.ndarray, first_article: int) -> Iterator[Postings]:
+    """Whole-article postings from sentence postings: an article's tf is the sum over its sentences.
+
+    `article_of[s - first_sentence]` is the article of sentence s and
+    `article_lengths[a - first_article]` the length of article a (its sentences' lengths summed).
+    """
+    for p in sentence_postings:
+        articles = article_of[p.ids.astype(np.int64) - first_sentence]
+        starts = np.flatnonzero(np.r_[True, articles[1:] != articles[:-1]])  # sentence ids ascend with articles
+        ids = articles[starts].astype(ID_DTYPE)
+        tfs = np.add.reduceat(p.tfs.astype(np.int64), starts)
+        yield Postings(p.term, ids, tfs, article_lengths[ids.astype(np.int64) - first_article])
+
+
+def articles_of_sentences(removed: dict[str, set[int]], article_of: dict[int, int]) -> dict[str, set[int]]:
+    """Term -> sentence ids removed, as term -> article ids removed."""
+    return {term: {article_of[s] for s in ids} for term, ids in removed.items()}
 
 
 def insert_sentences(conn: sqlite3.Connection, rows: list[tuple]) -> None:
@@ -329,43 +391,43 @@ def insert_sentences(conn: sqlite3.Connection, rows: list[tuple]) -> None:
 
 
 def write_postings(conn: sqlite3.Connection, new: Iterable[Postings], removed: dict[str, set[int]],
-                   fresh: bool = False) -> None:
-    """Merge new postings and removals into the postings table (old ids all precede new ones)."""
+                   fresh: bool = False, table: PostingsTable = SENTENCE_POSTINGS) -> None:
+    """Merge new postings and removals into a postings table (old ids all precede new ones)."""
     new_by_term = {p.term: p for p in new}
     terms = sorted(set(new_by_term) | set(removed))
     for start in range(0, len(terms), 2000):
         chunk = terms[start : start + 2000]
-        old = {} if fresh else fetch_postings(conn, chunk)
+        old = {} if fresh else fetch_postings(conn, chunk, table)
         rows, gone = [], []
         for term in chunk:
             parts = []
             if term in old:
                 p = old[term]
                 if term in removed:
-                    keep = ~np.isin(p.sentence_ids, np.fromiter(removed[term], dtype=np.int64))
-                    p = Postings(term, p.sentence_ids[keep], p.tfs[keep], p.lengths[keep])
+                    keep = ~np.isin(p.ids, np.fromiter(removed[term], dtype=np.int64))
+                    p = Postings(term, p.ids[keep], p.tfs[keep], p.lengths[keep])
                 parts.append(p)
             if term in new_by_term:
                 parts.append(new_by_term[term])
-            ids = np.concatenate([p.sentence_ids for p in parts]) if parts else np.zeros(0, ID_DTYPE)
+            ids = np.concatenate([p.ids for p in parts]) if parts else np.zeros(0, ID_DTYPE)
             if len(ids) == 0:
                 gone.append(term)
                 continue
             tfs = np.concatenate([p.tfs for p in parts])
             lengths = np.concatenate([p.lengths for p in parts])
             codes = raw_tfs = raw_lengths = None
-            if tfs.max() < 16 and lengths.max() < 4096:
+            if table.packs_codes and tfs.max() < 16 and lengths.max() < 4096:
                 codes = pack((tfs.astype(np.uint32) << 12) | lengths, COUNT_DTYPE)
             else:
-                raw_tfs, raw_lengths = pack(tfs, COUNT_DTYPE), pack(lengths, COUNT_DTYPE)
+                raw_tfs, raw_lengths = pack(tfs, COUNT_DTYPE), pack(lengths, table.length_dtype)
             rows.append((
-                term, len(ids), int(tfs.max()), int(lengths.min()), frontier(tfs, lengths).tobytes(),
-                pack(ids, ID_DTYPE), codes, raw_tfs, raw_lengths,
+                term, len(ids), int(tfs.max()), int(lengths.min()),
+                frontier(tfs, lengths, table.length_dtype).tobytes(), pack(ids, ID_DTYPE), codes, raw_tfs, raw_lengths,
             ))
         if gone:
-            conn.execute(f"delete from postings where term in ({','.join('?' * len(gone))})", gone)
+            conn.execute(f"delete from {table.name} where term in ({','.join('?' * len(gone))})", gone)
         conn.executemany(
-            "insert or replace into postings (term, df, max_tf, min_length, frontier, sentence_ids, codes, tfs, "
+            f"insert or replace into {table.name} (term, df, max_tf, min_length, frontier, ids, codes, tfs, "
             "lengths) values (?,?,?,?,?,?,?,?,?)",
             rows,
         )

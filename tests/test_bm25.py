@@ -55,7 +55,7 @@ def test_scores_equal_rank_bm25(tmp_path, articles_dir, variant, which):
         for query in queries:
             expected = np.asarray(reference.get_scores(query))
             candidates = snap.candidates(query)
-            got = dict(zip(candidates.sentence_ids.tolist(), candidates.scores.tolist()))
+            got = dict(zip(candidates.ids.tolist(), candidates.scores.tolist()))
             holding = {ids[i] for i, doc in enumerate(corpus) if set(doc) & set(query)}
             assert set(got) == holding
             for i, sid in enumerate(ids):
@@ -154,3 +154,53 @@ def test_maxscore_skips_the_long_lists_of_common_words(tmp_path):
         fast = snap.candidates(terms, k=1)
         assert fast.top(1) == full_top and not fast.complete
         assert fast.postings_touched < full_work / 50
+
+
+def _article_corpus(index):
+    """Each article's terms (title and body as one document), in article id order."""
+    analyzer = Analyzer("en")
+    with index.snapshot() as snap:
+        rows = snap.rows("select article_id, text from sentences order by id")
+    docs: dict[int, list[str]] = {}
+    for row in rows:
+        docs.setdefault(row["article_id"], []).extend(analyzer.terms(row["text"]))
+    return list(docs), list(docs.values())
+
+
+@pytest.mark.parametrize("variant", ["okapi", "bm25l", "bm25plus"])
+def test_article_scores_equal_rank_bm25_over_whole_articles(tmp_path, variant):
+    folder = _synthetic_articles(tmp_path / "syn", n_articles=80, seed=13)
+    index, _, _ = _corpus_and_index(tmp_path, folder, variant)
+    ids, corpus = _article_corpus(index)
+    reference = REFERENCE[variant](corpus)
+    vocabulary = sorted({t for doc in corpus for t in doc})
+    rng = random.Random(2)
+    checked = 0
+    with index.snapshot() as snap:
+        for _ in range(40):
+            query = rng.sample(vocabulary, k=rng.randint(1, 5))
+            expected = np.asarray(reference.get_scores(query))
+            candidates = snap.article_candidates(query)
+            got = dict(zip(candidates.ids.tolist(), candidates.scores.tolist()))
+            assert set(got) == {ids[i] for i, doc in enumerate(corpus) if set(doc) & set(query)}
+            for i, article_id in enumerate(ids):
+                if article_id in got:
+                    assert got[article_id] == pytest.approx(expected[i], rel=1e-6, abs=1e-9)
+                    checked += 1
+    assert checked > 100
+
+
+def test_sentence_matrix_counts_terms_in_the_given_ranges_only(tmp_path):
+    folder = _synthetic_articles(tmp_path / "syn", n_articles=30, seed=4)
+    index, ids, corpus = _corpus_and_index(tmp_path, folder, "okapi")
+    by_id = dict(zip(ids, corpus))
+    query = ["w1", "w2", "w7", "w7", "absent"]
+    ranges = [(5, 12), (40, 41), (60, 75)]
+    with index.snapshot() as snap:
+        matrix = snap.sentence_matrix(query, ranges)
+    assert matrix.ids.tolist() == [i for a, b in ranges for i in range(a, b)]
+    for row, sentence_id in enumerate(matrix.ids.tolist()):
+        doc = by_id.get(sentence_id, [])
+        assert matrix.tfs[row].tolist() == [doc.count(t) for t in matrix.terms]
+        if matrix.tfs[row].any():
+            assert matrix.lengths[row] == len(doc)

@@ -46,11 +46,12 @@ def test_rebuild_stats_and_ask(runner, articles_dir, tmp_path):
 
 
 def test_ask_json_contract(runner, index_path):
-    result = runner.invoke(cli, ["ask", "--json", "--top", "2", "--index", str(index_path), "tram line"])
+    result = runner.invoke(cli, ["ask", "--json", "--top", "2", "--index", str(index_path), "central bank rate"])
     data = json.loads(result.output)
     assert set(data) == {"id", "question", "took_ms", "passages"}
     assert len(data["passages"]) == 2
-    assert set(data["passages"][0]) == {"sentence", "quote", "title", "date", "source", "score"}
+    assert set(data["passages"][0]) == {"sentence", "quote", "title", "date", "source", "url", "score"}
+    assert data["passages"][0]["url"] is None
     assert isinstance(data["took_ms"], float)
 
 
@@ -177,3 +178,12 @@ def test_rebuild_reports_skipped_files(runner, articles_dir, tmp_path):
     write(articles_dir, "bad.txt", "no header")
     result = runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", str(tmp_path / "s.db")])
     assert result.exit_code == 0 and "skipped bad.txt: first line is not" in result.output
+
+
+def test_ask_explain_shows_features_in_text_and_json(runner, index_path):
+    text = runner.invoke(cli, ["ask", "--explain", "--index", str(index_path), "tram line cost"])
+    assert text.exit_code == 0 and "passage features" in text.output and "article_bm25" in text.output
+    data = json.loads(runner.invoke(cli, ["ask", "--explain", "--json", "--index", str(index_path),
+                                          "tram line cost"]).output)
+    features = data["passages"][0]["features"]
+    assert "passage.sentence_bm25" in features and set(features["article.article_bm25"]) == {"value", "contribution"}

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot import render
 from bot.answer import NO_MATCH, NO_WORDS, Answer, Passage, answer
-from bot.cues import date_window
+from bot.timeframe import read_timeframe
 from bot.replies import RequestError, parse_request
 from index.articles import ArticleError, parse_json_article, parse_txt
 from index.sentences import split_sentences
@@ -79,12 +79,15 @@ def test_hostile_questions_get_a_normal_reply_or_no_searchable_words(index, ques
 
 @MANY
 @given(st.lists(st.sampled_from(["yesterday", "today", "last week", "this week", "last month", "this month",
-                                 "last year", "this year", "latest", "in 2024", "June 2025", "rates"]),
+                                 "last year", "this year", "latest", "in 2024", "June 2025", "rates", "on Tuesday",
+                                 "last weekend", "in August", "on 3 March", "March 3, 2024", "Sunday's"]),
                 max_size=4).map(" ".join), st.dates())
 def test_date_words_work_on_any_day(words, today):
-    """Relative dates near year 1 or 9999 cannot always be computed: no window, never an error."""
-    window = date_window(words, today)
-    assert (window.start or "") <= (window.end or "")
+    """Relative dates near year 1 or 9999 cannot always be computed: no window, never an error, and
+    never a window that ends after the day asked."""
+    frame = read_timeframe(words, today)
+    assert (frame.start or "") <= (frame.end or "")
+    assert not frame.end or frame.end <= today.isoformat()
 
 
 def test_huge_questions_are_bounded(index):

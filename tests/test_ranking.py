@@ -1,19 +1,25 @@
-"""Each answer-quality technique, pinned on small cases written here."""
+"""The ranking: each feature pinned on small cases written here, and the answer path that combines them."""
 
 import datetime as dt
+import json
+import math
 
+import numpy as np
 import pytest
 
+from bot import features as F
 from bot.answer import PLAIN_BM25, Ranking, answer
-from bot.cues import answer_type, carries, date_window
+from bot.cues import answer_type, carries
+from bot.model import HAND_SET, RankingModel, default_model, model_named
+from bot.timeframe import TimeFrame, read_timeframe
 from index.rebuild import rebuild
 from index.search import Index
 
 from .conftest import write
 
-
 FILLER_TOPICS = ["harvest", "orchestra", "marathon", "bridge", "museum", "ferry", "library", "vineyard",
                  "glacier", "festival", "airport", "hospital", "stadium", "railway", "canal", "observatory"]
+EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
 def build(tmp_path, articles: dict[str, str]) -> Index:
@@ -28,7 +34,145 @@ def build(tmp_path, articles: dict[str, str]) -> Index:
     return Index(tmp_path / "r.db")
 
 
-@pytest.mark.parametrize("question, kind", [
+def question(terms=("tram", "open"), idf=(2.0, 1.0), frame=TimeFrame(), day="2025-06-18", kind=None,
+             text="When will the tram open?") -> F.Question:
+    return F.Question(text=text, terms=tuple(terms), counts=np.ones(len(terms)), sentence_idf=np.array(idf),
+                      article_idf=np.array(idf), kind=kind, frame=frame,
+                      day=dt.date.fromisoformat(day).toordinal() - EPOCH,
+                      bigrams=frozenset(zip(terms, terms[1:])), words=frozenset(text.casefold().split()))
+
+
+def articles(days_ago, bm25, holds, in_title=None, frame_days=None, day="2025-06-18") -> F.ArticlePool:
+    today = dt.date.fromisoformat(day).toordinal() - EPOCH
+    holds = np.array(holds, dtype=bool)
+    return F.ArticlePool(np.arange(len(bm25)), np.array(bm25, float), 10.0, holds,
+                         np.array(in_title if in_title is not None else np.zeros_like(holds), dtype=bool),
+                         today - np.array(days_ago), frame_days)
+
+
+def passages(tfs, lengths=None, position=None, rank=None, texts=None) -> F.PassagePool:
+    tfs = np.array(tfs)
+    n = len(tfs)
+    pool = F.PassagePool(np.arange(n), np.zeros(n), np.array(rank if rank is not None else [0] * n, float),
+                         np.array(position if position is not None else [2] * n, float), tfs,
+                         np.array(lengths if lengths is not None else [10] * n, float), np.zeros(n), 10.0)
+    pool.texts = texts or [""] * n
+    return pool
+
+
+# --- article features ----------------------------------------------------------------------
+
+def test_article_bm25_is_a_share_of_the_most_any_article_could_score():
+    pool = articles([1, 1], [5.0, 2.0], [[1, 1], [1, 0]])
+    assert F.article_bm25(question(), pool).tolist() == [0.5, 0.2]
+
+
+def test_article_and_title_coverage_weigh_terms_by_idf():
+    pool = articles([1, 1, 1], [1, 1, 1], [[1, 1], [1, 0], [0, 1]], in_title=[[0, 0], [1, 0], [0, 1]])
+    assert F.article_coverage(question(), pool) == pytest.approx([1.0, 2 / 3, 1 / 3])
+    assert F.title_coverage(question(), pool) == pytest.approx([0.0, 2 / 3, 1 / 3])
+
+
+def test_recency_falls_with_age_and_says_nothing_when_the_question_names_a_date():
+    pool = articles([0, 3, 30, 400], [1, 1, 1, 1], [[1, 1]] * 4)
+    for feature in (F.recent_3_days, F.recent_10_days, F.recent_60_days):
+        values = feature(question(), pool)
+        assert values[0] == 1.0 and all(np.diff(values) < 0)
+    named = question(frame=TimeFrame("2025-03-01", "2025-03-31", "named", True))
+    assert F.recent_10_days(named, pool).tolist() == [0.0] * 4
+
+
+def test_recency_among_close_rivals_only():
+    pool = articles([0, 0], [5.0, 1.0], [[1, 1], [1, 0]])
+    values = F.recent_among_close(question(), pool)
+    assert values[0] == 1.0 and values[1] == pytest.approx(0.2 ** 4)
+
+
+def test_window_features():
+    day = dt.date(2025, 6, 18).toordinal() - EPOCH
+    frame = read_timeframe("What happened this week?", dt.date(2025, 6, 18))
+    window = (day - 6, day)
+    pool = articles([0, 6, 7, 40], [1] * 4, [[1, 1]] * 4, frame_days=window)
+    q = question(frame=frame)
+    assert F.in_window(q, pool).tolist() == [1.0, 1.0, 0.0, 0.0]
+    distance = F.window_distance(q, pool)
+    assert distance[:2].tolist() == [0.0, 0.0] and 0 < distance[2] < distance[3] <= 1.0
+    assert F.in_soft_window(q, pool).tolist() == [0.0] * 4
+    year = question(frame=TimeFrame("2025-01-01", "2025-06-18", "year", False))
+    assert F.in_soft_window(year, articles([0, 200], [1, 1], [[1, 1]] * 2, frame_days=(day - 168, day))).tolist() \
+        == [1.0, 0.0]
+    assert F.in_window(year, pool).tolist() == [0.0] * 4
+
+
+# --- passage features ----------------------------------------------------------------------
+
+def test_sentence_bm25_and_coverage():
+    pool = passages([[1, 1], [1, 0], [0, 0]], lengths=[10, 10, 10])
+    bm25 = F.sentence_bm25(question(), pool)
+    assert bm25[0] > bm25[1] > bm25[2] == 0.0 and bm25[0] <= 1.0
+    assert F.sentence_coverage(question(), pool) == pytest.approx([1.0, 2 / 3, 0.0])
+    # b = 0.4: a sentence twice as long loses less than with rank-bm25's b = 0.75
+    short_long = F.sentence_bm25(question(), passages([[1, 0], [1, 0]], lengths=[10, 20]))
+    okapi = F.sentence_okapi(question(), passages([[1, 0], [1, 0]], lengths=[10, 20]))
+    assert short_long[1] / short_long[0] > okapi[1] / okapi[0]
+
+
+def test_best_in_article_features_compare_sentences_of_one_article():
+    pool = passages([[1, 1], [1, 0], [1, 0]], rank=[0, 0, 1])
+    assert F.bm25_in_article(question(), pool)[[0, 2]].tolist() == [1.0, 1.0]
+    assert F.coverage_in_article(question(), pool)[1] == pytest.approx(2 / 3)
+
+
+def test_lead_position_and_article_rank():
+    pool = passages([[1, 0]] * 3, position=[1, 2, 100], rank=[0, 1, 10])
+    assert F.lead(question(), pool).tolist() == [1.0, 0.0, 0.0]
+    assert F.position(question(), pool).tolist() == pytest.approx([0.0, math.log(2) / math.log(100), 1.0])
+    assert F.article_rank(question(), pool)[0] == 0.0 and F.article_rank(question(), pool)[2] == pytest.approx(1.0)
+
+
+def test_text_features():
+    q = question(terms=("tram", "line", "open"), idf=(2.0, 1.0, 1.0), kind="time",
+                 text="When will the tram line open?")
+    pool = passages([[1, 1, 0], [1, 0, 0]], texts=["The tram line opens in 2028, said Mayor Varga.",
+                                                      "Trams are nice."])
+    pool.sentence_terms = [["tram", "line", "opens", "2028", "said", "mayor", "varga"], ["tram", "nice"]]
+    pool.quotes = pool.texts
+    pool.quote_terms = pool.sentence_terms
+    pool.title_terms = [frozenset({"varga"}), frozenset({"budget"})]
+    pool.term_idf = {"varga": 3.0, "budget": 1.0, "2028": 2.0}
+    pool.article_ids = np.array([1, 2])
+    pool.article_weight = np.array([0.5, 0.5])
+    pool.feedback_by_article = {1: {"2028": 0.5}, 2: {"varga": 0.5}}
+    assert F.proximity(q, pool).tolist() == [0.5, 0.0]  # "tram line" side by side; "line open" not
+    assert F.near_coverage(q, pool)[0] == pytest.approx(1 / 4)  # "opens" for "open": same first four letters
+    assert F.answer_cue(q, pool).tolist() == [1.0, 0.0]
+    assert F.new_names(q, pool)[0] == pytest.approx(1.0)  # 2028, Mayor, Varga
+    assert F.quote_coverage(q, pool).tolist() == pytest.approx([0.75, 0.5])
+    assert F.title_echo(q, pool).tolist() == [1.0, 0.0]
+    assert F.redundancy(q, pool).tolist() == [1.0, 0.0]
+    assert F.length(q, pool)[0] == pytest.approx(math.log(46) / math.log(1000))
+
+
+def test_name_agreement_counts_other_articles_only():
+    q = question(text="Which team does he play for?")
+    pool = passages([[1, 0]] * 3, texts=["He plays for the Buffalo Bills.", "The team is the Buffalo Bills.",
+                                         "He plays for the Bills."])
+    pool.article_ids = np.array([1, 1, 2])
+    pool.article_weight = np.array([0.6, 0.6, 0.4])
+    values = F.name_agreement(q, pool)
+    assert values.tolist() == pytest.approx([0.4, 0.4, 0.6])
+
+
+def test_every_feature_is_documented_and_registered_once():
+    for registry in (F.ARTICLE_FEATURES, F.PASSAGE_FEATURES):
+        for name, feature in registry.items():
+            assert feature.name == name and feature.doc and feature.stage in ("postings", "text")
+    assert not set(F.ARTICLE_FEATURES) & set(F.PASSAGE_FEATURES)
+
+
+# --- answer types --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, kind", [
     ("How many people were evacuated?", "number"),
     ("When will the tram open?", "time"),
     ("Who is the mayor?", "person"),
@@ -38,8 +182,8 @@ def build(tmp_path, articles: dict[str, str]) -> Index:
     ("متى تفتح الخط؟", "time"),
     ("What did the council decide?", None),
 ])
-def test_answer_types(question, kind):
-    assert answer_type(question) == kind
+def test_answer_types(text, kind):
+    assert answer_type(text) == kind
 
 
 def test_sentences_carry_what_is_asked():
@@ -49,89 +193,71 @@ def test_sentences_carry_what_is_asked():
     assert not carries("the mayor said so.", "person")
 
 
-def test_date_windows():
-    today = dt.date(2025, 6, 18)  # a Wednesday
-    assert date_window("What happened in June 2025?", today).start == "2025-06-01"
-    assert date_window("What happened in June 2025?", today).end == "2025-06-30"
-    assert date_window("news from yesterday", today).start == "2025-06-17"
-    last_week = date_window("What did the bank say last week?", today)
-    assert (last_week.start, last_week.end) == ("2025-06-09", "2025-06-15")
-    assert date_window("What happened in 2024?", today).start == "2024-01-01"
-    assert date_window("latest rate decision", today).recent
-    assert not date_window("rate decision", today).recent
+# --- the model file ------------------------------------------------------------------------
+
+def test_shipped_model_names_only_registered_features_and_loads():
+    model = default_model()
+    assert model.source == "bot/ranking.json"
+    assert set(model.article.names) <= set(F.ARTICLE_FEATURES)
+    assert set(model.passage.names) <= set(F.PASSAGE_FEATURES)
+    assert 0 < model.cut < math.inf and model.calibration[0] > 0
+    assert 0 < model.probability(0.0) < 1
 
 
-def test_latest_favours_recent_articles_relative_to_as_of(tmp_path):
+def test_a_bad_model_file_is_one_clear_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"article": {"magic": {"weight": 1}}, "passage": {}}))
+    with pytest.raises(ValueError, match="unknown feature 'magic'"):
+        model_named(str(bad))
+    bad.write_text("{")
+    with pytest.raises(ValueError, match="cannot read the ranking file"):
+        model_named(str(bad))
+    assert model_named("hand-set") is HAND_SET
+
+
+# --- the answer path -----------------------------------------------------------------------
+
+def test_news_without_a_date_word_prefers_the_recent_story(tmp_path):
     index = build(tmp_path, {
         "old.txt": " date 2024-01-10 Bank Holds Rate\n\nThe central bank kept the interest rate at 4 percent.",
         "new.txt": " date 2025-05-10 Bank Moves Rate\n\nThe central bank set the interest rate at 3 percent.",
     })
-    question = "latest central bank interest rate"
-    assert answer(index, question, as_of="2025-06-01").passages[0].date == "2025-05-10"
-    assert answer(index, question, as_of="2024-02-01").passages[0].date == "2024-01-10"  # later ones excluded
+    question_ = "What did the central bank do with the interest rate?"
+    assert answer(index, question_, as_of="2025-05-12").passages[0].date == "2025-05-10"
+    assert answer(index, question_, as_of="2024-02-01").passages[0].date == "2024-01-10"  # later ones left out
 
 
-def test_month_in_question_favours_articles_from_then(tmp_path):
+def test_a_named_month_beats_recency(tmp_path):
     index = build(tmp_path, {
         "a.txt": " date 2025-03-02 Storm\n\nA storm hit the coast and closed the port for two days.",
         "b.txt": " date 2025-06-02 Storm\n\nA storm hit the coast and closed the harbour port.",
     })
-    assert answer(index, "storm port closed in March 2025").passages[0].date == "2025-03-02"
-    assert answer(index, "storm port closed in June 2025").passages[0].date == "2025-06-02"
+    assert answer(index, "Which storm closed the port in March 2025?", as_of="2025-06-03").passages[0].date \
+        == "2025-03-02"
+    assert answer(index, "Which storm closed the port in June 2025?", as_of="2025-06-03").passages[0].date \
+        == "2025-06-02"
 
 
-def test_headline_match_lifts_the_lead(tmp_path):
-    index = build(tmp_path, {"a.txt": (
-        " date 2025-06-26 President Kallas to Visit Norland Soon\n\n"
-        "President Kallas is set to visit Norland in the near future, officials said.\n\n"
-        "In May, a spokeswoman said the capital expects President Kallas to visit Norland."
-    )})
-    question = "When will President Kallas visit Norland?"
-    # Quotes off: otherwise each sentence is quoted with the other and only one passage is shown.
-    with_lead = answer(index, question, top=2, ranking=Ranking(quotes=False)).passages
-    without = {p.sentence: p.score
-               for p in answer(index, question, top=2, ranking=Ranking(lead=False, quotes=False)).passages}
-    assert "near future" in with_lead[0].sentence
-    assert with_lead[0].score > without[with_lead[0].sentence]
+def test_this_week_means_the_seven_days_up_to_as_of(tmp_path):
+    index = build(tmp_path, {
+        "a.txt": " date 2025-06-05 Strike\n\nDock workers went on strike over pay at the northern port.",
+        "b.txt": " date 2025-06-16 Strike\n\nBus drivers went on strike over pay at the port.",
+    })
+    first = answer(index, "Which workers went on strike over pay at the port this week?", as_of="2025-06-18")
+    assert first.passages[0].date == "2025-06-16"
+    assert first.frame.kind == "relative"
 
 
-def test_coverage_prefers_the_sentence_with_more_of_the_question(tmp_path):
-    filler = "\n\n".join(f"Delegates discussed the budget on day {i}." for i in range(30))
-    index = build(tmp_path, {"a.txt": (
-        " date 2025-01-01 Notes\n\n"
-        "The zeppelin, the zeppelin and the zeppelin again.\n\n"
-        f"{filler}\n\n"
-        "A zeppelin landed in Oslo after a long and windy journey over the cold northern sea with the budget delegates."
-    )})
-    question = "zeppelin Oslo budget"
-    assert "landed in Oslo" in answer(index, question).passages[0].sentence
-
-
-def test_coverage_counts_a_variant_the_stemmer_missed(tmp_path):
-    index = build(tmp_path, {"a.txt": (
-        " date 2025-01-01 Industry\n\n"
-        "The merger of the two carmakers was approved by regulators.\n\n"
-        "Carmakers said the two carmakers were approved for loans."
-    ), "b.txt": " date 2025-01-02 Banks\n\nTwo banks may merge next year."})
-    question = "When did the carmakers merge?"  # merge -> "merg", merger -> "merger": only a prefix is shared
-    assert answer(index, question, ranking=Ranking(quotes=False)).passages[0].sentence.startswith("The merger")
-    plain = answer(index, question, ranking=Ranking(quotes=False, coverage=False)).passages[0]
-    assert plain.sentence.startswith("Carmakers said")  # more BM25 for the repeated word
-
-
-def test_cue_lifts_the_sentence_with_a_number(tmp_path):
-    index = build(tmp_path, {"a.txt": (
-        " date 2025-01-01 Weekly Report\n\n"
-        "The evacuation of the villagers was orderly and calm.\n\n"
-        "Officials evacuated 2,400 villagers from the valley on Monday night."  # long: does not lean back
-    )})
-    question = "How many villagers were evacuated?"
-    first = answer(index, question, top=2, ranking=Ranking(quotes=False)).passages[0]
-    assert "2,400" in first.sentence
-    without = {p.sentence: p.score
-               for p in answer(index, question, top=2, ranking=Ranking(cues=False, quotes=False)).passages}
-    assert first.score == pytest.approx(without[first.sentence] * 1.2 / 1.0, rel=0.2)
-    assert first.score > without[first.sentence]
+def test_hard_window_takes_answers_from_inside_only_when_it_has_some(tmp_path):
+    index = build(tmp_path, {
+        "a.txt": " date 2025-06-05 Strike\n\nDock workers went on strike over pay at the northern port.",
+        "b.txt": " date 2025-06-16 Pay\n\nBus drivers were paid.",
+    })
+    hard = Ranking(hard_window=True)
+    inside = answer(index, "Which workers went on strike over pay this week?", as_of="2025-06-18", ranking=hard)
+    assert {p.date for p in inside.passages} == {"2025-06-16"}
+    outside = answer(index, "Which dock workers went on strike?", as_of="2025-06-30", ranking=hard)
+    assert outside.passages[0].date == "2025-06-05"  # no date word: no window
 
 
 def test_quote_takes_in_the_neighbour_that_matches(tmp_path):
@@ -140,10 +266,10 @@ def test_quote_takes_in_the_neighbour_that_matches(tmp_path):
         "Packet switching was designed for the Datagram network. The X.25 suite uses this network type."
     )})
     passage = answer(index, "What network type does X.25 use?").passages[0]
-    assert passage.sentence == "The X.25 suite uses this network type."
-    assert passage.quote.startswith("Packet switching was designed for the Datagram network.")
-    plain = answer(index, "What network type does X.25 use?", ranking=PLAIN_BM25).passages[0]
-    assert plain.quote == plain.sentence or plain.quote.startswith("Packet")  # leans back on "this"
+    assert "X.25" in passage.sentence
+    assert "Datagram" in passage.quote and "X.25" in passage.quote
+    alone = answer(index, "What network type does X.25 use?", ranking=Ranking().without(["quotes"])).passages[0]
+    assert len(alone.quote) <= len(passage.quote)
 
 
 def test_two_passages_of_one_article_never_repeat_a_sentence(tmp_path):
@@ -152,15 +278,11 @@ def test_two_passages_of_one_article_never_repeat_a_sentence(tmp_path):
         "The council voted to build the harbour tram line on Tuesday. The harbour tram line opens in 2028.\n\n"
         "The weather was mild. Officials expect the harbour tram line to carry 40,000 people a day."
     )})
-    passages = answer(index, "When does the harbour tram line open?", top=3).passages
-    # The first two sentences are quoted together once; the fourth stands alone; the others are not shown.
-    assert [p.sentence for p in passages] == [
-        "The harbour tram line opens in 2028.",
-        "Officials expect the harbour tram line to carry 40,000 people a day.",
-    ]
-    assert passages[0].quote.startswith("The council voted")
-    quoted = [sentence for p in passages for sentence in p.quote.split(". ")]
-    assert len(quoted) == len(set(quoted)), [p.quote for p in passages]
+    passages_ = answer(index, "When does the harbour tram line open?", top=3,
+                       ranking=Ranking().without(["cut"])).passages
+    assert passages_[0].sentence == "The harbour tram line opens in 2028."
+    quoted = [sentence for p in passages_ for sentence in p.quote.split(". ")]
+    assert len(quoted) == len(set(quoted)), [p.quote for p in passages_]
 
 
 def test_republished_sentence_is_shown_once_with_earliest_date_and_count(tmp_path):
@@ -170,13 +292,53 @@ def test_republished_sentence_is_shown_once_with_earliest_date_and_count(tmp_pat
         "b.txt": f" date 2025-02-01 Cocoa B\n\nAnother report.\n\n{wire}",
         "c.txt": f" date 2025-02-05 Cocoa C\n\n{wire}\n\nMore.",
     })
-    passages = answer(index, "cocoa exports rose", top=5).passages
-    same = [p for p in passages if p.sentence == wire]
+    passages_ = answer(index, "cocoa exports rose", top=5, ranking=Ranking().without(["cut"])).passages
+    same = [p for p in passages_ if p.sentence == wire]
     assert len(same) == 1 and same[0].copies == 3 and same[0].date == "2025-02-01"
 
 
-def test_ranking_without_validates_names():
-    assert not Ranking().without(["context"]).context
-    with pytest.raises(ValueError, match="unknown technique"):
+def test_a_passage_far_weaker_than_the_first_is_not_shown(tmp_path):
+    index = build(tmp_path, {
+        "tram.txt": " date 2025-03-04 Tram Line\n\nThe Lakeshore tram line will open in spring 2028, the council said.",
+        "plant.txt": " date 2025-03-05 Plant\n\nUnions asked the owners to keep the plant open.",
+    })
+    shown = answer(index, "When will the Lakeshore tram line open?", top=3).passages
+    assert [p.title for p in shown] == ["Tram Line"]
+    padded = answer(index, "When will the Lakeshore tram line open?", top=3, ranking=Ranking().without(["cut"]))
+    assert len(padded.passages) == 2
+
+
+def test_only_articles_restricts_the_answer(tmp_path):
+    index = build(tmp_path, {
+        "a.txt": " date 2025-03-04 Tram A\n\nThe tram line opens in 2028.",
+        "b.txt": " date 2025-03-05 Tram B\n\nThe tram line opening is delayed to 2029.",
+    })
+    with index.snapshot() as snap:
+        ids = dict(snap.conn.execute("select title, id from articles").fetchall())
+    result = answer(index, "When does the tram line open?", only_articles=[ids["Tram B"]])
+    assert {p.title for p in result.passages} == {"Tram B"}
+
+
+def test_explain_lists_each_feature_and_its_contribution(tmp_path):
+    index = build(tmp_path, {"a.txt": " date 2025-03-04 Tram\n\nThe tram line opens in 2028."})
+    passage = answer(index, "When does the tram line open?", explain=True).passages[0]
+    names = {name for name, _, _ in passage.explain}
+    assert {f"passage.{n}" for n in default_model().passage.names} <= names
+    assert {f"article.{n}" for n in default_model().article.names} <= names
+    passage_part = sum(c for name, _, c in passage.explain if name.startswith("passage."))
+    assert passage_part == pytest.approx(passage.score)
+
+
+def test_without_validates_names_and_plain_bm25_is_bm25_alone():
+    assert "coverage_in_article" in Ranking().without(["coverage_in_article"]).off
+    with pytest.raises(ValueError, match="unknown feature"):
         Ranking().without(["magic"])
-    assert PLAIN_BM25.describe().startswith("without")
+    assert set(F.ARTICLE_FEATURES) - PLAIN_BM25.off == {"article_bm25"}
+    assert set(F.PASSAGE_FEATURES) - PLAIN_BM25.off == {"sentence_bm25"}
+
+
+def test_answers_are_deterministic(tmp_path):
+    index = build(tmp_path, {"a.txt": " date 2025-03-04 Tram\n\nThe tram line opens in 2028. It is long."})
+    first = answer(index, "tram line", top=5)
+    assert all(answer(index, "tram line", top=5).passages == first.passages for _ in range(3))
+    assert isinstance(RankingModel.from_json(default_model().as_json()), RankingModel)

@@ -14,21 +14,33 @@ from .conftest import TRAM, VISIT, write
 
 
 def _state(path):
-    """(sources, sentence count, postings consistent with sentences)."""
+    """(sources, sentence count, both postings tables consistent with the sentences)."""
     db = store.connect(path, readonly=True)
     sources = sorted(r[0] for r in db.execute("select source from articles"))
-    sentences = {r[0]: r[1] for r in db.execute("select id, text from sentences")}
+    sentences = {r[0]: (r[1], r[2]) for r in db.execute("select id, article_id, text from sentences")}
     analyzer = Analyzer("en")
     expected: dict[str, set[int]] = {}
-    for sid, text in sentences.items():
-        for term in analyzer.terms(text):
+    expected_articles: dict[str, dict[int, int]] = {}
+    article_lengths: dict[int, int] = {}
+    for sid, (article_id, text) in sentences.items():
+        terms = analyzer.terms(text)
+        article_lengths[article_id] = article_lengths.get(article_id, 0) + len(terms)
+        for term in terms:
             expected.setdefault(term, set()).add(sid)
+            counts = expected_articles.setdefault(term, {})
+            counts[article_id] = counts.get(article_id, 0) + 1
     actual = {
         term: set(np.frombuffer(ids, store.ID_DTYPE).tolist())
-        for term, ids in db.execute("select term, sentence_ids from postings")
+        for term, ids in db.execute("select term, ids from postings")
     }
+    actual_articles, lengths_ok = {}, True
+    for term, ids, tfs, lengths in db.execute("select term, ids, tfs, lengths from article_postings"):
+        ids = np.frombuffer(ids, store.ID_DTYPE).tolist()
+        actual_articles[term] = dict(zip(ids, np.frombuffer(tfs, store.COUNT_DTYPE).tolist()))
+        lengths_ok &= [article_lengths[i] for i in ids] == np.frombuffer(lengths, store.LENGTH_DTYPE).tolist()
     db.close()
-    return sources, len(sentences), actual == expected
+    consistent = actual == expected and actual_articles == expected_articles and lengths_ok
+    return sources, len(sentences), consistent
 
 
 def test_incremental_add_change_delete_unchanged(tmp_path, articles_dir):
@@ -65,7 +77,7 @@ def test_incremental_index_scores_like_a_fresh_one(tmp_path, articles_dir):
         corpus = [Analyzer("en").terms(r["text"]) for r in rows]
         reference = rank_bm25.BM25Okapi(corpus)
         for query in (["metro", "line"], ["interest", "rate"], ["visit"]):
-            got = dict(zip(*(a.tolist() for a in (snap.candidates(query).sentence_ids, snap.candidates(query).scores))))
+            got = dict(zip(*(a.tolist() for a in (snap.candidates(query).ids, snap.candidates(query).scores))))
             expected = reference.get_scores(query)
             for i, row in enumerate(rows):
                 if row["id"] in got:

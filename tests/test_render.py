@@ -86,6 +86,7 @@ def test_json_contract():
         "took_ms": 1.235,
         "passages": [{
             "sentence": "Prices < 5 & rising > now.", "quote": "Prices < 5 & rising > now.",
-            "title": "A <b>bold</b> title & more", "date": "2025-01-02", "source": "a.txt", "score": 1.5,
+            "title": "A <b>bold</b> title & more", "date": "2025-01-02", "source": "a.txt", "url": None,
+            "score": 1.5,
         }],
     }

@@ -1,0 +1,415 @@
+"""The ranking's evidence, as named features: one small function each, in a registry.
+
+Two levels, each scored by its own fitted linear model (`bot.model`):
+
+* article features rank whole articles (BM25 over the article, title words, dates);
+* passage features rank sentences inside the best articles, with their article's
+  score as one feature.
+
+A feature is a function of the question and a pool of candidates that returns one
+number per candidate, on a scale that does not depend on the other candidates (so
+that a score means the same in any pool: a standing question's new articles are
+judged like an answer's). `stage` says what it needs: "postings" features come from
+the postings and the per-article arrays alone and are computed for every candidate;
+"text" features read the sentences' text and are computed only for the best
+candidates by the postings features. A new idea is one function here and a re-fit
+(`python bench/fit_ranking.py`); `newsbot eval --without NAME` measures each.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cues import carries
+from .timeframe import TimeFrame
+
+NEAR_PREFIX = 4  # a shared four-letter start counts as the same word (the usual prefix-stemming length)
+_CAPITALISED = re.compile(r"(?<!^)(?<![.!?]\s)\b([A-Z][\w'’-]+|\d[\d,.]*)")
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    level: str  # "article" or "passage"
+    stage: str  # "postings" or "text"
+    compute: Callable
+    doc: str
+
+
+ARTICLE_FEATURES: dict[str, Feature] = {}
+PASSAGE_FEATURES: dict[str, Feature] = {}
+
+
+def feature(level: str, stage: str = "postings"):
+    """Register a feature function under its name; its docstring says what it measures."""
+
+    def register(function):
+        registry = ARTICLE_FEATURES if level == "article" else PASSAGE_FEATURES
+        registry[function.__name__] = Feature(function.__name__, level, stage, function,
+                                              (function.__doc__ or "").strip())
+        return function
+
+    return register
+
+
+def names(level: str, stage: str | None = None) -> list[str]:
+    registry = ARTICLE_FEATURES if level == "article" else PASSAGE_FEATURES
+    return [n for n, f in registry.items() if stage is None or f.stage == stage]
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the features need to know about the question."""
+
+    text: str
+    terms: tuple[str, ...]  # the distinct analysed terms: the columns of every term matrix below
+    counts: np.ndarray  # how often each term occurs in the question
+    sentence_idf: np.ndarray  # Lucene's IDF over sentences, per term (always positive)
+    article_idf: np.ndarray  # the same over articles
+    kind: str | None  # the answer type asked for (bot.cues)
+    frame: TimeFrame
+    day: int  # the day it is asked, in days since 1970-01-01 (answers as of then)
+    bigrams: frozenset[tuple[str, str]]
+    words: frozenset[str]  # its words, case-folded: a sentence's *new* names are the answer's candidates
+
+
+@dataclass
+class ArticlePool:
+    """Candidate articles (every article holding a question term, within the dates asked)."""
+
+    ids: np.ndarray
+    bm25: np.ndarray  # the index's BM25 with the article as the document
+    bm25_bound: float  # no article can score more: the sum of the terms' IDF x (k1 + 1)
+    holds: np.ndarray  # [article, term]: the article holds the term
+    in_title: np.ndarray  # [article, term]: its title holds the term
+    days: np.ndarray
+    frame_days: tuple[int, int] | None  # the question's window in days, if it has one
+
+
+@dataclass
+class PassagePool:
+    """Candidate sentences of the best articles (the title is not one: the lead stands for it)."""
+
+    ids: np.ndarray
+    article_score: np.ndarray  # the article model's score of each sentence's article
+    article_rank: np.ndarray  # that article's rank (0 = best)
+    position: np.ndarray  # 1 = the lead sentence
+    tfs: np.ndarray  # [sentence, term] counts
+    lengths: np.ndarray
+    neighbour_coverage: np.ndarray
+    avg_length: float
+    texts: list[str] = field(default_factory=list)  # filled for the "text" stage
+    sentence_terms: list[list[str]] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)
+    quote_terms: list[list[str]] = field(default_factory=list)
+    title_terms: list[frozenset[str]] = field(default_factory=list)  # its headline's terms not in the question
+    feedback_by_article: dict[int, dict[str, float]] = field(default_factory=dict)  # per article: the other
+    # best articles' headline terms (beyond the question), weighted by those articles' probability
+    term_idf: dict[str, float] = field(default_factory=dict)  # Lucene IDF of those headline terms
+    article_weight: np.ndarray | None = None  # softmax of the article scores, per row's article
+    article_ids: np.ndarray | None = None  # each row's article id
+
+
+def lucene_idf(documents: int, df: np.ndarray) -> np.ndarray:
+    """ln(1 + (N - df + 0.5) / (df + 0.5)): positive for any df, unlike Okapi's."""
+    df = np.asarray(df, dtype=np.float64)
+    return np.log1p((documents - df + 0.5) / (df + 0.5))
+
+
+def coverage(holds: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """IDF-weighted share of the question's terms present, per row of a [row, term] matrix."""
+    total = idf.sum()
+    return (holds.astype(np.float64) @ idf) / total if total > 0 else np.zeros(len(holds))
+
+
+def _age(q: Question, pool: ArticlePool) -> np.ndarray:
+    return np.maximum(q.day - pool.days, 0).astype(np.float64)
+
+
+def _recency(q: Question, pool: ArticlePool, days: float) -> np.ndarray:
+    """exp(-age / days), or 0 for every article when the question names its dates (then recency says nothing)."""
+    if q.frame.kind == "named":
+        return np.zeros(len(pool.ids))
+    return np.exp(-_age(q, pool) / days)
+
+
+# --- article level ------------------------------------------------------------------------
+
+@feature("article")
+def article_bm25(q: Question, pool: ArticlePool) -> np.ndarray:
+    """BM25 of the whole article (rank-bm25's definition), as a share of the most any article could score."""
+    return pool.bm25 / pool.bm25_bound if pool.bm25_bound > 0 else np.zeros(len(pool.ids))
+
+
+@feature("article")
+def article_coverage(q: Question, pool: ArticlePool) -> np.ndarray:
+    """IDF-weighted share of the question's terms the article holds somewhere."""
+    return coverage(pool.holds, q.article_idf)
+
+
+@feature("article")
+def title_coverage(q: Question, pool: ArticlePool) -> np.ndarray:
+    """IDF-weighted share of the question's terms in the headline."""
+    return coverage(pool.in_title, q.sentence_idf)
+
+
+@feature("article")
+def recent_3_days(q: Question, pool: ArticlePool) -> np.ndarray:
+    """exp(-age / 3 days): news questions are mostly about the last days (0 when the question names a date)."""
+    return _recency(q, pool, 3.0)
+
+
+@feature("article")
+def recent_10_days(q: Question, pool: ArticlePool) -> np.ndarray:
+    """exp(-age / 10 days)."""
+    return _recency(q, pool, 10.0)
+
+
+@feature("article")
+def recent_60_days(q: Question, pool: ArticlePool) -> np.ndarray:
+    """exp(-age / 60 days): a weak preference that still tells a recent story from one of years ago."""
+    return _recency(q, pool, 60.0)
+
+
+def _closeness(pool: ArticlePool) -> np.ndarray:
+    """The article's BM25 over the best in the pool: how close a rival it is lexically."""
+    best = pool.bm25.max() if len(pool.bm25) else 0.0
+    return pool.bm25 / best if best > 0 else np.zeros(len(pool.ids))
+
+
+@feature("article")
+def recent_among_close(q: Question, pool: ArticlePool) -> np.ndarray:
+    """exp(-age / 10 days) x (BM25 over the pool's best)^4: recency decides between articles that match
+    about as well (several stories of one event), not against a much better match."""
+    return _recency(q, pool, 10.0) * _closeness(pool) ** 4
+
+
+@feature("article")
+def recent_3_among_close(q: Question, pool: ArticlePool) -> np.ndarray:
+    """The same with exp(-age / 3 days)."""
+    return _recency(q, pool, 3.0) * _closeness(pool) ** 4
+
+
+@feature("article")
+def in_window(q: Question, pool: ArticlePool) -> np.ndarray:
+    """The article is dated inside the days the question names ("this week", "on Tuesday", "in August 2024")."""
+    if not (q.frame.decisive and pool.frame_days):
+        return np.zeros(len(pool.ids))
+    start, end = pool.frame_days
+    return ((pool.days >= start) & (pool.days <= end)).astype(np.float64)
+
+
+@feature("article")
+def window_distance(q: Question, pool: ArticlePool) -> np.ndarray:
+    """How far outside that window the article is dated: log(1 + days) / log(366), at most 1."""
+    if not (q.frame.decisive and pool.frame_days):
+        return np.zeros(len(pool.ids))
+    start, end = pool.frame_days
+    outside = np.maximum(start - pool.days, 0) + np.maximum(pool.days - end, 0)
+    return np.minimum(np.log1p(outside) / math.log(366), 1.0)
+
+
+@feature("article")
+def in_soft_window(q: Question, pool: ArticlePool) -> np.ndarray:
+    """Dated in a year or on a day the question names, which may be the event's date rather than the news'."""
+    if q.frame.decisive or not pool.frame_days:
+        return np.zeros(len(pool.ids))
+    start, end = pool.frame_days
+    return ((pool.days >= start) & (pool.days <= end)).astype(np.float64)
+
+
+# --- passage level ------------------------------------------------------------------------
+
+@feature("passage")
+def article_score(q: Question, pool: PassagePool) -> np.ndarray:
+    """The article model's score of the sentence's article: the right article holds the answer."""
+    return pool.article_score
+
+
+@feature("passage")
+def article_rank(q: Question, pool: PassagePool) -> np.ndarray:
+    """log(1 + the article's rank): the best article first."""
+    return np.log1p(pool.article_rank) / math.log(11)
+
+
+def _sentence_bm25(q: Question, pool: PassagePool, k1: float, b: float) -> np.ndarray:
+    """Okapi BM25 of each sentence with Lucene's IDF, as a share of the most a sentence could score."""
+    weight = q.counts * q.sentence_idf
+    bound = weight.sum() * (k1 + 1)
+    if bound <= 0:
+        return np.zeros(len(pool.ids))
+    norm = 1 - b + b * pool.lengths / (pool.avg_length or 1.0)
+    tf = pool.tfs.astype(np.float64)
+    return ((tf * (k1 + 1) / (tf + k1 * norm[:, None])) @ weight) / bound
+
+
+@feature("passage")
+def sentence_bm25(q: Question, pool: PassagePool) -> np.ndarray:
+    """BM25 of the sentence with k1 = 0.9, b = 0.4 (Anserini's), as a share of its maximum: long
+    answering sentences are not punished as with b = 0.75."""
+    return _sentence_bm25(q, pool, 0.9, 0.4)
+
+
+@feature("passage")
+def sentence_okapi(q: Question, pool: PassagePool) -> np.ndarray:
+    """BM25 of the sentence with rank-bm25's k1 = 1.5, b = 0.75: short sentences dense in question words."""
+    return _sentence_bm25(q, pool, 1.5, 0.75)
+
+
+def _share_of_article_best(values: np.ndarray, article_rank: np.ndarray) -> np.ndarray:
+    """Each value over the largest value among the candidates of the same article."""
+    best = np.zeros(int(article_rank.max()) + 1 if len(article_rank) else 0)
+    ranks = article_rank.astype(np.int64)
+    np.maximum.at(best, ranks, values)
+    top = best[ranks]
+    return np.divide(values, top, out=np.zeros(len(values)), where=top > 0)
+
+
+@feature("passage")
+def bm25_in_article(q: Question, pool: PassagePool) -> np.ndarray:
+    """The sentence's BM25 over the best in its article: which sentence of the article matches best."""
+    return _share_of_article_best(sentence_bm25(q, pool), pool.article_rank)
+
+
+@feature("passage")
+def coverage_in_article(q: Question, pool: PassagePool) -> np.ndarray:
+    """Its coverage of the question over the best in its article."""
+    return _share_of_article_best(sentence_coverage(q, pool), pool.article_rank)
+
+
+@feature("passage")
+def sentence_coverage(q: Question, pool: PassagePool) -> np.ndarray:
+    """IDF-weighted share of the question's terms in the sentence."""
+    return coverage(pool.tfs > 0, q.sentence_idf)
+
+
+@feature("passage")
+def neighbour_coverage(q: Question, pool: PassagePool) -> np.ndarray:
+    """The same for the better of the sentences before and after it: the answer often leans on its context."""
+    return pool.neighbour_coverage
+
+
+@feature("passage")
+def lead(q: Question, pool: PassagePool) -> np.ndarray:
+    """The article's first sentence (news leads restate and answer the headline)."""
+    return (pool.position == 1).astype(np.float64)
+
+
+@feature("passage")
+def position(q: Question, pool: PassagePool) -> np.ndarray:
+    """log(position) / log(100), at most 1: the facts come early in a news story."""
+    return np.minimum(np.log(np.maximum(pool.position, 1)) / math.log(100), 1.0)
+
+
+@feature("passage", "text")
+def near_coverage(q: Question, pool: PassagePool) -> np.ndarray:
+    """IDF-weighted share of the question's terms the sentence misses exactly but holds as a variant
+    the stemmer did not join (the same first four letters: merger / merge, Russian and Arabic inflections)."""
+    idf = dict(zip(q.terms, q.sentence_idf))
+    total = sum(idf.values()) or 1.0
+    out = np.zeros(len(pool.ids))
+    for i, words in enumerate(pool.sentence_terms):
+        present = set(words)
+        missing = [t for t in q.terms if t not in present and len(t) >= NEAR_PREFIX]
+        if missing:
+            prefixes = {w[:NEAR_PREFIX] for w in present if len(w) >= NEAR_PREFIX}
+            out[i] = sum(idf[t] for t in missing if t[:NEAR_PREFIX] in prefixes) / total
+    return out
+
+
+@feature("passage", "text")
+def proximity(q: Question, pool: PassagePool) -> np.ndarray:
+    """Share of the question's word pairs found side by side, in order (names, fixed phrases)."""
+    if not q.bigrams:
+        return np.zeros(len(pool.ids))
+    return np.array([len(q.bigrams.intersection(zip(words, words[1:]))) / len(q.bigrams)
+                     for words in pool.sentence_terms])
+
+
+@feature("passage", "text")
+def answer_cue(q: Question, pool: PassagePool) -> np.ndarray:
+    """The sentence holds what the question asks for: a number (how many), a date (when), a name (who),
+    a place (where)."""
+    if not q.kind:
+        return np.zeros(len(pool.ids))
+    return np.array([float(carries(text, q.kind)) for text in pool.texts])
+
+
+@feature("passage", "text")
+def new_names(q: Question, pool: PassagePool) -> np.ndarray:
+    """Names and numbers in the sentence that the question does not have (up to three, as a share of three):
+    an answer says something the question does not."""
+    out = np.zeros(len(pool.ids))
+    for i, text in enumerate(pool.texts):
+        found = names_in(text) - q.words
+        out[i] = min(len(found), 3) / 3
+    return out
+
+
+@feature("passage", "text")
+def quote_coverage(q: Question, pool: PassagePool) -> np.ndarray:
+    """IDF-weighted share of the question's terms in the quote shown (the sentence and the neighbours it takes)."""
+    return coverage(np.array([[t in set(words) for t in q.terms] for words in pool.quote_terms]).reshape(
+        len(pool.ids), len(q.terms)), q.sentence_idf)
+
+
+@feature("passage", "text")
+def length(q: Question, pool: PassagePool) -> np.ndarray:
+    """log(characters) / log(1000): very short sentences rarely hold an answer."""
+    return np.array([min(math.log(max(len(t), 1)) / math.log(1000), 1.0) for t in pool.texts])
+
+
+@feature("passage", "text")
+def title_echo(q: Question, pool: PassagePool) -> np.ndarray:
+    """IDF-weighted share of its headline's other words (those not in the question) that the sentence
+    repeats: headlines carry the news, and the answer with it."""
+    out = np.zeros(len(pool.ids))
+    for i, (words, title) in enumerate(zip(pool.sentence_terms, pool.title_terms)):
+        total = sum(pool.term_idf.get(t, 0.0) for t in title)
+        if total > 0:
+            out[i] = sum(pool.term_idf.get(t, 0.0) for t in title.intersection(words)) / total
+    return out
+
+
+@feature("passage", "text")
+def redundancy(q: Question, pool: PassagePool) -> np.ndarray:
+    """How much of what the other best articles' headlines say beyond the question the sentence says too
+    (each headline weighted by its article's probability): other outlets' headlines on the same story
+    repeat the answer."""
+    out = np.zeros(len(pool.ids))
+    if pool.article_ids is None:
+        return out
+    for i, (words, article) in enumerate(zip(pool.sentence_terms, pool.article_ids.tolist())):
+        others = pool.feedback_by_article.get(article, {})
+        total = sum(w * pool.term_idf.get(t, 0.0) for t, w in others.items())
+        if total > 0:
+            out[i] = sum(others[t] * pool.term_idf.get(t, 0.0) for t in set(words) if t in others) / total
+    return out
+
+
+def names_in(text: str) -> set[str]:
+    """Capitalised words and numbers past the sentence start, case-folded: the likely answers."""
+    return {m.casefold() for m in _CAPITALISED.findall(text)}
+
+
+@feature("passage", "text")
+def name_agreement(q: Question, pool: PassagePool) -> np.ndarray:
+    """For the sentence's best new name (or number), the weight of the other articles whose candidate
+    sentences carry it too: the answer is what several outlets agree on."""
+    if pool.article_weight is None or not len(pool.ids):
+        return np.zeros(len(pool.ids))
+    names_of = [names_in(text) - q.words for text in pool.texts]
+    weight_of = dict(zip(pool.article_ids.tolist(), pool.article_weight.tolist()))
+    carried: dict[str, set[int]] = {}
+    for names, article in zip(names_of, pool.article_ids.tolist()):
+        for name in names:
+            carried.setdefault(name, set()).add(article)
+    out = np.zeros(len(pool.ids))
+    for i, (names, article) in enumerate(zip(names_of, pool.article_ids.tolist())):
+        out[i] = max((sum(weight_of[a] for a in carried[n] if a != article) for n in names), default=0.0)
+    return out

@@ -1,0 +1,148 @@
+"""The fitted ranking: one linear model per level over the named features of `bot.features`.
+
+A model is `score = sum(weight * (value - mean) / scale)` over its features, with
+the weights fitted by `bench/fit_ranking.py` (listwise logistic regression) and
+shipped in `bot/ranking.json`. Switching a feature off (`--without`) puts its
+value at the mean, so its contribution is zero. `calibration` turns a passage
+score into the probability that the passage answers the question (fitted on the
+same questions), and `cut` is how far below the first passage another may score
+and still be shown.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .features import ARTICLE_FEATURES, PASSAGE_FEATURES
+
+
+class ModelError(ValueError):
+    """A ranking file that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    names: tuple[str, ...]
+    weights: np.ndarray
+    means: np.ndarray
+    scales: np.ndarray
+
+    def terms(self, values: dict[str, np.ndarray], without: frozenset[str] = frozenset()) -> np.ndarray:
+        """Each feature's contribution [candidate, feature] (zero for features switched off)."""
+        n = len(next(iter(values.values()))) if values else 0
+        out = np.zeros((n, len(self.names)))
+        for j, name in enumerate(self.names):
+            if name in without or name not in values:
+                continue
+            out[:, j] = self.weights[j] * (values[name] - self.means[j]) / self.scales[j]
+        return out
+
+    def score(self, values: dict[str, np.ndarray], without: frozenset[str] = frozenset()) -> np.ndarray:
+        return self.terms(values, without).sum(axis=1)
+
+    def as_json(self) -> dict:
+        return {name: {"weight": round(float(w), 6), "mean": round(float(m), 6), "scale": round(float(s), 6)}
+                for name, w, m, s in zip(self.names, self.weights, self.means, self.scales)}
+
+    @classmethod
+    def from_json(cls, data: dict, registry: dict) -> LinearModel:
+        unknown = set(data) - set(registry)
+        if unknown:
+            raise ModelError(f"the ranking file names an unknown feature {sorted(unknown)[0]!r}")
+        names = tuple(data)
+        return cls(names, np.array([data[n]["weight"] for n in names], dtype=np.float64),
+                   np.array([data[n].get("mean", 0.0) for n in names], dtype=np.float64),
+                   np.array([data[n].get("scale", 1.0) or 1.0 for n in names], dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class RankingModel:
+    article: LinearModel
+    passage: LinearModel
+    calibration: tuple[float, float] = (1.0, 0.0)  # P(answers) = sigmoid(a * score + b)
+    cut: float = math.inf  # later passages scoring more than this below the first are not shown
+    articles_read: int = 10  # the best articles whose sentences are ranked
+    passages_read: int = 40  # the best sentences by postings features whose text features are computed
+    source: str = ""
+
+    def probability(self, score: float) -> float:
+        a, b = self.calibration
+        z = a * score + b
+        return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
+
+    def as_json(self) -> dict:
+        return {"article": self.article.as_json(), "passage": self.passage.as_json(),
+                "calibration": {"a": round(self.calibration[0], 6), "b": round(self.calibration[1], 6)},
+                "cut": None if math.isinf(self.cut) else round(self.cut, 6),
+                "articles_read": self.articles_read, "passages_read": self.passages_read}
+
+    @classmethod
+    def from_json(cls, data: dict, source: str = "") -> RankingModel:
+        try:
+            calibration = data.get("calibration") or {}
+            cut = data.get("cut")
+            return cls(LinearModel.from_json(data["article"], ARTICLE_FEATURES),
+                       LinearModel.from_json(data["passage"], PASSAGE_FEATURES),
+                       (float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0))),
+                       math.inf if cut is None else float(cut),
+                       int(data.get("articles_read", 10)), int(data.get("passages_read", 40)), source)
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, ModelError):
+                raise
+            raise ModelError(f"the ranking file {source or ''} is not a newsbot ranking ({error})") from None
+
+    @classmethod
+    def load(cls, path: Path | str) -> RankingModel:
+        try:
+            return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
+        except (OSError, ValueError) as error:
+            if isinstance(error, ModelError):
+                raise
+            raise ModelError(f"cannot read the ranking file {path}: {error}") from None
+
+
+def _uniform(registry: dict, weights: dict[str, float]) -> LinearModel:
+    names = tuple(registry)
+    return LinearModel(names, np.array([weights.get(n, 0.0) for n in names]), np.zeros(len(names)),
+                       np.ones(len(names)))
+
+
+# Hand-set weights on the raw feature values, in the spirit of the constants the ranking had before it
+# was fitted (BM25 first, coverage and context on top, a mild preference for recent articles). They
+# are the baseline the fitted weights are measured against (`newsbot eval --weights hand-set`).
+HAND_SET = RankingModel(
+    _uniform(ARTICLE_FEATURES, {"article_bm25": 4.0, "article_coverage": 2.0, "title_coverage": 1.0,
+                                "recent_10_days": 1.0, "recent_60_days": 0.5, "in_window": 1.5,
+                                "in_soft_window": 0.5}),
+    _uniform(PASSAGE_FEATURES, {"article_score": 0.3, "sentence_bm25": 3.0, "sentence_coverage": 2.0,
+                                "near_coverage": 1.0, "neighbour_coverage": 0.5, "lead": 0.3,
+                                "proximity": 0.5, "answer_cue": 0.3, "quote_coverage": 0.5}),
+    source="hand-set",
+)
+
+
+@cache
+def default_model() -> RankingModel:
+    """The fitted ranking shipped with newsbot (bot/ranking.json)."""
+    ref = resources.files("bot").joinpath("ranking.json")
+    try:
+        text = ref.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return HAND_SET
+    return RankingModel.from_json(json.loads(text), "bot/ranking.json")
+
+
+def model_named(name: str | None) -> RankingModel:
+    """'hand-set', a path to a ranking file, or None for the shipped one."""
+    if name is None:
+        return default_model()
+    if name == "hand-set":
+        return HAND_SET
+    return RankingModel.load(name)
