@@ -14,8 +14,9 @@ plain lexical matching, and keep those sets' figures where they were):
    candidate articles, labelled by whether the article is one of the question's
    gold articles, and fits the article model;
 3. with that article model, computes the passage features of the sentences of the
-   best articles, labelled by whether the quote shown holds an answer string, and
-   fits the passage model;
+   best articles, labelled by whether the sentence holds an answer string, and fits
+   a passage model per language (English on the news and XQuAD-en; Russian and
+   Arabic on their XQuAD sets);
 4. fits the calibration (the probability that a passage answers, from its score)
    and the cut (how far below the first passage another may score and be shown);
 5. checks the whole on news questions the fit did not see: fit on 2023's quizzes
@@ -257,25 +258,43 @@ def _weighted(parts: list[tuple[list[Group], bool]], share: float) -> list[Group
     return [g if dated else replace(g, weight=weight) for groups, dated in parts for g in groups]
 
 
+def language_of(index: Index) -> str:
+    language = index.meta().get("language", "english")
+    return "english" if language == "auto" else language
+
+
 def fit_all(parts: list[tuple[Index, list[Question], bool]], log=print) -> RankingModel:
-    """Fit both models, the calibration and the cut on the questions given."""
+    """Fit the article model on every question, then a passage model, calibration and cut per language
+    (English: the dated news and XQuAD-en; Russian and Arabic: their XQuAD sets, the only data there is)."""
     started = time.perf_counter()
-    article_groups = _weighted([(collect_articles(index, qs, as_of), as_of) for index, qs, as_of in parts], ARTICLE_WIKIPEDIA_SHARE)
+    article_groups = _weighted([(collect_articles(index, qs, as_of), as_of) for index, qs, as_of in parts],
+                               ARTICLE_WIKIPEDIA_SHARE)
     article_model = fit_model(article_groups, list(F.ARTICLE_FEATURES))
     log(f"  article model: {len(article_groups)} questions, {sum(len(g.y) for g in article_groups)} candidates "
         f"({time.perf_counter() - started:.0f} s)")
     staged = replace(HAND_SET, article=article_model, source="fitted")
+    by_language: dict[str, list[tuple[Index, list[Question], bool]]] = {}
+    for part in parts:
+        by_language.setdefault(language_of(part[0]), []).append(part)
+    fitted = {language: _fit_passages(staged, language_parts, log, started)
+              for language, language_parts in sorted(by_language.items())}
+    main = fitted.get("english") or next(iter(fitted.values()))
+    others = tuple((language, model) for language, model in fitted.items() if model is not main)
+    return replace(main, languages=others)
+
+
+def _fit_passages(staged: RankingModel, parts, log, started) -> RankingModel:
     passage_groups = _weighted([(collect_passages(index, qs, as_of, staged), as_of) for index, qs, as_of in parts],
                                PASSAGE_WIKIPEDIA_SHARE)
     passage_model = fit_model(passage_groups, list(F.PASSAGE_FEATURES))
-    log(f"  passage model: {len(passage_groups)} questions, {sum(len(g.y) for g in passage_groups)} candidates "
-        f"({time.perf_counter() - started:.0f} s)")
     scores = np.concatenate([passage_model.score({n: g.x[:, j] for j, n in enumerate(passage_model.names)})
                              for g in passage_groups])
     labels = np.concatenate([g.y for g in passage_groups])
     model = replace(staged, passage=passage_model, calibration=fit_calibration(scores, labels))
     model = replace(model, cut=fit_cut(parts, model))
-    log(f"  calibration a={model.calibration[0]:.3f} b={model.calibration[1]:.3f}, cut {model.cut}")
+    log(f"  {language_of(parts[0][0])} passage model: {len(passage_groups)} questions, "
+        f"{sum(len(g.y) for g in passage_groups)} candidates, calibration a={model.calibration[0]:.3f} "
+        f"b={model.calibration[1]:.3f}, cut {model.cut} ({time.perf_counter() - started:.0f} s)")
     return model
 
 

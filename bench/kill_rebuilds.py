@@ -3,8 +3,9 @@
     python bench/kill_rebuilds.py --kills 100            # Reuters-21578, about 15 minutes
     python bench/kill_rebuilds.py --kills 5 --small      # the quick version
 
-Two article folders, A and B, differ (B drops a third of A's files, changes
-another third and adds new ones). Rebuilds alternate between them; each one is
+Two collections, A and B, differ (B drops a third of A's files, changes another
+third and adds new ones). One articles folder is switched between them, and its
+rebuilds (incremental, or with --full) alternate; each one is
 SIGKILLed after a random delay (0 to 1.2 times a normal rebuild). After every
 kill the index must open, pass `PRAGMA integrity_check`, hold exactly the
 articles of A or exactly those of B (never a mix), and answer a question.
@@ -86,20 +87,31 @@ def fingerprint(index: Path) -> tuple[str, str]:
     return check, hashlib.sha256("\n".join(hashes).encode()).hexdigest()
 
 
-def rebuild_command(folder: Path, index: Path) -> list[str]:
-    return [sys.executable, "-m", "bot", "index", "rebuild", "--articles", str(folder), "--index", str(index)]
+def switch_to(live: Path, source: Path) -> Path:
+    """Make the articles folder `live` hold exactly the files of `source` (an index keeps its folder)."""
+    shutil.rmtree(live, ignore_errors=True)
+    shutil.copytree(source, live)
+    return live
 
 
-def run(a: Path, b: Path, index: Path, kills: int, seed: int = 1) -> dict:
+def rebuild_command(folder: Path, index: Path, full: bool = False) -> list[str]:
+    return [sys.executable, "-m", "bot", "index", "rebuild", "--articles", str(folder), "--index", str(index),
+            *(["--full"] if full else [])]
+
+
+def run(a: Path, b: Path, index: Path, kills: int, seed: int = 1, full: bool = False) -> dict:
+    """Kill rebuilds of one articles folder whose files are switched between collection A and B."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     rng = random.Random(seed)
+    live = index.parent / "live-articles"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{index}{suffix}").unlink(missing_ok=True)
     prints = {}
     timings = []
     for name, folder in (("B", b), ("A", a)):
         started = time.perf_counter()
-        subprocess.run(rebuild_command(folder, index), env=env, check=True, capture_output=True)
+        subprocess.run(rebuild_command(switch_to(live, folder), index, full), env=env, check=True,
+                       capture_output=True)
         timings.append(time.perf_counter() - started)
         prints[fingerprint(index)[1]] = name
     typical = max(timings)
@@ -107,8 +119,8 @@ def run(a: Path, b: Path, index: Path, kills: int, seed: int = 1) -> dict:
     current = "A"
     for number in range(kills):
         target = b if current == "A" else a
-        process = subprocess.Popen(rebuild_command(target, index), env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(rebuild_command(switch_to(live, target), index, full), env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0, typical * 1.2))
         finished = process.poll() is not None
         if not finished:
@@ -135,12 +147,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--small", action="store_true", help="400 generated articles instead of Reuters")
+    parser.add_argument("--full", action="store_true", help="kill full rebuilds (--full) instead of incremental ones")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     args = parser.parse_args()
     articles = small_articles() if args.small else reuters_articles(args.shared / "data" / "reuters-21578.tar.gz")
     with tempfile.TemporaryDirectory() as scratch:
         a, b = make_folders(Path(scratch), articles)
-        result = run(a, b, Path(scratch) / "index.db", args.kills)
+        result = run(a, b, Path(scratch) / "index.db", args.kills, full=args.full)
     print(json.dumps(result, indent=1))
     sys.exit(0 if result["intact"] == result["kills"] else 1)
 

@@ -5,7 +5,9 @@
 Accuracy: exact sentence lists on ../shared/data/golden_rules_en.json.
 Throughput: sentences per second on one core, splitting every paragraph of the
 Reuters-21578 collection (../shared/data/reuters-21578.tar.gz). With --peers,
-pySBD (if installed) is timed on the same paragraphs.
+pySBD (if installed) is timed on the same paragraphs. Long paragraphs: the time
+to split one paragraph of 1 MB and of 10 MB (a hard-wrapped transcript with no
+blank lines), which must grow linearly.
 """
 
 from __future__ import annotations
@@ -42,6 +44,18 @@ def throughput(split, paragraphs: list[str]) -> tuple[int, float]:
     return count, count / max(time.process_time() - started, 1e-9)
 
 
+def long_paragraph(size: int, paragraphs: list[str]) -> str:
+    """Reuters paragraphs run together into one paragraph of about `size` characters."""
+    out, total = [], 0
+    while total < size:
+        for p in paragraphs:
+            out.append(p)
+            total += len(p) + 1
+            if total >= size:
+                break
+    return " ".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
@@ -53,6 +67,12 @@ def main() -> None:
     paragraphs = reuters_paragraphs(args.shared / "data" / "reuters-21578.tar.gz")
     count, rate = throughput(split_sentences, paragraphs)
     print(f"newsbot splitter: {count} sentences from {len(paragraphs)} Reuters paragraphs, {rate:,.0f} sentences/s (CPU time, one core)")
+    for size in (1 << 20, 10 << 20):
+        text = long_paragraph(size, paragraphs)
+        started = time.process_time()
+        pieces = split_sentences(text)
+        print(f"one paragraph of {len(text) / 2**20:.0f} MB: {len(pieces):,} sentences in "
+              f"{time.process_time() - started:.2f} s")
     if args.peers:
         try:
             import pysbd

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from index.search import Index, Snapshot, idf
+from index.terms import AUTO, detect_language
 
 from . import features as F
 from .cues import answer_type
-from .model import RankingModel, default_model
+from .model import BM25_ALONE, RankingModel, default_model
 from .quotes import build_quote, wanted_neighbours
 from .timeframe import TimeFrame, read_timeframe
 
@@ -82,7 +83,6 @@ class Ranking:
         return source if not self.off else f"{source} without " + ", ".join(sorted(self.off))
 
 
-PLAIN_BM25 = None  # set below: article and sentence BM25 only
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,9 @@ class Answer:
     notice: str = ""
     more: bool = False  # more passages exist beyond these
     frame: TimeFrame = TimeFrame()
-    outside: int = 0  # with --since/--until: matching articles outside those dates
+    outside: int = 0  # with --since/--until/--as-of: matching articles outside those dates
+    since: str | None = None
+    until: str | None = None
 
     def as_json(self, id_=None) -> dict:
         return {
@@ -138,8 +140,10 @@ class Answer:
 
 
 def clean_question(question: str) -> str:
-    """Bound the work and drop control and direction characters."""
-    return " ".join(_CONTROL.sub(" ", question[:MAX_QUESTION_CHARS]).split())
+    """Bound the work and drop control and direction characters (and lone surrogates, which cannot be
+    written out)."""
+    text = question[:MAX_QUESTION_CHARS].encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def _day(date: str | dt.date) -> int:
@@ -178,6 +182,17 @@ def read_question(snap: Snapshot, text: str, terms: list[str], day: int) -> F.Qu
         bigrams=frozenset((a, b) for a, b in zip(terms, terms[1:]) if a != b),
         words=frozenset(w.casefold() for w in _WORDS.findall(text)),
     )
+
+
+def question_language(snap: Snapshot, text: str) -> str:
+    """The index's language, or with `auto` the one whose script the question is written in."""
+    language = snap.analyzer.language
+    return detect_language(text) if language == AUTO else language
+
+
+def model_for(snap: Snapshot, ranking: Ranking, text: str) -> RankingModel:
+    """The ranking model, with the passage model fitted for the question's language."""
+    return ranking.ranking_model.for_language(question_language(snap, text))
 
 
 def _holds(ids: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
@@ -247,7 +262,7 @@ def rank(snap: Snapshot, q: F.Question, ranking: Ranking, since_day: int | None,
          wanted: int, only_articles: np.ndarray | None = None, read_all: bool = False) -> Ranked:
     """Score the articles, then the sentences of the best ones (`read_all`: text features for every
     candidate sentence, as the fitting script needs)."""
-    model = ranking.ranking_model
+    model = model_for(snap, ranking, q.text)
     articles, outside = article_pool(snap, q, since_day, latest_day, only_articles)
     values = feature_values(F.ARTICLE_FEATURES, q, articles)
     scores = model.article.score(values, ranking.off)
@@ -417,13 +432,13 @@ def answer(
         wanted = offset + top
         only = np.asarray(only_articles, dtype=np.int64) if only_articles is not None else None
         ranked = rank(snap, q, ranking, since_day, latest_day, wanted + 1, only)
-        model = ranking.ranking_model
+        model = model_for(snap, ranking, text)
         cut = model.cut if ranking.uses("cut") else math.inf
         picked = pick(ranked, wanted + 1, cut)
         passages = [_passage(snap, ranked, i, copies, explain, model, ranking) for i, copies in picked[offset:wanted]]
     notice = "" if passages else NO_MATCH
     return Answer(question, tuple(passages), _ms(started), tuple(terms), notice, len(picked) > wanted, q.frame,
-                  ranked.outside)
+                  ranked.outside, since, latest)
 
 
 def _passage(snap: Snapshot, ranked: Ranked, i: int, copies: int, explain: bool, model: RankingModel,
@@ -460,5 +475,4 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-PLAIN_BM25 = Ranking().without([n for n in [*F.ARTICLE_FEATURES, *F.PASSAGE_FEATURES]
-                                if n not in ("article_bm25", "sentence_bm25")])
+PLAIN_BM25 = Ranking(model=BM25_ALONE)

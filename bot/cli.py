@@ -1,28 +1,49 @@
-"""The `newsbot` command: a thin click layer over `index` and `bot.answer`."""
+"""The `newsbot` command: a thin click layer over `index` and `bot.answer`.
+
+python-telegram-bot and sqlite-utils are imported only by the commands that use
+them (`run`, and the rebuild), so that `newsbot ask` starts quickly.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
-from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from index.rebuild import RebuildError, RebuildSummary, rebuild
+from index.rebuild import RebuildError, RebuildSummary, check_folder, is_stub, recorded_folder, rebuild
 from index.search import VARIANTS, Bm25Params, Index
-from index import store
 from index.store import IndexOutdated, IndexUnavailable
 from index.terms import language_name
 
 from . import render
 from .answer import answer
-from .config import Settings, SettingsError, load_settings
+from .config import MAX_TOP, Settings, SettingsError, default_index_for, load_settings, settings_help
 from .logsafe import setup_logging
 
 MAX_SKIPPED_SHOWN = 20
+MAX_BATCH_LINE = 64 * 1024  # bytes: a question longer than this is refused, not read whole
+
+
+class OneLineErrors(click.Group):
+    """A group whose usage errors are one line on stderr (exit 2), like every other error (exit 1)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            path = " ".join(["newsbot", *error.ctx.command_path.split()[1:]]) if error.ctx else "newsbot"
+            hint = f" (see `{path} --help`)"
+            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            sys.exit(2)
+        except click.ClickException as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
 
 
 class IsoDate(click.ParamType):
@@ -31,16 +52,18 @@ class IsoDate(click.ParamType):
     name = "YYYY-MM-DD"
 
     def convert(self, value, param, ctx):
+        from .replies import RequestError, read_date
+
         try:
-            return dt.date.fromisoformat(str(value)).isoformat()
-        except ValueError:
-            self.fail(f"{value!r} is not a date like 2025-06-26", param, ctx)
+            return read_date(str(value))
+        except RequestError as error:
+            self.fail(str(error).rstrip("."), param, ctx)
 
 
 DATE = IsoDate()
 index_option = click.option(
     "--index", "index_path", type=click.Path(dir_okay=False, path_type=Path),
-    help="Index file (default: NEWSBOT_INDEX, else one in your data folder).",
+    help="Index file (default: NEWSBOT_INDEX, else samples.db or index.db in your data folder).",
 )
 
 
@@ -52,10 +75,7 @@ def settings_of(ctx: click.Context) -> Settings:
             root.obj = load_settings()
         except SettingsError as error:
             raise click.ClickException(str(error)) from None
-        from telegram.error import TelegramError
-
-        root.meta["redact"] = setup_logging(root.obj.log_level, secrets=(root.obj.telegram_token,),
-                                            quiet=(TelegramError,))
+        root.meta["redact"] = setup_logging(root.obj.log_level, secrets=(root.obj.telegram_token,))
     return root.obj
 
 
@@ -72,22 +92,42 @@ def _progress(label: str):
     return wrap
 
 
-def run_rebuild(settings: Settings, articles: Path, index_path: Path, **kwargs) -> RebuildSummary:
-    """Rebuild, turning every expected failure into a one-line ClickException."""
+def run_rebuild(articles: Path, index_path: Path, **kwargs) -> RebuildSummary:
+    """Rebuild, turning every expected failure, Ctrl-C and SIGTERM into one line (exit 1)."""
+    import signal
+
+    existed = index_path.exists() and not is_stub(index_path)
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops a rebuild like Ctrl-C
     try:
         return rebuild(articles, index_path, progress=_progress("Reading articles"), **kwargs)
     except (RebuildError, ValueError) as error:
         raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        kept = "the previous index is unchanged" if existed else "nothing was written"
+        raise click.ClickException(f"rebuild of {index_path} interrupted; {kept}") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
-def open_index(settings: Settings, index_path: Path | None) -> Index:
-    """The index to answer from; the configured one is built first from the articles folder if missing."""
-    path = index_path or settings.index
-    if not path.exists() and index_path is not None:
-        raise click.ClickException(f"no index at {path}; build it with `newsbot index rebuild --index {path}`")
-    if not path.exists():
+def index_for(settings: Settings, index_path: Path | None, articles: Path | None = None) -> Path:
+    """--index, else NEWSBOT_INDEX, else the default index of the folder in use."""
+    return index_path or settings.index_path or default_index_for(articles or settings.articles_dir)
+
+
+def _rebuild_hint(index: Path) -> str:
+    return f"newsbot index rebuild --articles DIR --index {index}"
+
+
+def open_index(settings: Settings, index_path: Path | None) -> tuple[Index, str]:
+    """The index to answer from, and a note saying which index and folder when that is not what the user
+    configured. The configured index is built from the articles folder first if it is missing."""
+    path = index_for(settings, index_path)
+    if index_path is not None and (not path.exists() or is_stub(path)):
+        raise click.ClickException(f"no index at {path}; build it with `{_rebuild_hint(path)}`")
+    if not path.exists() or is_stub(path):
         click.echo(f"No index at {path} yet; building it from {settings.articles_dir} …", err=True)
-        summary = run_rebuild(settings, settings.articles_dir, path, language=settings.language)
+        summary = run_rebuild(settings.articles_dir, path, language=settings.language)
         click.echo(summary.lines()[1], err=True)
     index = Index(path)
     try:
@@ -95,23 +135,29 @@ def open_index(settings: Settings, index_path: Path | None) -> Index:
     except IndexOutdated as error:
         # The configured index, built by an older newsbot from the configured folder: derived data, so
         # rebuild it (the old one answers until the new one commits) rather than stop the user.
-        if index_path is not None or _built_from(path) != str(settings.articles_dir.resolve()):
-            raise click.ClickException(str(error)) from None
-        click.echo(f"{path} was built by another version of newsbot; rebuilding it from {settings.articles_dir} …",
-                   err=True)
-        click.echo(run_rebuild(settings, settings.articles_dir, path).lines()[1], err=True)
+        built_from = recorded_folder(path)
+        if index_path is not None or built_from is None or built_from != settings.articles_dir.resolve():
+            raise click.ClickException(f"{error}: `newsbot index rebuild --full --index {path}`") from None
+        click.echo(f"{path} was built by another version of newsbot; rebuilding it from {built_from} …", err=True)
+        click.echo(run_rebuild(built_from, path).lines()[1], err=True)
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
-    return index
+    return index, _which_index_note(settings, path, index_path)
 
 
-def _built_from(path: Path) -> str | None:
-    """The articles folder an index records, whatever its schema."""
-    with closing(store.open_reader(path)) as conn:
-        return store.read_meta(conn).get("articles_dir")
+def _which_index_note(settings: Settings, path: Path, index_path: Path | None) -> str:
+    built_from = recorded_folder(path)
+    if index_path is None and not ({"articles_dir", "index_path"} & settings.configured):
+        return (f"Answering from the bundled sample articles ({path}). For your own: "
+                "newsbot index rebuild --articles DIR (or set NEWSBOT_ARTICLES_DIR).")
+    if "articles_dir" in settings.configured and built_from and built_from != settings.articles_dir.resolve():
+        return (f"Answering from {path}, built from {built_from}, not from NEWSBOT_ARTICLES_DIR "
+                f"({settings.articles_dir}).")
+    return ""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\nSettings (environment or .env; see .env.example):\n" + settings_help())
 @click.version_option(package_name="newsbot")
 def cli():
     """Ask your news archive a question; get back the sentences that answer it.
@@ -121,22 +167,29 @@ def cli():
         newsbot console
     Your own articles:
         newsbot index rebuild --articles ~/news
-        newsbot ask "When will Putin visit Iran?"
+        newsbot ask "When will the tram line open?"
     """
 
 
-@cli.group("index")
+@cli.group("index", short_help="Build and inspect the index.")
 def index_group():
-    """Build and inspect the index."""
+    """Build and inspect the index: the SQLite file newsbot answers from.
+
+    \b
+    Examples:
+        newsbot index rebuild --articles ~/news
+        newsbot index stats
+    """
 
 
-@index_group.command("rebuild")
+@index_group.command("rebuild", short_help="Bring the index up to date with the articles folder.")
 @click.option("--articles", type=click.Path(path_type=Path),
-              help="Folder of .txt / .jsonl articles (default: NEWSBOT_ARTICLES_DIR, else the samples).")
+              help="Folder of .txt / .jsonl articles (default: the folder the index was built from, else "
+                   "NEWSBOT_ARTICLES_DIR, else the samples).")
 @index_option
-@click.option("--language", help="Index language: en, ru, ar, or auto to analyse each word by its script "
-              "(default: NEWSBOT_LANGUAGE, else en).")
-@click.option("--full", is_flag=True, help="Re-read every file instead of only new and changed ones.")
+@click.option("--language", help="Index language: auto (each word by its script), en, ru or ar "
+              "(default: the index's own; a new index: NEWSBOT_LANGUAGE, else auto). Changing it rebuilds fully.")
+@click.option("--full", is_flag=True, help="Re-read every file; needed to rebuild an index from another folder.")
 @click.option("--variant", type=click.Choice(VARIANTS), help="BM25 variant (default okapi); changing it rebuilds fully.")
 @click.option("--k1", type=float, help="BM25 k1 (default 1.5).")
 @click.option("--b", "b", type=float, help="BM25 b (default 0.75).")
@@ -144,99 +197,133 @@ def index_group():
 def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
     """Bring the index up to date with the articles folder.
 
-    Only new, changed and deleted files are applied unless --full is given.
-    The previous index keeps answering until the rebuild commits.
+    Only new, changed and deleted files are applied unless --full is given. The
+    previous index keeps answering until the rebuild commits. An index remembers
+    the folder it was built from: later rebuilds need no --articles, and one from
+    another folder needs --full.
 
     \b
     Example:
         newsbot index rebuild --articles ~/news --index ~/news.db
     """
     settings = settings_of(ctx)
+    path = index_for(settings, index_path, articles)
+    built_from = recorded_folder(path) if path.exists() else None
+    if articles is None and built_from is not None:
+        if not built_from.is_dir():
+            raise click.ClickException(f"{path} was built from {built_from}, which is gone; "
+                                       f"give the folder: newsbot index rebuild --articles DIR --index {path}")
+        articles = built_from
     articles = articles or settings.articles_dir
-    index_path = index_path or settings.index
     try:
-        lang = language_name(language or settings.language)
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
-    params = None
-    if variant or k1 is not None or b is not None:
-        try:
+        check_folder(path, articles, full)
+        lang = language_name(language) if language else (None if built_from else settings.language)
+        params = None
+        if variant or k1 is not None or b is not None:
             params = Bm25Params(variant or "okapi", 1.5 if k1 is None else k1, 0.75 if b is None else b)
-        except ValueError as error:
-            raise click.ClickException(str(error)) from None
-    summary = run_rebuild(settings, articles, index_path, language=lang, full=full, params=params)
+    except (RebuildError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    summary = run_rebuild(articles, path, language=lang, full=full, params=params)
     lines = summary.lines()
     shown = lines[: 2 + MAX_SKIPPED_SHOWN]
     click.echo("\n".join(shown))
     if len(lines) > len(shown):
         click.echo(f"… and {len(lines) - len(shown)} more skipped or noted files")
-    click.echo(f"index: {index_path}")
+    click.echo(f"from {articles.resolve()} into {path}")
 
 
-@index_group.command("stats")
+@index_group.command("stats", short_help="What the index holds.")
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def stats_command(ctx, index_path, as_json):
-    """Show what the index holds: counts, dates, language, size, build time.
+    """Show what the index holds: counts, dates, language, size, build time, folder.
 
     \b
     Example:
         newsbot index stats --json
     """
+    from .replies import stats_rows
+
     settings = settings_of(ctx)
-    path = index_path or settings.index
+    path = index_for(settings, index_path)
     index = Index(path)
     try:
         meta = index.meta()
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
-    info = {
-        "index": str(path),
-        "articles": int(meta.get("articles", 0)),
-        "sentences": int(meta.get("sentences", 0)),
-        "first_date": meta.get("first_date", ""),
-        "last_date": meta.get("last_date", ""),
-        "language": meta.get("language", ""),
-        "article_languages": meta.get("article_languages", ""),
-        "terms": int(meta.get("vocabulary", 0)),
-        "bm25": f"{meta.get('bm25_variant')} k1={meta.get('bm25_k1')} b={meta.get('bm25_b')}",
-        "size_bytes": path.stat().st_size,
-        "built_at": meta.get("built_at", ""),
-        "articles_dir": meta.get("articles_dir", ""),
-    }
+    size = path.stat().st_size
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False))
-    else:
-        width = max(map(len, info))
-        for key, value in info.items():
-            click.echo(f"{key:<{width}}  {value}")
+        click.echo(json.dumps({
+            "index": str(path), "articles": int(meta.get("articles", 0)),
+            "sentences": int(meta.get("sentences", 0)), "first_date": meta.get("first_date", ""),
+            "last_date": meta.get("last_date", ""), "language": meta.get("language", ""),
+            "article_languages": meta.get("article_languages", ""), "terms": int(meta.get("vocabulary", 0)),
+            "bm25": f"{meta.get('bm25_variant')} k1={meta.get('bm25_k1')} b={meta.get('bm25_b')}",
+            "size_bytes": size, "built_at": meta.get("built_at", ""), "articles_dir": meta.get("articles_dir", ""),
+        }, ensure_ascii=False))
+        return
+    rows = [("Index", str(path)), *stats_rows(meta, size)]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{label + ':':<{width + 1}}  {value}")
 
 
-def _batch_item(line: str) -> tuple[object, str, str | None, str | None]:
+def _json_line(data: dict) -> str:
+    """One JSON line, escaped to ASCII only if the text holds what UTF-8 cannot carry."""
+    line = json.dumps(data, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(data)
+    return line
+
+
+def _batch_item(text: str) -> tuple[object, str, str | None, str | None]:
     """(id, question, as_of, error) from one stdin line."""
-    text = line.rstrip("\r\n")
+    from .replies import RequestError, read_date
+
     if text.lstrip().startswith("{"):
         try:
             item = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None, text, None, "line is not valid JSON"
-        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-            return None, text, None, "JSON line needs a string 'question'"
+        if not isinstance(item, dict):
+            return None, text, None, "a JSON line must be an object"
+        id_ = item.get("id")
+        if not isinstance(item.get("question"), str):
+            return id_, "", None, "JSON line needs a string 'question'"
         as_of = item.get("as_of")
         if as_of is not None:
             try:
-                as_of = dt.date.fromisoformat(str(as_of)).isoformat()
-            except ValueError:
-                return item.get("id"), item["question"], None, "as_of must be YYYY-MM-DD"
-        return item.get("id"), item["question"], as_of, None
+                as_of = read_date(str(as_of))
+            except RequestError as error:
+                return id_, item["question"], None, f"as_of: {error}"
+        return id_, item["question"], as_of, None
     return None, text, None, None
 
 
-@cli.command("ask")
+def _stdin_lines():
+    """Lines of stdin as text, each read with a bound: a huge line is skipped, not held in memory."""
+    stream = sys.stdin.buffer
+    while True:
+        raw = stream.readline(MAX_BATCH_LINE + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_BATCH_LINE and not raw.endswith(b"\n"):
+            while True:  # drop the rest of this line
+                rest = stream.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+@cli.command("ask", short_help="Ask one question, or many from stdin.")
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON object (see README).")
-@click.option("--top", type=click.IntRange(1, 200), help="How many passages (default 3).")
+@click.option("--top", type=click.IntRange(1, MAX_TOP), help="How many passages (default: NEWSBOT_TOP, else 3).")
 @index_option
 @click.option("--since", type=DATE, help="Only articles dated on or after this day.")
 @click.option("--until", type=DATE, help="Only articles dated on or before this day.")
@@ -248,39 +335,52 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
 
     \b
     Examples:
-        newsbot ask "When will Putin visit Iran?"
+        newsbot ask "When will the tram line open?"
         newsbot ask --json --top 5 "central bank interest rate"
         newsbot ask --explain "When will the tram line open?"
         printf 'tram line\\n{"id": 7, "question": "heatwave record"}\\n' | newsbot ask
     """
+    from .replies import RequestError, check_dates
+
     settings = settings_of(ctx)
     top = top or settings.top
-    index = open_index(settings, index_path)
+    try:
+        check_dates(since, until)
+    except RequestError as error:
+        raise click.UsageError(str(error).rstrip(".")) from None
+    if question is None and sys.stdin.isatty():
+        raise click.UsageError("give a question, or pipe questions on stdin (one per line)")
+    index, note = open_index(settings, index_path)
+    if note:
+        click.echo(note, err=True)
     try:
         if question is not None:
             result = answer(index, question, top=top, since=since, until=until, as_of=as_of, explain=explain)
             if explain:
                 click.echo(render.explain_json(result) if as_json else render.explain_text(result))
             else:
-                click.echo(render.json_line(result) if as_json else render.plain_text(result))
+                width = click.get_terminal_size()[0] if sys.stdout.isatty() else None
+                click.echo(_json_line(result.as_json()) if as_json else render.plain_text(result, width))
             return
-        if sys.stdin.isatty():
-            raise click.UsageError("give a question, or pipe questions on stdin (one per line)")
-        for line in sys.stdin:
+        for line in _stdin_lines():
+            if line is None:
+                click.echo(_json_line({"id": None, "question": "", "took_ms": 0.0, "passages": [],
+                                       "error": f"line longer than {MAX_BATCH_LINE // 1024} kB"}))
+                continue
             id_, text, line_as_of, error = _batch_item(line)
             if error:
-                click.echo(json.dumps({"id": id_, "question": text, "took_ms": 0.0, "passages": [], "error": error},
-                                      ensure_ascii=False))
+                click.echo(_json_line({"id": id_, "question": text[:200], "took_ms": 0.0, "passages": [],
+                                       "error": error}))
                 continue
             result = answer(index, text, top=top, since=since, until=until, as_of=line_as_of or as_of)
-            click.echo(render.json_line(result, id_))
+            click.echo(_json_line(result.as_json(id_)))
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
 
 
-@cli.command("console")
+@cli.command("console", short_help="Try the bot in the terminal.")
 @index_option
-@click.option("--top", type=click.IntRange(1, 50), help="Passages per answer (default 3).")
+@click.option("--top", type=click.IntRange(1, MAX_TOP), help="Passages per answer (default: NEWSBOT_TOP, else 3).")
 @click.pass_context
 def console_command(ctx, index_path, top):
     """Try the bot in the terminal: the same answers Telegram gives, as plain text.
@@ -295,11 +395,11 @@ def console_command(ctx, index_path, top):
     from .console import run_console
 
     settings = settings_of(ctx)
-    index = open_index(settings, index_path)
-    run_console(index, top or settings.top)
+    index, note = open_index(settings, index_path)
+    run_console(index, top or settings.top, note)
 
 
-@cli.command("run")
+@cli.command("run", short_help="Run the Telegram bot.")
 @index_option
 @click.option("--webhook-url", help="Serve a webhook at this public https URL instead of long polling.")
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook mode: address to listen on.")
@@ -315,32 +415,41 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
     \b
     Examples:
         newsbot run
-        newsbot run --webhook-url https://bot.example.org/telegram --listen 0.0.0.0 --port 8443
+        newsbot run --webhook-url https://bot.example.org/telegram --listen 0.0.0.0 --port 8443 \\
+            --secret-token "$(openssl rand -hex 16)"
     """
     from urllib.parse import urlsplit
+
+    from telegram.error import TelegramError
 
     from .tg_app import BotStartError, run_bot
 
     settings = settings_of(ctx)
+    redact = setup_logging(settings.log_level, secrets=(settings.telegram_token,), quiet=(TelegramError,))
     if not settings.telegram_token:
         raise click.ClickException(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env (see .env.example)"
         )
-    index = open_index(settings, index_path)
+    index, note = open_index(settings, index_path)
+    if note:
+        click.echo(note, err=True)
     webhook = None
     if webhook_url:
+        if not secret_token:
+            raise click.UsageError("webhook mode needs --secret-token, or anyone who finds the URL can send the bot "
+                                   "updates; e.g. --secret-token \"$(openssl rand -hex 16)\"")
         path = urlsplit(webhook_url).path.strip("/")
         webhook = {"url": webhook_url, "listen": listen, "port": port, "url_path": path, "secret_token": secret_token}
-    redact = ctx.find_root().meta["redact"]
+    articles = recorded_folder(index.path) or settings.articles_dir
     try:
-        code = run_bot(settings, index, settings.articles_dir, redact, webhook)
+        code = run_bot(settings, index, articles, redact, webhook)
     except BotStartError as error:
         raise click.ClickException(str(error)) from None
     if code:
         raise click.ClickException("stopped: another process is polling with the same bot token")
 
 
-@cli.command("eval")
+@cli.command("eval", short_help="Measure answer quality on a question set.")
 @click.argument("dataset", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--questions", "questions_file", help="A question file inside DATASET other than questions.jsonl, "
               "e.g. archive.jsonl.")
@@ -348,8 +457,8 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
 @click.option("--as-of", "as_of", is_flag=True, help="Answer each question as of its question_date.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(3, 50), help="Passages per question.")
 @click.option("--without", "without", default="", help="Comma-separated features or switches to turn off "
-              "(ablation), or 'all' for BM25 alone.")
-@click.option("--weights", help="Another ranking file (from bench/fit_ranking.py), or 'hand-set'.")
+              "(ablation), or 'all' for BM25 alone (the same as --weights bm25).")
+@click.option("--weights", help="Another ranking file (from bench/fit_ranking.py), 'hand-set' or 'bm25'.")
 @click.option("--hard-window", is_flag=True, help="Answer only from inside a window the question names.")
 @click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep the data set's index in this file (built if missing) instead of a temporary one.")
@@ -368,19 +477,16 @@ def eval_command(dataset, questions_file, language, as_of, top, without, weights
         newsbot eval ../shared/data/xquad-en --without redundancy,name_agreement
     """
     from .answer import PLAIN_BM25, Ranking
-    from .evaluate import DatasetError, evaluate
+    from .evaluate import DatasetError, evaluate, report_table
     from .model import model_named
 
     try:
         lang = language_name(language)
         names = [n.strip() for n in without.split(",") if n.strip()]
         base = Ranking(model=model_named(weights), hard_window=hard_window)
-        ranking = replace(PLAIN_BM25, model=base.model, hard_window=hard_window) if names == ["all"] \
-            else base.without(names)
+        ranking = replace(PLAIN_BM25, hard_window=hard_window) if names == ["all"] else base.without(names)
         report = evaluate(dataset, language=lang, as_of=as_of, top=top, ranking=ranking, index_path=index_path,
                           questions_file=questions_file)
     except (ValueError, DatasetError, RebuildError) as error:
         raise click.ClickException(str(error)) from None
-    from .evaluate import report_table
-
     click.echo(json.dumps(report.as_json()) if as_json else report_table(report))

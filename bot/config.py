@@ -1,12 +1,14 @@
-"""Settings, in one place: the environment first, then a `.env` file, then defaults.
+"""Settings, declared once: the environment first, then a `.env` file, then defaults.
 
-Every setting is documented in `.env.example`.
+`SETTINGS` is the one table of them: the loader reads it, `.env.example` and
+README's table are checked against it by the tests, and `newsbot --help` lists it.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -14,6 +16,9 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+LANGUAGE_CHOICES = ("en", "ru", "ar", "auto")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_TOP = 50
 
 
 class SettingsError(ValueError):
@@ -36,6 +41,22 @@ def sample_articles_dir() -> Path:
     return Path(str(resources.files("bot.samples")))
 
 
+def default_index_for(articles_dir: Path) -> Path:
+    """The index file used when none is set: one for the bundled samples, one for any other folder."""
+    samples = articles_dir.expanduser().resolve() == sample_articles_dir().resolve()
+    return data_dir() / ("samples.db" if samples else "index.db")
+
+
+# --- parsers: (setting name, raw text) -> value, or SettingsError ------------------------
+
+def _path(name: str, value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def _text(name: str, value: str) -> str:
+    return value
+
+
 def _ids(name: str, value: str) -> frozenset[int]:
     try:
         return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
@@ -43,23 +64,79 @@ def _ids(name: str, value: str) -> frozenset[int]:
         raise SettingsError(f"{name} must be comma-separated numeric ids, got {value!r}") from None
 
 
-def _positive_int(name: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise SettingsError(f"{name} must be a positive whole number, got {value!r}")
-    return number
+def _count(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(name: str, value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            raise SettingsError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        return number
+
+    return parse
+
+
+def _choice(choices: tuple[str, ...], upper: bool = False) -> Callable[[str, str], str]:
+    def parse(name: str, value: str) -> str:
+        value = value.upper() if upper else value.lower()
+        if value not in choices:
+            raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    return parse
+
+
+def _flag(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: the `Settings` field it fills, its environment variable, how its text is read,
+    its default as a person reads it, and what it does."""
+
+    field: str
+    env: str
+    parse: Callable[[str, str], object]
+    default: str
+    help: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("articles_dir", "NEWSBOT_ARTICLES_DIR", _path, "the bundled samples",
+            "folder of articles (.txt, .jsonl), read recursively"),
+    Setting("index_path", "NEWSBOT_INDEX", _path, "samples.db or index.db in the data folder",
+            "the index file (SQLite)"),
+    Setting("language", "NEWSBOT_LANGUAGE", _choice(LANGUAGE_CHOICES), "auto",
+            "language of a new index: auto (each word by its script), en, ru or ar"),
+    Setting("log_level", "NEWSBOT_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "WARNING", "log level"),
+    Setting("top", "NEWSBOT_TOP", _count(1, MAX_TOP), "3", f"passages per answer (1 to {MAX_TOP})"),
+    Setting("telegram_token", "TELEGRAM_BOT_TOKEN", _text, "none", "the bot token from @BotFather", secret=True),
+    Setting("telegram_api_base_url", "TELEGRAM_API_BASE_URL", _text, DEFAULT_API_BASE_URL,
+            "Bot API base URL (a self-hosted Bot API server)"),
+    Setting("admin_ids", "NEWSBOT_ADMIN_IDS", _ids, "nobody", "Telegram user ids allowed to run /reindex"),
+    Setting("allowed_chat_ids", "NEWSBOT_ALLOWED_CHAT_IDS", _ids, "every chat", "chat ids that get answers"),
+    Setting("questions_per_minute", "NEWSBOT_QUESTIONS_PER_MINUTE", _count(1, 10_000), "10",
+            "questions (and More presses) one user may ask per minute"),
+    Setting("concurrent_updates", "NEWSBOT_CONCURRENT_UPDATES", _count(1, 256), "32",
+            "Telegram updates handled at once"),
+)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything newsbot can be told, with its defaults."""
+    """Everything newsbot can be told, with its defaults (see `SETTINGS`)."""
 
     articles_dir: Path = field(default_factory=sample_articles_dir)
     index_path: Path | None = None
-    language: str = "en"
+    language: str = "auto"
     log_level: str = "WARNING"
     top: int = 3
     telegram_token: str = field(default="", repr=False)
@@ -68,6 +145,7 @@ class Settings:
     allowed_chat_ids: frozenset[int] = frozenset()
     questions_per_minute: int = 10
     concurrent_updates: int = 32
+    configured: frozenset[str] = frozenset()  # the fields set in the environment or .env
 
     @property
     def uses_samples(self) -> bool:
@@ -76,43 +154,22 @@ class Settings:
     @property
     def index(self) -> Path:
         """The index file: as set, or in the data folder (one for the samples, one for your articles)."""
-        if self.index_path:
-            return self.index_path
-        return data_dir() / ("samples.db" if self.uses_samples else "index.db")
+        return self.index_path or default_index_for(self.articles_dir)
 
 
 def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
     """Read settings from the environment, falling back to `.env` in the current folder."""
     env = {k: v for k, v in dotenv_values(env_file).items() if v is not None} if Path(env_file).is_file() else {}
     env.update(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.env, "").strip()
+        if raw:
+            values[setting.field] = setting.parse(setting.env, raw)
+    return Settings(**values, configured=frozenset(values))
 
-    def get(name: str) -> str:
-        return env.get(name, "").strip()
 
-    kwargs: dict = {}
-    if get("NEWSBOT_ARTICLES_DIR"):
-        kwargs["articles_dir"] = Path(get("NEWSBOT_ARTICLES_DIR")).expanduser()
-    if get("NEWSBOT_INDEX"):
-        kwargs["index_path"] = Path(get("NEWSBOT_INDEX")).expanduser()
-    if get("NEWSBOT_LANGUAGE"):
-        kwargs["language"] = get("NEWSBOT_LANGUAGE")
-    if get("NEWSBOT_LOG_LEVEL"):
-        level = get("NEWSBOT_LOG_LEVEL").upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise SettingsError(f"NEWSBOT_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
-        kwargs["log_level"] = level
-    if get("NEWSBOT_TOP"):
-        kwargs["top"] = _positive_int("NEWSBOT_TOP", get("NEWSBOT_TOP"))
-    if get("TELEGRAM_BOT_TOKEN"):
-        kwargs["telegram_token"] = get("TELEGRAM_BOT_TOKEN")
-    if get("TELEGRAM_API_BASE_URL"):
-        kwargs["telegram_api_base_url"] = get("TELEGRAM_API_BASE_URL")
-    if get("NEWSBOT_ADMIN_IDS"):
-        kwargs["admin_ids"] = _ids("NEWSBOT_ADMIN_IDS", get("NEWSBOT_ADMIN_IDS"))
-    if get("NEWSBOT_ALLOWED_CHAT_IDS"):
-        kwargs["allowed_chat_ids"] = _ids("NEWSBOT_ALLOWED_CHAT_IDS", get("NEWSBOT_ALLOWED_CHAT_IDS"))
-    if get("NEWSBOT_QUESTIONS_PER_MINUTE"):
-        kwargs["questions_per_minute"] = _positive_int("NEWSBOT_QUESTIONS_PER_MINUTE", get("NEWSBOT_QUESTIONS_PER_MINUTE"))
-    if get("NEWSBOT_CONCURRENT_UPDATES"):
-        kwargs["concurrent_updates"] = _positive_int("NEWSBOT_CONCURRENT_UPDATES", get("NEWSBOT_CONCURRENT_UPDATES"))
-    return Settings(**kwargs)
+def settings_help() -> str:
+    """The settings as a table for `--help`."""
+    width = max(len(s.env) for s in SETTINGS)
+    return "\n".join(f"{s.env:<{width}}  {s.help} (default: {s.default})" for s in SETTINGS)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+
 import click
 
 from index.search import Index
 from index.store import IndexUnavailable
 
-from . import render, replies
-from .answer import answer
+from . import commands, render, replies
 from .config import data_dir
 
 MORE_HINT = "(/more for more passages)"
-CONSOLE_HELP = replies.HELP + "\n/more — the next passages for the last question\n/quit — leave (or Ctrl-D)"
+QUIT = {"/quit", "/exit", "/q"}
 
 
 def _history():
@@ -29,49 +30,67 @@ def _history():
     return readline, path
 
 
-def reply(index: Index, text: str, state: dict, top: int) -> str:
-    """The console's reply to one line: exactly the Telegram reply, as plain text."""
+def width() -> int:
+    return max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
+
+
+def plain(text_html: str, columns: int | None = None) -> str:
+    """A reply written as Telegram HTML, as the console shows it."""
+    text = replies.to_plain(text_html)
+    if not columns:
+        return text
+    import textwrap
+
+    return "\n".join(wrapped for line in text.splitlines()
+                     for wrapped in (textwrap.wrap(line, columns, subsequent_indent="  ") or [""]))
+
+
+def reply(index: Index, text: str, state: dict, top: int, columns: int | None = None) -> str:
+    """The console's reply to one line: the Telegram reply, as plain text."""
     text = text.strip()
     command, _, rest = text.partition(" ")
     command = command.lower()
-    if command in ("/help", "/start"):
-        return replies.to_plain(replies.start_text(index) if command == "/start" else CONSOLE_HELP)
+    known = commands.names(commands.CONSOLE)
+    if command == "/help":
+        return plain(commands.help_text(commands.CONSOLE), columns)
+    if command == "/start":
+        return plain(replies.start_text(index), columns)
     if command == "/stats":
-        return replies.to_plain(replies.stats_text(index))
+        return plain(replies.stats_text(index), columns)
     if command == "/latest":
-        return replies.to_plain(replies.latest_text(index))
+        return plain(replies.latest_text(index), columns)
     if command == "/more":
         if not state.get("question"):
             return "Ask a question first."
         state["offset"] += top
-        return _answer_text(index, state, top)
+        return _answer_text(index, state, top, columns)
     if command == "/ask":
         text = rest
-    elif command.startswith("/"):
-        return f"Unknown command {command}. " + "Send /help for the list."
+    elif command.startswith("/") and command[1:] not in known:
+        return f"Unknown command {command}. Send /help for the list."
     if not text.strip():
         return "Ask me a question, for example: /ask When will the tram line open?"
     state.update(question=text, offset=0)
-    return _answer_text(index, state, top)
+    return _answer_text(index, state, top, columns)
 
 
-def _answer_text(index: Index, state: dict, top: int) -> str:
+def _answer_text(index: Index, state: dict, top: int, columns: int | None) -> str:
     try:
-        request = replies.parse_request(state["question"])
+        result = replies.page(index, state["question"], state["offset"], top)
     except replies.RequestError as error:
         return str(error)
-    result = answer(index, request.question, top=top, offset=state["offset"], since=request.since,
-                    until=request.until, as_of=request.as_of)
     if not result.passages and state["offset"]:
         return "No more passages for that question."
-    text = render.plain_text(result)
+    text = render.plain_text(result, columns)
     return f"{text}\n{MORE_HINT}" if result.more else text
 
 
-def run_console(index: Index, top: int) -> None:
+def run_console(index: Index, top: int, note: str = "") -> None:
     """Read questions until /quit or end of input."""
     history = _history()
     click.echo("newsbot console — ask about the articles; /help for commands, /quit or Ctrl-D to leave.")
+    if note:
+        click.echo(note)
     state: dict = {"question": "", "offset": 0}
     try:
         while True:
@@ -83,12 +102,12 @@ def run_console(index: Index, top: int) -> None:
             except EOFError:
                 click.echo("")
                 break
-            if line.strip().lower() in ("/quit", "/exit", "/q"):
+            if line.strip().lower().split(" ", 1)[0] in QUIT:
                 break
             if not line.strip():
                 continue
             try:
-                click.echo(reply(index, line, state, top))
+                click.echo(reply(index, line, state, top, width()))
             except IndexUnavailable as error:
                 click.echo(f"Error: {error}")
     finally:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -71,6 +71,16 @@ class RankingModel:
     articles_read: int = 10  # the best articles whose sentences are ranked
     passages_read: int = 40  # the best sentences by postings features whose text features are computed
     source: str = ""
+    languages: tuple[tuple[str, RankingModel], ...] = ()  # passage models fitted for other languages
+
+    def for_language(self, language: str) -> RankingModel:
+        """The model with the passage model, calibration and cut fitted for that language, if there is one
+        (the article model is shared)."""
+        for name, model in self.languages:
+            if name == language:
+                return replace(self, passage=model.passage, calibration=model.calibration, cut=model.cut,
+                               languages=())
+        return self
 
     def probability(self, score: float) -> float:
         a, b = self.calibration
@@ -78,25 +88,39 @@ class RankingModel:
         return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
 
     def as_json(self) -> dict:
-        return {"article": self.article.as_json(), "passage": self.passage.as_json(),
-                "calibration": {"a": round(self.calibration[0], 6), "b": round(self.calibration[1], 6)},
-                "cut": None if math.isinf(self.cut) else round(self.cut, 6),
+        data = {"article": self.article.as_json(), **self._passage_json(),
                 "articles_read": self.articles_read, "passages_read": self.passages_read}
+        if self.languages:
+            data["languages"] = {name: model._passage_json() for name, model in self.languages}
+        return data
+
+    def _passage_json(self) -> dict:
+        return {"passage": self.passage.as_json(),
+                "calibration": {"a": round(self.calibration[0], 6), "b": round(self.calibration[1], 6)},
+                "cut": None if math.isinf(self.cut) else round(self.cut, 6)}
 
     @classmethod
     def from_json(cls, data: dict, source: str = "") -> RankingModel:
         try:
-            calibration = data.get("calibration") or {}
-            cut = data.get("cut")
-            return cls(LinearModel.from_json(data["article"], ARTICLE_FEATURES),
-                       LinearModel.from_json(data["passage"], PASSAGE_FEATURES),
-                       (float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0))),
-                       math.inf if cut is None else float(cut),
-                       int(data.get("articles_read", 10)), int(data.get("passages_read", 40)), source)
-        except (KeyError, TypeError, ValueError) as error:
+            article = LinearModel.from_json(data["article"], ARTICLE_FEATURES)
+            model = cls(article, *cls._passage_parts(data), articles_read=int(data.get("articles_read", 10)),
+                        passages_read=int(data.get("passages_read", 40)), source=source)
+            languages = tuple((name, replace(model, **dict(zip(("passage", "calibration", "cut"),
+                                                             cls._passage_parts(part)))))
+                              for name, part in sorted((data.get("languages") or {}).items()))
+            return replace(model, languages=languages)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             if isinstance(error, ModelError):
                 raise
             raise ModelError(f"the ranking file {source or ''} is not a newsbot ranking ({error})") from None
+
+    @staticmethod
+    def _passage_parts(data: dict) -> tuple[LinearModel, tuple[float, float], float]:
+        calibration = data.get("calibration") or {}
+        cut = data.get("cut")
+        return (LinearModel.from_json(data["passage"], PASSAGE_FEATURES),
+                (float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0))),
+                math.inf if cut is None else float(cut))
 
     @classmethod
     def load(cls, path: Path | str) -> RankingModel:
@@ -128,6 +152,15 @@ HAND_SET = RankingModel(
 )
 
 
+# BM25 alone, for comparison: articles by their BM25 (rank-bm25's definition), then their sentences by the
+# index's own sentence BM25 (k1 = 1.5, b = 0.75) and their article's score.
+BM25_ALONE = RankingModel(
+    _uniform(ARTICLE_FEATURES, {"article_bm25": 1.0}),
+    _uniform(PASSAGE_FEATURES, {"sentence_okapi": 1.0, "article_score": 0.1}),
+    source="BM25 alone",
+)
+
+
 @cache
 def default_model() -> RankingModel:
     """The fitted ranking shipped with newsbot (bot/ranking.json)."""
@@ -140,9 +173,11 @@ def default_model() -> RankingModel:
 
 
 def model_named(name: str | None) -> RankingModel:
-    """'hand-set', a path to a ranking file, or None for the shipped one."""
+    """'hand-set', 'bm25', a path to a ranking file, or None for the shipped one."""
     if name is None:
         return default_model()
     if name == "hand-set":
         return HAND_SET
+    if name == "bm25":
+        return BM25_ALONE
     return RankingModel.load(name)

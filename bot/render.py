@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import json
+import re
+import textwrap
 
 from .answer import NO_WORDS, Answer, Passage
 
@@ -29,7 +31,14 @@ def utf16_len(text: str) -> int:
 
 
 def notice_text(answer: Answer) -> str:
-    return NO_WORDS_TEXT if answer.notice == NO_WORDS else NO_MATCH_TEXT
+    if answer.notice == NO_WORDS:
+        return NO_WORDS_TEXT
+    if answer.outside and (answer.since or answer.until):
+        span = f"between {answer.since or 'the first article'} and {answer.until or 'today'}"
+        many = "article lies" if answer.outside == 1 else "articles lie"
+        return (f"Nothing {span}: {answer.outside} matching {many} outside those dates. "
+                "Widen the dates, or leave them out.")
+    return NO_MATCH_TEXT
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -67,9 +76,14 @@ def passage_html(passage: Passage) -> str:
     return f"<blockquote>{_quote_html(passage)}</blockquote>\n— <i>{title}</i>, {passage.date}{_copies(passage)}"
 
 
-def passage_text(passage: Passage) -> str:
+def passage_text(passage: Passage, width: int | None = None) -> str:
+    """The quote as an indented block (like Telegram's blockquote, so the article's own quotation marks
+    stand alone), then its source; wrapped at word boundaries to `width` when given."""
     quote = _shorten(passage.quote, MAX_SHOWN_QUOTE_CHARS)
-    lines = [f"“{quote}”", f"  {source_line(passage)}"]
+    body = textwrap.wrap(quote, width - 2, break_long_words=True) if width and width > 20 else [quote]
+    lines = [f"│ {line}" for line in body]
+    source = f"  {source_line(passage)}"
+    lines += textwrap.wrap(source, width, subsequent_indent="    ") if width and width > 20 else [source]
     if passage.url:
         lines.append(f"  {passage.url}")
     return "\n".join(lines)
@@ -99,11 +113,22 @@ def html_messages(answer: Answer) -> list[str]:
     return _pack([passage_html(p) for p in answer.passages])
 
 
-def plain_text(answer: Answer) -> str:
-    """The same content as `html_messages`, as plain text."""
+def plain_text(answer: Answer, width: int | None = None) -> str:
+    """The same content as `html_messages`, as plain text (wrapped to `width` when given)."""
     if not answer.passages:
-        return notice_text(answer)
-    return "\n\n".join(passage_text(p) for p in answer.passages)
+        text = notice_text(answer)
+        return "\n".join(textwrap.wrap(text, width)) if width and width > 20 else text
+    return "\n\n".join(passage_text(p, width) for p in answer.passages)
+
+
+def fit_html(text: str) -> str:
+    """Any HTML reply cut to Telegram's limit: when too long, its plain text, shortened and escaped."""
+    if utf16_len(text) <= TELEGRAM_LIMIT:
+        return text
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+    while utf16_len(html.escape(plain, quote=False)) > TELEGRAM_LIMIT - 1:
+        plain = plain[: int(len(plain) * 0.9)]
+    return html.escape(plain.rstrip(), quote=False) + "…"
 
 
 def json_line(answer: Answer, id_=None) -> str:

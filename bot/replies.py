@@ -1,6 +1,6 @@
-"""Replies to commands (/start, /help, /stats, /latest), shared by every face.
+"""Replies shared by every face: questions with their date options, /start, /stats, /latest, paging.
 
-Each is written once as Telegram HTML; `to_plain` turns it into the console's text.
+Each reply is written once as Telegram HTML; `to_plain` turns it into the console's text.
 """
 
 from __future__ import annotations
@@ -13,18 +13,11 @@ from dataclasses import dataclass
 
 from index.search import Index
 
-HELP = (
-    "Ask me a question about the news articles I have read, and I will quote the sentences "
-    "that answer it, with each article's title and date.\n\n"
-    "<b>Commands</b>\n"
-    "/ask &lt;question&gt; — ask (also works in groups)\n"
-    "/latest — the newest articles\n"
-    "/stats — what the index holds\n"
-    "/help — this message\n\n"
-    "Tip: names, places and events work best, e.g. <i>When will the tram line open?</i>\n"
-    "Dates: add <code>--since 2025-06-01</code>, <code>--until 2025-06-30</code> or "
-    "<code>--as-of 2025-07-01</code> (answer as if it were that day) to a question."
-)
+from .answer import Answer, answer
+
+EXAMPLES_TRIED = 12
+EXAMPLES_SHOWN = 3
+MAX_ECHO = 40  # characters of a user's bad input quoted back
 
 # "--since 2025-06-01" or "--since=2025-06-01"; phones turn "--" into a dash, so that counts too.
 _DATE_OPTION = re.compile(r"(?:^|\s)(?:--|—|–)(since|until|as[-_]of)(?:=|\s+)(\S*)", re.IGNORECASE)
@@ -44,19 +37,45 @@ class RequestError(ValueError):
     """The date options cannot be used; the message is a reply for the user."""
 
 
+def echo(value: str) -> str:
+    """A user's input, shortened for quoting back in a message."""
+    return value if len(value) <= MAX_ECHO else value[: MAX_ECHO - 1] + "…"
+
+
+def read_date(value: str) -> str:
+    """An ISO date, or RequestError saying whether it is malformed or impossible."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise RequestError(f"{value} is an impossible date.") from None
+    raise RequestError(f"{echo(value)!r} is not a date like 2025-06-26.")
+
+
+def check_dates(since: str | None, until: str | None) -> None:
+    if since and until and since > until:
+        raise RequestError(f"--since {since} is after --until {until}, so no article can match.")
+
+
 def parse_request(text: str) -> Request:
     """Take `--since`, `--until` and `--as-of` (dates as YYYY-MM-DD) out of a question."""
     dates: dict[str, str] = {}
     for match in _DATE_OPTION.finditer(text):
         name, value = match.group(1).lower().replace("-", "_"), match.group(2)
         try:
-            dates[name] = dt.date.fromisoformat(value).isoformat()
-        except ValueError:
-            raise RequestError(f"--{name.replace('_', '-')} needs a date like 2025-06-01, not {value!r}.") from None
+            dates[name] = read_date(value)
+        except RequestError as error:
+            raise RequestError(f"--{name.replace('_', '-')}: {error}") from None
     question = " ".join(_DATE_OPTION.sub(" ", text).split())
-    if dates.get("since") and dates.get("until") and dates["since"] > dates["until"]:
-        raise RequestError("--since is after --until, so no article can match.")
+    check_dates(dates.get("since"), dates.get("until"))
     return Request(question, dates.get("since"), dates.get("until"), dates.get("as_of"))
+
+
+def page(index: Index, text: str, offset: int, top: int) -> Answer:
+    """The passages of a question (with its date options) from `offset` on: an answer and every "More"."""
+    request = parse_request(text)
+    return answer(index, request.question, top=top, offset=offset, since=request.since, until=request.until,
+                  as_of=request.as_of)
 
 
 def to_plain(text: str) -> str:
@@ -64,37 +83,63 @@ def to_plain(text: str) -> str:
     return html.unescape(re.sub(r"</?(?:b|i|u|s|code|pre|a|blockquote)\b[^>]*>", "", text))
 
 
-def _title_question(title: str) -> str:
-    words = title.split()
-    return "What happened: " + " ".join(words[:7]) + ("…" if len(words) > 7 else "") + "?"
+def example_question(title: str) -> str:
+    """A question about a headline: its first clause, whole words, no ellipsis."""
+    title = re.sub(r"\s*(\.\.\.|…)\s*$", "", title)
+    short = re.split(r"\s*[,:;|–—(]\s*|\s+-\s+", title, maxsplit=1)[0].strip(" .!?'\"")
+    words = short.split()[:8]
+    return f"What's the latest on {' '.join(words)}?"
+
+
+def example_questions(index: Index) -> list[str]:
+    """Questions about the newest articles that the bot answers from those very articles."""
+    with index.snapshot() as snap:
+        rows = snap.rows("select id, title from articles order by date desc, id desc limit ?", [EXAMPLES_TRIED])
+    out: list[str] = []
+    for row in rows:
+        question = example_question(row["title"])
+        if len(question) < 30 or question in out:
+            continue
+        result = answer(index, question, top=1)
+        if result.passages and result.passages[0].article_id == row["id"]:
+            out.append(question)
+        if len(out) == EXAMPLES_SHOWN:
+            break
+    return out
 
 
 def start_text(index: Index) -> str:
-    """Greeting with three example questions drawn from the newest articles."""
-    with index.snapshot() as snap:
-        titles = [r["title"] for r in snap.rows("select title from articles order by date desc, id limit 3")]
+    """Greeting with example questions that work on the newest articles."""
     lines = ["Hello! I answer questions by quoting the news articles I have read, with their dates."]
-    if titles:
+    examples = example_questions(index)
+    if examples:
         lines.append("\nTry asking:")
-        lines += [f"• {html.escape(_title_question(t), quote=False)}" for t in titles]
+        lines += [f"• {html.escape(q, quote=False)}" for q in examples]
     lines.append("\nSend /help for commands.")
     return "\n".join(lines)
+
+
+def stats_rows(meta: dict[str, str], size_bytes: int) -> list[tuple[str, str]]:
+    """What the index holds, as (label, value) rows: /stats and `newsbot index stats` show the same."""
+    return [
+        ("Articles", f"{int(meta.get('articles', 0)):,}"),
+        ("Sentences", f"{int(meta.get('sentences', 0)):,}"),
+        ("Dates", f"{meta.get('first_date') or '—'} to {meta.get('last_date') or '—'}"),
+        ("Language", meta.get("language", "")),
+        ("Article languages", meta.get("article_languages", "")),
+        ("Distinct terms", f"{int(meta.get('vocabulary', 0)):,}"),
+        ("BM25", f"{meta.get('bm25_variant', '')} k1={meta.get('bm25_k1', '')} b={meta.get('bm25_b', '')}"),
+        ("Size on disk", f"{size_bytes / 2**20:.1f} MB"),
+        ("Built", meta.get("built_at", "")),
+        ("Articles folder", meta.get("articles_dir", "")),
+    ]
 
 
 def stats_text(index: Index) -> str:
     with index.snapshot() as snap:
         meta = snap.meta
-    size = os.path.getsize(index.path) / 2**20
-    return "\n".join([
-        "<b>Index</b>",
-        f"Articles: {int(meta.get('articles', 0)):,}",
-        f"Sentences: {int(meta.get('sentences', 0)):,}",
-        f"Dates: {meta.get('first_date') or '—'} to {meta.get('last_date') or '—'}",
-        f"Language: {meta.get('language', '')}",
-        f"Distinct terms: {int(meta.get('vocabulary', 0)):,}",
-        f"Size on disk: {size:.1f} MB",
-        f"Built: {meta.get('built_at', '')}",
-    ])
+    rows = stats_rows(meta, os.path.getsize(index.path))
+    return "\n".join(["<b>Index</b>"] + [f"{label}: {html.escape(value, quote=False)}" for label, value in rows])
 
 
 def latest_text(index: Index, count: int = 5) -> str:
@@ -103,5 +148,9 @@ def latest_text(index: Index, count: int = 5) -> str:
     if not rows:
         return "The index holds no articles yet."
     lines = ["<b>Newest articles</b>"]
-    lines += [f"{r['date']} — {html.escape(r['title'], quote=False)}" for r in rows]
+    lines += [f"{r['date']} — {html.escape(_cut(r['title'], 200), quote=False)}" for r in rows]
     return "\n".join(lines)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

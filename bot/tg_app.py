@@ -57,20 +57,12 @@ from index.rebuild import RebuildError, rebuild
 from index.search import Index
 from index.store import IndexUnavailable
 
-from . import render, replies
-from .answer import Answer, answer
+from . import commands, render, replies
+from .answer import Answer
 from .config import Settings
 
 logger = logging.getLogger(__name__)
 
-COMMANDS = [
-    BotCommand("ask", "Ask a question about the articles"),
-    BotCommand("latest", "The newest articles"),
-    BotCommand("stats", "What the index holds"),
-    BotCommand("help", "How to ask"),
-    BotCommand("start", "What this bot does"),
-    BotCommand("reindex", "Rebuild the index (admins only)"),
-]
 MORE_LABEL = "More ▸"
 TYPING_AFTER = 0.3  # seconds a search may take before the bot shows "typing…"
 MAX_PAGES_KEPT = 5000
@@ -149,9 +141,8 @@ def more_markup(key: str, offset: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(MORE_LABEL, callback_data=f"more:{key}:{offset}")]])
 
 
-async def _search(state: BotState, request: replies.Request, top: int, offset: int = 0) -> Answer:
-    return await asyncio.to_thread(answer, state.index, request.question, top=top, offset=offset,
-                                   since=request.since, until=request.until, as_of=request.as_of)
+async def _search(state: BotState, question: str, top: int, offset: int = 0) -> Answer:
+    return await asyncio.to_thread(replies.page, state.index, question, offset, top)
 
 
 async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, offset: int = 0,
@@ -161,14 +152,14 @@ async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, quest
     chat = update.effective_chat
     top = state.settings.top
     try:
-        request = replies.parse_request(question)
+        replies.parse_request(question)
     except replies.RequestError as error:
         if update.effective_message and not offset:
             await update.effective_message.reply_text(str(error))
         else:
             await context.bot.send_message(chat.id, str(error))
         return
-    search = asyncio.ensure_future(_search(state, request, top, offset))
+    search = asyncio.ensure_future(_search(state, question, top, offset))
     # "typing…" only when the answer takes a noticeable time, as Telegram recommends: a chat
     # action is an API call too, and counts against the flood limits.
     done, _ = await asyncio.wait({search}, timeout=TYPING_AFTER)
@@ -235,7 +226,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the commands."""
-    await update.effective_message.reply_html(replies.HELP)
+    await update.effective_message.reply_html(commands.help_text(commands.TELEGRAM))
 
 
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -363,18 +354,19 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     question = query.query.strip()
     state = state_of(context)
     if not question:
-        await query.answer([_hint_result("Type a question about the news", replies.HELP)], cache_time=300)
+        await query.answer([_hint_result("Type a question about the news", commands.help_text(commands.TELEGRAM))],
+                           cache_time=300)
         return
     if not state.allow_question(query.from_user.id):
         await query.answer([_hint_result("Too many questions; try again in a minute", html.escape(SLOW_DOWN))],
                            cache_time=0)
         return
     try:
-        request = replies.parse_request(question)
+        replies.parse_request(question)
     except replies.RequestError as error:
         await query.answer([_hint_result("Check the date", html.escape(str(error)))], cache_time=0)
         return
-    result = await _search(state, request, INLINE_RESULTS)
+    result = await _search(state, question, INLINE_RESULTS)
     if not result.passages:
         await query.answer([_hint_result("No match in the articles", html.escape(render.notice_text(result)))],
                            cache_time=30)
@@ -433,7 +425,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def post_init(application: Application) -> None:
     """Register the command list shown in Telegram's menu."""
-    await application.bot.set_my_commands(COMMANDS)
+    await application.bot.set_my_commands([BotCommand(name, text) for name, text in commands.menu()])
 
 
 def build_application(settings: Settings, index: Index, articles_dir: Path) -> Application:

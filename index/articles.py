@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INVISIBLE = re.compile("[\ufeff\u200b\u2060]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,10 @@ class ArticleError(ValueError):
 
 
 def clean_text(text: str) -> str:
-    """Collapse runs of white space and drop control characters."""
+    """Collapse runs of white space and drop control characters (and lone surrogates, which a JSON
+    escape like \\ud800 can make and no file or database can store)."""
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return _SPACES.sub(" ", _CONTROL.sub(" ", _INVISIBLE.sub("", text))).strip()
 
 
@@ -129,8 +134,19 @@ def parse_json_article(record: object, source: str) -> Article:
     return Article(source, date, title, tuple(paragraphs), byline, url)
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"), (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+         (b"\xff\xfe", "utf-16-le", "UTF-16"), (b"\xfe\xff", "utf-16-be", "UTF-16"))
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """UTF-8 (BOM allowed), else Windows-1252; returns (text, note)."""
+    """UTF-8 (BOM allowed), UTF-16 or UTF-32 with a BOM (Windows Notepad's "Unicode"), else
+    Windows-1252; returns (text, note)."""
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(codec), f"{name} with a byte order mark, read as text"
+            except UnicodeDecodeError:
+                raise ArticleError(f"not valid {name} text after its byte order mark") from None
     if b"\x00" in data[:8192]:
         raise ArticleError("binary file (NUL bytes)")
     try:
@@ -143,23 +159,48 @@ def decode(data: bytes) -> tuple[str, str]:
         raise ArticleError("not UTF-8 or Windows-1252 text") from None
 
 
-def article_files(root: Path | str) -> Iterator[tuple[str, str]]:
+def printable_name(name: str) -> str:
+    """A file name as it can be shown and stored: undecodable bytes as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def article_files(root: Path | str, problems: list[Skipped] | None = None,
+                  unreadable: list[str] | None = None) -> Iterator[tuple[str, str]]:
     """Yield (path, source) for article files below root, in a stable order.
 
     Hidden entries are passed over. Symlinked folders are not entered and
     symlinked files are read only when they resolve inside root. Plain strings,
     not Path objects: a rebuild walks every file, and at 100k files pathlib
-    alone took seconds.
+    alone took seconds. Files whose names are not valid UTF-8 (they cannot be
+    stored) are left out and, like folders that cannot be read, added to
+    `problems`; the unreadable folders' prefixes also go to `unreadable`.
     """
     root = os.fspath(root)
-    for folder, dirs, files in os.walk(root, followlinks=False):
+
+    def cannot_read(error: OSError) -> None:
+        relative = os.path.relpath(error.filename or root, root)
+        folder = "" if relative == "." else printable_name(relative.replace(os.sep, "/")) + "/"
+        if unreadable is not None:
+            unreadable.append(folder)
+        if problems is not None:
+            problems.append(Skipped(folder or "./", f"folder cannot be read ({error.strerror or error}); "
+                                                    "its articles are kept as they were"))
+
+    for folder, dirs, files in os.walk(root, followlinks=False, onerror=cannot_read):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         relative = os.path.relpath(folder, root)
         prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
         for name in sorted(files):
             if name.startswith(".") or not name.lower().endswith(ARTICLE_SUFFIXES):
                 continue
-            yield os.path.join(folder, name), prefix + name
+            source = prefix + name
+            try:
+                source.encode("utf-8")
+            except UnicodeEncodeError:
+                if problems is not None:
+                    problems.append(Skipped(printable_name(source), "file name is not valid UTF-8; rename it"))
+                continue
+            yield os.path.join(folder, name), source
 
 
 def leads_outside(path: Path, root_real: str) -> bool:
@@ -168,29 +209,55 @@ def leads_outside(path: Path, root_real: str) -> bool:
     return not (real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep))
 
 
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def open_checked(path: Path | str, limit: int):
+    """The file opened for reading, once the open file itself (fstat) shows a regular file of 1 to
+    `limit` bytes; else ArticleError. Opened without blocking, so a pipe with no writer cannot hang the
+    rebuild, and checked before a byte is read, so a device or a huge sparse file costs nothing."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ArticleError(f"not a regular file: {_kind(info.st_mode)}")
+        if info.st_size == 0:
+            raise ArticleError("empty file")
+        if info.st_size > limit:
+            raise ArticleError(f"larger than {limit // 2**20} MB")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_checked(path: Path | str, limit: int | None = None) -> bytes:
+    """A regular file's bytes (see `open_checked`), never more than `limit` (default MAX_TXT_BYTES) even if
+    it grows meanwhile."""
+    limit = MAX_TXT_BYTES if limit is None else limit
+    with open_checked(path, limit) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ArticleError(f"larger than {limit // 2**20} MB")
+    return data
+
+
 def read_file(path: Path, source: str, root_real: str, data: bytes | None = None) -> Iterator[Article | Skipped]:
     """Parse one file into articles (one for .txt, many for .jsonl) or skips; `data` if already read."""
     try:
         if leads_outside(path, root_real):
             yield Skipped(source, "symlink leads outside the articles folder")
             return
-        if not path.is_file():
-            yield Skipped(source, "not a regular file")
-            return
-        size = path.stat().st_size
-        if size == 0:
-            yield Skipped(source, "empty file")
-            return
         if path.suffix.lower() == ".jsonl":
-            if size > MAX_JSONL_BYTES:
-                yield Skipped(source, f"larger than {MAX_JSONL_BYTES // 2**20} MB")
-                return
-            yield from _read_jsonl(path, source)
+            with open_checked(path, MAX_JSONL_BYTES) as handle:
+                yield from read_jsonl_lines(handle, source)
             return
-        if size > MAX_TXT_BYTES:
-            yield Skipped(source, f"larger than {MAX_TXT_BYTES // 2**20} MB")
-            return
-        text, note = decode(path.read_bytes() if data is None else data)
+        text, note = decode(read_checked(path) if data is None else data)
         article = parse_txt(text, source)
         yield dataclasses.replace(article, encoding_note=note) if note else article
     except ArticleError as error:
@@ -199,21 +266,44 @@ def read_file(path: Path, source: str, root_real: str, data: bytes | None = None
         yield Skipped(source, f"cannot read: {error.strerror or error}")
 
 
-def _read_jsonl(path: Path, source: str) -> Iterator[Article | Skipped]:
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line_source = f"{source}#L{number}"
-            if not raw.strip():
-                continue
-            try:
-                if len(raw) > MAX_LINE_CHARS:
-                    raise ArticleError("line too long")
-                text, _ = decode(raw)
-                yield parse_json_article(json.loads(text), line_source)
-            except ArticleError as error:
-                yield Skipped(line_source, str(error))
-            except (ValueError, RecursionError):
-                yield Skipped(line_source, "not valid JSON")
+def jsonl_lines(handle, first_line: int = 1, end: int | None = None) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, raw line) from the handle's position up to byte `end`; None for a line over
+    MAX_LINE_CHARS, whose rest is skipped unread into memory."""
+    number = first_line
+    while end is None or handle.tell() < end:
+        raw = handle.readline(MAX_LINE_CHARS + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_CHARS and not raw.endswith(b"\n"):
+            while True:
+                rest = handle.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            raw = None
+        yield number, raw
+        number += 1
+
+
+def parse_jsonl_line(raw: bytes | None, source: str) -> Article | Skipped | None:
+    """One JSONL line as an article, a skip with its reason, or None for a blank line."""
+    if raw is not None and not raw.strip():
+        return None
+    try:
+        if raw is None:
+            raise ArticleError("line too long")
+        text, _ = decode(raw)
+        return parse_json_article(json.loads(text), source)
+    except ArticleError as error:
+        return Skipped(source, str(error))
+    except (ValueError, RecursionError):
+        return Skipped(source, "not valid JSON")
+
+
+def read_jsonl_lines(handle, source: str) -> Iterator[Article | Skipped]:
+    for number, raw in jsonl_lines(handle):
+        item = parse_jsonl_line(raw, f"{source}#L{number}")
+        if item is not None:
+            yield item
 
 
 def read_articles(root: Path | str) -> Iterator[Article | Skipped]:

@@ -1,8 +1,14 @@
-"""Files to analysed sentences, in parallel: steps 1-3 of the pipeline for one file.
+"""Files to analysed sentences, in parallel: steps 1-3 of the pipeline.
 
-Each file is read once: hashed, and (unless its hash is the one already indexed)
-parsed, split into sentences and analysed. Worker processes do this for large
-rebuilds; results come back in file order so rebuilds are deterministic.
+Each .txt file is read once: hashed, and (unless its hash is the one already
+indexed) parsed, split into sentences and analysed. A JSONL feed is hashed first
+and, when it changed, cut into chunks of lines that are digested like files, so
+that a feed of any size is never held in memory whole, and a line that is
+already indexed with the same text (an appended feed) is only parsed, not split
+and analysed again. Worker processes (started by a fork server, never forked
+from a process that may have threads) do this for large rebuilds; results come
+back in order, with a bounded number of tasks in flight, so rebuilds are
+deterministic and memory stays bounded.
 """
 
 from __future__ import annotations
@@ -10,16 +16,20 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import signal
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .articles import Article, Skipped, leads_outside, read_file
+from .articles import (MAX_JSONL_BYTES, Article, ArticleError, Skipped, jsonl_lines, leads_outside,
+                       open_checked, parse_jsonl_line, read_file)
 from .sentences import Sentence, article_sentences
 from .terms import AUTO, Analyzer, detect_language
 
 PARALLEL_FROM_FILES = 400
-CHUNK_FILES = 64
+CHUNK_BYTES = 4 << 20  # a JSONL task: about this many bytes of lines
+IN_FLIGHT_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -33,14 +43,24 @@ class Digested:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """A JSONL line indexed before with the same text at the same line: nothing to redo."""
+
+    source: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
 class FileResult:
-    """What one file gave: its hash and stat, and articles or skips (none when unchanged)."""
+    """What one file (or one chunk of a JSONL file) gave: its hash and stat, and articles, skips or kept
+    lines (none when unchanged). `last` is False for every chunk of a file but its last."""
 
     file: str
     file_hash: str
     file_stat: str
-    items: tuple[Digested | Skipped, ...]
+    items: tuple[Digested | Skipped | Kept, ...]
     unchanged: bool = False
+    last: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,17 @@ class FileTask:
     file: str
     root_real: str
     known_hash: str = ""
+    # A chunk of a JSONL file: its bytes [start, end), its first line number, the file's hash and stat,
+    # and the (line number, content hash) pairs of its lines already indexed.
+    start: int = 0
+    end: int = -1
+    first_line: int = 1
+    file_hash: str = ""
+    file_stat: str = ""
+    known_lines: frozenset[tuple[int, str]] = frozenset()
+    last: bool = True
+    problem: str = ""  # found while planning: the file is skipped with this reason
+    unchanged: bool = False  # found while planning: the same bytes as indexed
 
 
 def file_stat(path: Path | str) -> str:
@@ -62,47 +93,112 @@ _worker_analyzer: Analyzer | None = None
 
 def _init_worker(language: str) -> None:
     global _worker_analyzer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
     _worker_analyzer = Analyzer(language)
 
 
+def _digest(article: Article, analyzer: Analyzer) -> Digested:
+    sentences = tuple(article_sentences(article))
+    terms = tuple(" ".join(analyzer.terms(s.text)) for s in sentences)
+    language = analyzer.language
+    if language == AUTO:
+        language = detect_language(" ".join(s.text for s in sentences))
+    return Digested(article, sentences, terms, language)
+
+
 def digest_file(task: FileTask, analyzer: Analyzer | None = None) -> FileResult:
-    """Read, hash, parse, split and analyse one file; never raises."""
+    """Read, hash, parse, split and analyse one file or JSONL chunk; never raises."""
     analyzer = analyzer or _worker_analyzer
+    if task.problem:
+        return FileResult(task.file, "", "", (Skipped(task.file, task.problem),))
+    if task.unchanged:
+        return FileResult(task.file, task.file_hash, task.file_stat, (), unchanged=True)
+    if task.end >= 0:
+        return _digest_chunk(task, analyzer)
     path = Path(task.path)
     if leads_outside(path, task.root_real):
         return FileResult(task.file, "", "", (Skipped(task.file, "symlink leads outside the articles folder"),))
     try:
         stat = file_stat(path)
-        data = path.read_bytes() if path.suffix.lower() != ".jsonl" else b""
-        digest = hashlib.sha256(data).hexdigest() if data else _hash_file(path)
+        from .articles import read_checked
+
+        data = read_checked(path)
+    except ArticleError as error:
+        return FileResult(task.file, "", "", (Skipped(task.file, str(error)),))
     except OSError as error:
         return FileResult(task.file, "", "", (Skipped(task.file, f"cannot read: {error.strerror or error}"),))
+    digest = hashlib.sha256(data).hexdigest()
     if task.known_hash and digest == task.known_hash:
         return FileResult(task.file, digest, stat, (), unchanged=True)
-    items: list[Digested | Skipped] = []
-    for item in read_file(path, task.file, task.root_real, data or None):
-        if isinstance(item, Skipped):
-            items.append(item)
-            continue
-        sentences = tuple(article_sentences(item))
-        terms = tuple(" ".join(analyzer.terms(s.text)) for s in sentences)
-        language = analyzer.language
-        if language == AUTO:
-            language = detect_language(" ".join(s.text for s in sentences))
-        items.append(Digested(item, sentences, terms, language))
+    items = [item if isinstance(item, Skipped) else _digest(item, analyzer)
+             for item in read_file(path, task.file, task.root_real, data)]
     return FileResult(task.file, digest, stat, tuple(items))
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _digest_chunk(task: FileTask, analyzer: Analyzer) -> FileResult:
+    items: list[Digested | Skipped | Kept] = []
+    try:
+        with open_checked(task.path, MAX_JSONL_BYTES) as handle:
+            handle.seek(task.start)
+            for number, raw in jsonl_lines(handle, task.first_line, task.end):
+                item = parse_jsonl_line(raw, f"{task.file}#L{number}")
+                if item is None or isinstance(item, Skipped):
+                    if item is not None:
+                        items.append(item)
+                    continue
+                if (number, item.content_hash) in task.known_lines:
+                    items.append(Kept(item.source, item.content_hash))
+                else:
+                    items.append(_digest(item, analyzer))
+    except ArticleError as error:
+        items.append(Skipped(task.file, str(error)))
+    except OSError as error:
+        items.append(Skipped(task.file, f"cannot read: {error.strerror or error}"))
+    return FileResult(task.file, task.file_hash, task.file_stat, tuple(items), last=task.last)
+
+
+def _jsonl_tasks(path: str, file: str, root_real: str, known_hash: str,
+                 known_lines: dict[int, str]) -> list[FileTask]:
+    """Hash a JSONL file and, when it changed, cut it into chunk tasks at line starts."""
+    try:
+        if leads_outside(Path(path), root_real):
+            return [FileTask(path, file, root_real, problem="symlink leads outside the articles folder")]
+        stat = file_stat(path)
+        digest, cuts, line = hashlib.sha256(), [(0, 1)], 1
+        with open_checked(path, MAX_JSONL_BYTES) as handle:
+            offset, next_cut = 0, CHUNK_BYTES
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+                search = next_cut - offset
+                while 0 <= search < len(block):  # cut after the first line end past each CHUNK_BYTES
+                    newline = block.find(b"\n", search)
+                    if newline < 0:
+                        break
+                    cuts.append((offset + newline + 1, line + block.count(b"\n", 0, newline + 1)))
+                    next_cut = offset + newline + 1 + CHUNK_BYTES
+                    search = next_cut - offset
+                line += block.count(b"\n")
+                offset += len(block)
+    except ArticleError as error:
+        return [FileTask(path, file, root_real, problem=str(error))]
+    except OSError as error:
+        return [FileTask(path, file, root_real, problem=f"cannot read: {error.strerror or error}")]
+    hexdigest = digest.hexdigest()
+    if known_hash and hexdigest == known_hash:
+        return [FileTask(path, file, root_real, known_hash, file_hash=hexdigest, file_stat=stat, unchanged=True)]
+    if cuts[-1][0] >= offset:
+        cuts.pop()
+    bounds = [*cuts, (offset, line)]
+    tasks = []
+    for (start, first), (end, after) in zip(bounds, bounds[1:]):
+        known = frozenset((n, h) for n, h in known_lines.items() if first <= n < after)
+        tasks.append(FileTask(path, file, root_real, known_hash, start, end, first, hexdigest, stat, known,
+                              last=end == offset))
+    return tasks or [FileTask(path, file, root_real, problem="empty file")]
 
 
 def digest_files(tasks: list[FileTask], language: str, workers: int | None = None) -> Iterator[FileResult]:
-    """Digest files in order, in worker processes when there are many."""
+    """Digest tasks in order, in worker processes when there are many, with a bounded number in flight."""
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(tasks) >= PARALLEL_FROM_FILES else 1
     if workers <= 1:
@@ -110,11 +206,38 @@ def digest_files(tasks: list[FileTask], language: str, workers: int | None = Non
         for task in tasks:
             yield digest_file(task, analyzer)
         return
-    context = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(language,)) as pool:
-        yield from pool.imap(digest_file, tasks, chunksize=CHUNK_FILES)
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(language,))
+    try:
+        pending: deque = deque()
+        todo = iter(tasks)
+        for task in todo:
+            pending.append(pool.apply_async(digest_file, (task,)))
+            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                break
+        while pending:
+            result = pending.popleft().get()
+            for task in todo:
+                pending.append(pool.apply_async(digest_file, (task,)))
+                break
+            yield result
+        pool.close()
+    except BaseException:
+        pool.terminate()  # Ctrl-C, SIGTERM or an error: stop the workers now, leave no zombies
+        raise
+    finally:
+        pool.join()
 
 
-def tasks_for(paths: Iterable[tuple[Path, str]], root: Path, known: dict[str, str]) -> list[FileTask]:
+def tasks_for(paths: Iterable[tuple[str, str]], root: Path, known: dict[str, str],
+              known_lines: dict[str, dict[int, str]] | None = None) -> list[FileTask]:
+    """Tasks for the files that may have changed: one per .txt file, chunks for a changed JSONL file."""
     root_real = os.path.realpath(root)
-    return [FileTask(str(path), file, root_real, known.get(file, "")) for path, file in paths]
+    tasks: list[FileTask] = []
+    for path, file in paths:
+        if file.lower().endswith(".jsonl"):
+            tasks += _jsonl_tasks(str(path), file, root_real, known.get(file, ""), (known_lines or {}).get(file, {}))
+        else:
+            tasks.append(FileTask(str(path), file, root_real, known.get(file, "")))
+    return tasks

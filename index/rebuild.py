@@ -10,6 +10,7 @@ the same index refuse instead of waiting.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 import time
 from collections import Counter, defaultdict
@@ -23,7 +24,7 @@ from array import array
 
 from . import store
 from .articles import Skipped, article_files
-from .ingest import digest_files, file_stat, tasks_for
+from .ingest import Kept, digest_files, file_stat, tasks_for
 from .search import Bm25Params, CorpusStats
 from .terms import Analyzer, language_name
 
@@ -56,16 +57,22 @@ class RebuildSummary:
             f"{'full' if self.full else 'incremental'} rebuild in {self.seconds:.1f} s: "
             f"{self.added} added, {self.updated} updated, {self.removed} removed, "
             f"{self.unchanged} unchanged, {len(self.skipped)} skipped",
-            f"index holds {self.articles} articles, {self.sentences} sentences",
+            f"index holds {_count(self.articles, 'article')}, {_count(self.sentences, 'sentence')}",
         ]
         out += [f"skipped {s.source}: {s.reason}" for s in self.skipped]
         out += [f"note {s.source}: {s.reason}" for s in self.notes]
         return out
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 @contextmanager
 def rebuild_lock(index_path: Path):
-    """Hold an exclusive lock beside the index, or refuse at once."""
+    """Hold an exclusive lock beside the index, or refuse at once. The lock is on the resolved path, so
+    two spellings of one index (a symlinked folder) share it."""
+    index_path = Path(os.path.realpath(index_path))
     lock_path = index_path.with_name(index_path.name + ".lock")
     handle = open(lock_path, "a+")
     try:
@@ -82,7 +89,8 @@ def rebuild_lock(index_path: Path):
         handle.close()
 
 
-def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers: int | None):
+def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers: int | None,
+          problems: list[Skipped]):
     """Stat every file; read, hash and digest only those that may have changed."""
     existing: dict[str, list[sqlite3.Row]] = defaultdict(list)
     if not full and db["articles"].exists():
@@ -93,7 +101,8 @@ def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers
     kept_ids: set[int] = set()
     to_read: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for path, file in article_files(root):
+    unreadable: list[str] = []
+    for path, file in article_files(root, problems, unreadable):
         seen.add(file)
         old = existing.get(file)
         try:
@@ -104,8 +113,14 @@ def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers
             kept_ids.update(row["id"] for row in old)
         else:
             to_read.append((path, file))
+    for file, rows in existing.items():  # a folder that cannot be read now keeps its articles
+        if file not in seen and any(file.startswith(prefix) for prefix in unreadable):
+            seen.add(file)
+            kept_ids.update(row["id"] for row in rows)
     known = {file: rows[0]["file_hash"] for file, rows in existing.items() if rows}
-    tasks = tasks_for(to_read, root, known)
+    known_lines = {file: {int(row["source"].rsplit("#L", 1)[1]): row["content_hash"] for row in existing[file]
+                          if "#L" in row["source"]} for _, file in to_read if file.lower().endswith(".jsonl")}
+    tasks = tasks_for(to_read, root, known, known_lines)
     results = progress(digest_files(tasks, language, workers), len(tasks))
     return existing, results, kept_ids, seen
 
@@ -119,7 +134,14 @@ def rebuild(
     progress: Progress = lambda items, total: items,
     workers: int | None = None,
 ) -> RebuildSummary:
-    """Bring the index at index_path up to date with articles_dir."""
+    """Bring the index at index_path up to date with articles_dir.
+
+    `language` None keeps the index's language (a new index: auto). A new index (or a
+    leftover stub of a failed first build) is built in a temporary file beside it and
+    moved into place when complete, so a first build that fails leaves no file behind.
+    This function takes any folder it is given; `check_folder` is what keeps a user
+    from replacing an index's articles with another folder's by mistake.
+    """
     started = time.perf_counter()
     root, index_path = Path(articles_dir), Path(index_path)
     if not root.is_dir():
@@ -127,29 +149,96 @@ def rebuild(
     try:
         index_path.parent.mkdir(parents=True, exist_ok=True)
         with rebuild_lock(index_path):
-            return _rebuild_locked(root, index_path, language, full, params, progress, workers, started)
+            if index_path.exists() and not is_stub(index_path):
+                return _rebuild_locked(root, index_path, language, full, params, progress, workers, started)
+            return _first_build(root, index_path, language, params, progress, workers, started)
     except OSError as error:
         raise RebuildError(f"cannot write the index {index_path} ({error.strerror or error}){_kept(index_path)}") from None
 
 
+def _first_build(root, index_path, language, params, progress, workers, started) -> RebuildSummary:
+    """Build a new index in a temporary file and move it into place once it is whole."""
+    building = index_path.with_name(f".{index_path.name}.building")
+    for path in _files_of(building):
+        path.unlink(missing_ok=True)
+    try:
+        summary = _rebuild_locked(root, building, language, True, params, progress, workers, started, new=True)
+        for path in _files_of(index_path)[1:]:  # a stub's journal must not pair with the new file
+            path.unlink(missing_ok=True)
+        os.replace(building, index_path)
+        return summary
+    finally:
+        for path in _files_of(building):
+            path.unlink(missing_ok=True)
+
+
+def _files_of(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def is_stub(path: Path) -> bool:
+    """An empty file, or an SQLite file with no tables but an empty meta: what a failed first build of an
+    older newsbot left behind. Never true for a file holding anything else."""
+    try:
+        if path.stat().st_size == 0:
+            return True
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except (OSError, sqlite3.Error):
+        return False
+    try:
+        tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+        return tables <= {"meta"} and (not tables or conn.execute("select count(*) from meta").fetchone()[0] == 0)
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def recorded_folder(index_path: Path | str) -> Path | None:
+    """The articles folder an index was built from, whatever its schema (None if it records none)."""
+    try:
+        conn = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        folder = store.read_meta(conn).get("articles_dir")
+    finally:
+        conn.close()
+    return Path(folder) if folder else None
+
+
+def check_folder(index_path: Path, folder: Path, full: bool) -> None:
+    """Refuse to rebuild an index from another folder than the one it was built from, unless `full`."""
+    recorded = recorded_folder(index_path) if index_path.exists() else None
+    if recorded and not full and recorded.resolve() != folder.resolve():
+        raise RebuildError(
+            f"{index_path} holds the articles of {recorded}; rebuilding it from {folder} would replace them. "
+            f"Add --full to do that, or choose another --index"
+        )
+
+
 def _kept(index_path: Path) -> str:
     """The transaction rolled back: say so when there was an index to keep."""
-    return "; the previous index is unchanged" if index_path.exists() else ""
+    if index_path.exists() and not is_stub(index_path):
+        return "; the previous index is unchanged"
+    return "; nothing was written"
 
 
-def _rebuild_locked(root, index_path, language, full, params, progress, workers, started) -> RebuildSummary:
+def _rebuild_locked(root, index_path, language, full, params, progress, workers, started,
+                    new: bool = False) -> RebuildSummary:
     db = store.connect(index_path)
+    shown = index_path.with_name(index_path.name.removeprefix(".").removesuffix(".building")) if new else index_path
     try:
         meta = store.read_meta(db)
         if not meta and set(db.table_names()) - {"meta"}:
             raise RebuildError(f"{index_path} holds other data, not a newsbot index; choose another --index")
+        if language is None:
+            language = meta.get("language", "auto")
         try:
             if meta:
                 store.check_schema(meta, index_path)
         except store.IndexUnavailable:
             full = True
-        if language is None:
-            language = meta.get("language", "english")
         language = language_name(language)
         params = params or (Bm25Params.from_meta(meta) if meta else Bm25Params())
         if (
@@ -162,14 +251,21 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
         summary = RebuildSummary(full=full)
         if db.journal_mode != "wal":
             db.enable_wal()
-        existing, results, kept_ids, seen = _plan(root, db, full, progress, language, workers)
+        problems: list[Skipped] = []
+        existing, results, kept_ids, seen = _plan(root, db, full, progress, language, workers, problems)
+        if full and meta and any(p.reason.startswith("folder cannot be read") for p in problems):
+            unreadable = next(p for p in problems if p.reason.startswith("folder cannot be read"))
+            raise RebuildError(f"{root / unreadable.source} cannot be read, and a full rebuild would drop its "
+                               "articles; make it readable, or rebuild without --full to keep them")
         analyzer = Analyzer(language)
         with store.write_transaction(db.conn) as check:
             if full:
-                store.drop_tables(db.conn, ("postings", "sentences", "articles", "meta"))
+                store.drop_tables(db.conn, ("postings", "article_postings", "arrays", "sentences", "articles",
+                                            "meta"))
             store.create_schema(db)
             check()
             _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh=full or not existing)
+            summary.skipped[:0] = problems
             check()
             summary.articles, summary.sentences = _write_stats(db, language, params, root)
         summary.seconds = time.perf_counter() - started
@@ -177,8 +273,9 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
     except sqlite3.DatabaseError as error:
         text = str(error)
         if any(word in text for word in ("full", "disk I/O", "readonly", "read-only", "unable to open")):
-            raise RebuildError(f"cannot write the index {index_path} ({text}){_kept(index_path)}") from None
-        raise RebuildError(f"{index_path} is not a usable SQLite file ({text}); choose another --index") from None
+            raise RebuildError(f"cannot write the index {shown} ({text}){'' if new else _kept(shown)}"
+                               f"{'; nothing was written' if new else ''}") from None
+        raise RebuildError(store.damaged_message(shown, text)) from None
     finally:
         db.close()
 
@@ -234,36 +331,49 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh) -> N
                                   sentence.text, length, int(sentence.is_title)))
         article_lengths.append(total)
 
+    old_rows: dict = {}
+    new_keys: set = set()
+    replaced: set = set()
+    current = None
     for result in results:
-        old_rows = {(r["source"], r["content_hash"]): r["id"] for r in existing.get(result.file, [])}
+        if result.file != current:  # the first result of a file (a JSONL file may come in several)
+            current = result.file
+            old_rows = {(r["source"], r["content_hash"]): r["id"] for r in existing.get(result.file, [])}
+            replaced = {source for source, _ in old_rows}
+            new_keys = set()
         if result.unchanged:
             conn.execute("update articles set file_stat = ? where file = ?", [result.file_stat, result.file])
             summary.unchanged += len(old_rows)
             continue
-        new_keys = {(d.article.source, d.article.content_hash) for d in result.items if not isinstance(d, Skipped)}
-        gone = {key: aid for key, aid in old_rows.items() if key not in new_keys}
-        summary.removed += len(gone)
-        if gone:
-            sentences_gone, articles_gone = _remove_articles(db, analyzer, list(gone.values()))
-            for term, ids in sentences_gone.items():
-                removed_postings.setdefault(term, set()).update(ids)
-            for term, ids in articles_gone.items():
-                removed_articles.setdefault(term, set()).update(ids)
-            present.subtract(content_hash for _, content_hash in gone)
-        replaced = {source for source, _ in old_rows}
         for item in result.items:
             if isinstance(item, Skipped):
                 summary.skipped.append(item)
                 continue
-            key = (item.article.source, item.article.content_hash)
+            if isinstance(item, Kept):
+                key = (item.source, item.content_hash)
+            else:
+                key = (item.article.source, item.article.content_hash)
+            new_keys.add(key)
             if key in old_rows:
                 conn.execute("update articles set file_hash = ?, file_stat = ? where id = ?",
                              [result.file_hash, result.file_stat, old_rows[key]])
+                summary.unchanged += 1
+            elif isinstance(item, Kept):  # its line is indexed (a line number it had before): nothing to add
                 summary.unchanged += 1
             elif present[item.article.content_hash] > 0:
                 waiting.append((result, item, item.article.source in replaced))
             else:
                 add(result, item, item.article.source in replaced)
+        if result.last:
+            gone = {key: aid for key, aid in old_rows.items() if key not in new_keys}
+            summary.removed += len(gone)
+            if gone:
+                sentences_gone, articles_gone = _remove_articles(db, analyzer, list(gone.values()))
+                for term, ids in sentences_gone.items():
+                    removed_postings.setdefault(term, set()).update(ids)
+                for term, ids in articles_gone.items():
+                    removed_articles.setdefault(term, set()).update(ids)
+                present.subtract(content_hash for _, content_hash in gone)
         if len(sentence_rows) >= 20000:
             _flush(conn, article_rows, sentence_rows)
     for result, item, replaced in waiting:

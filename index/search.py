@@ -358,7 +358,8 @@ class Index:
         try:
             inode = os.stat(self.path).st_ino
         except OSError:
-            raise store.IndexMissing(f"no index at {self.path}; run `newsbot index rebuild`") from None
+            raise store.IndexMissing(f"no index at {self.path}; build it with "
+                                     f"`newsbot index rebuild --articles DIR --index {self.path}`") from None
         conn = getattr(self._local, "conn", None)
         if conn is None or self._local.inode != inode:
             if conn is not None:
@@ -385,14 +386,14 @@ class Index:
         except sqlite3.DatabaseError as error:
             if conn.in_transaction:
                 conn.rollback()
-            raise store.IndexUnavailable(
-                f"{self.path} is not a newsbot index ({error}); run `newsbot index rebuild`"
-            ) from None
+            raise store.IndexUnavailable(store.damaged_message(self.path, str(error))) from None
         except store.IndexUnavailable:
             conn.rollback()
             raise
         try:
             yield snap
+        except sqlite3.DatabaseError as error:  # a damaged page found while answering
+            raise store.IndexUnavailable(store.damaged_message(self.path, str(error))) from None
         finally:
             conn.rollback()
 

@@ -45,7 +45,8 @@ _CANDIDATE = re.compile(
     r"(?P<close>[\"'”’»)\]}]*)"
     r"(?=\s|$)"
 )
-_WORD_BEFORE = re.compile(r"(\S*?)$")
+_NEXT = re.compile(r"\S")  # the first character after the white space that follows a candidate
+_FIRST_WORD = re.compile(r"[\"'“‘«(]*([^\W_]+)")
 _MULTI_DOT_ABBR = re.compile(r"^(?:[^\W\d_]{1,2}\.)+[^\W\d_]{1,2}$")
 _LIST_MARKER = re.compile(
     r"(?:(?<=\s)|^)(?P<bullet>[•⁃◦▪‣·-]\s?)?(?P<label>\d{1,3}|[a-z])(?P<suffix>\.\)|\)|\.)(?=\s)"
@@ -65,11 +66,16 @@ class Sentence:
 
 
 def _is_boundary(text: str, start: int, end: int, mark: str, close: str) -> bool:
-    rest = text[end:].lstrip()
-    if not rest:
+    """Is the end mark at text[start:end] a sentence boundary? Looks only at the word before it and the
+    characters after it, so splitting a paragraph stays linear in its length."""
+    after = _NEXT.search(text, end)
+    if after is None:
         return True
-    nxt = rest[0]
-    before = _WORD_BEFORE.search(text, 0, start).group(1)
+    nxt = after.group()
+    begin = start
+    while begin > 0 and not text[begin - 1].isspace():  # the word before the mark
+        begin -= 1
+    before = text[begin:start]
     word = before.lstrip("\"'“‘«([{").lower()
     if nxt.islower():
         return False
@@ -95,17 +101,28 @@ def _is_boundary(text: str, start: int, end: int, mark: str, close: str) -> bool
     if len(word) == 1 and word.isalpha():
         # An initial ("Jonas E. Smith"), except the pronoun "I" after a lower-case word.
         if word == "i" and before == "I":
-            prev = text[: start - 1].rstrip().rsplit(" ", 1)[-1]
+            prev = _word_ending_at(text, begin)
             return bool(prev) and prev[:1].islower()
         return not before[:1].isupper()
     if _MULTI_DOT_ABBR.match(word):
         # "U.S. Government" stays; "the U.S. How about you?" splits.
-        return _first_word(rest).lower() in STARTERS
+        return _first_word(text, after.start()).lower() in STARTERS
     return True
 
 
-def _first_word(text: str) -> str:
-    match = re.match(r"[\"'“‘«(]*([^\W_]+)", text)
+def _word_ending_at(text: str, position: int) -> str:
+    """The word before `position`, skipping the white space just before it."""
+    end = position
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    begin = end
+    while begin > 0 and not text[begin - 1].isspace():
+        begin -= 1
+    return text[begin:end]
+
+
+def _first_word(text: str, position: int = 0) -> str:
+    match = _FIRST_WORD.match(text, position)
     return match.group(1) if match else ""
 
 
@@ -116,7 +133,7 @@ def _split_plain(text: str) -> Iterator[str]:
         m_start, m_end = match.start(), match.end()
         if len(mark) > 1 and mark[1] in " \u00a0" and m_start > 0 and not text[m_start - 1].isspace():
             # "compounds. . . . The": the period ends the sentence, the ellipsis opens the next.
-            if text[m_end:].strip() and _is_boundary(text, m_start, m_end, mark, close):
+            if _NEXT.search(text, m_end) and _is_boundary(text, m_start, m_end, mark, close):
                 piece = text[start : m_start + 1].strip()
                 if piece:
                     yield piece

@@ -39,10 +39,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
-import sqlite_utils
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 SCHEMA_VERSION = 8
 ID_DTYPE = np.dtype("<i4")
@@ -132,12 +135,17 @@ def open_reader(path: Path | str) -> sqlite3.Connection:
     """
     path = Path(path)
     if not path.exists():
-        raise IndexMissing(f"no index at {path}; run `newsbot index rebuild`")
+        raise IndexMissing(f"no index at {path}; build it with `newsbot index rebuild --articles DIR --index {path}`")
     return _tuned(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False))
 
 
 def connect(path: Path | str, readonly: bool = False) -> sqlite_utils.Database:
-    """Open the index through sqlite-utils (for rebuilds); a reader never creates the file."""
+    """Open the index through sqlite-utils (for rebuilds); a reader never creates the file.
+
+    sqlite-utils is imported here, not at the top: answering a question never needs it.
+    """
+    import sqlite_utils
+
     if readonly:
         return sqlite_utils.Database(open_reader(path))
     path = Path(path)
@@ -250,15 +258,22 @@ def read_meta(db: sqlite_utils.Database | sqlite3.Connection) -> dict[str, str]:
         return {}
 
 
+def damaged_message(path: Path | str, detail: str) -> str:
+    """One line for a file that is not a usable index, with the command that fixes it."""
+    return (f"{path} is damaged or not a newsbot index ({detail}); move it aside "
+            f"(mv {path} {path}.broken) and rebuild: newsbot index rebuild --articles DIR --index {path}")
+
+
 def check_schema(meta: dict[str, str], path: Path | str) -> None:
     """Raise a one-line error unless the index has this program's schema."""
     version = meta.get("schema_version")
     if version is None:
-        raise IndexUnavailable(f"{path} is not a newsbot index (or is empty); run `newsbot index rebuild`")
+        raise IndexUnavailable(f"{path} is not a newsbot index (or is empty); build it with "
+                               f"`newsbot index rebuild --articles DIR --index {path}`")
     if version != str(SCHEMA_VERSION):
         raise IndexOutdated(
             f"{path} has index schema {version}, this newsbot reads {SCHEMA_VERSION}; "
-            "run `newsbot index rebuild --full`"
+            f"rebuild it: newsbot index rebuild --full --index {path}"
         )
 
 

@@ -33,6 +33,7 @@ _WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+(?:['’][^\W_]+)*")
 _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
 _CACHE_LIMIT = 2_000_000
+_CACHED_WORD_CHARS = 64  # longer "words" (runs of letters in junk text) are analysed each time, not kept
 _CYRILLIC = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 _LATIN = re.compile("[A-Za-z\u00c0-\u024f]")
@@ -107,6 +108,8 @@ class Analyzer:
         if cached != "":
             return cached
         result = self._term(word)
+        if len(word) > _CACHED_WORD_CHARS:
+            return result
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[word] = result

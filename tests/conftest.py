@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.config import SETTINGS
 from index.rebuild import rebuild
 from index.search import Index
 
@@ -90,10 +91,8 @@ def index(index_path) -> Index:
 def runner(tmp_path, monkeypatch) -> CliRunner:
     """A CLI runner with no settings from the machine: data folder in tmp, no .env."""
     monkeypatch.chdir(tmp_path)
-    for name in ("NEWSBOT_ARTICLES_DIR", "NEWSBOT_INDEX", "NEWSBOT_LANGUAGE", "NEWSBOT_LOG_LEVEL",
-                 "NEWSBOT_TOP", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "NEWSBOT_ADMIN_IDS",
-                 "NEWSBOT_ALLOWED_CHAT_IDS", "NEWSBOT_QUESTIONS_PER_MINUTE", "NEWSBOT_CONCURRENT_UPDATES"):
-        monkeypatch.delenv(name, raising=False)
+    for setting in SETTINGS:
+        monkeypatch.delenv(setting.env, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     return CliRunner()
 

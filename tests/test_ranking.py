@@ -333,8 +333,10 @@ def test_without_validates_names_and_plain_bm25_is_bm25_alone():
     assert "coverage_in_article" in Ranking().without(["coverage_in_article"]).off
     with pytest.raises(ValueError, match="unknown feature"):
         Ranking().without(["magic"])
-    assert set(F.ARTICLE_FEATURES) - PLAIN_BM25.off == {"article_bm25"}
-    assert set(F.PASSAGE_FEATURES) - PLAIN_BM25.off == {"sentence_bm25"}
+    model = PLAIN_BM25.ranking_model
+    assert {n for n, w in zip(model.article.names, model.article.weights) if w} == {"article_bm25"}
+    assert {n for n, w in zip(model.passage.names, model.passage.weights) if w} == {"sentence_okapi",
+                                                                                   "article_score"}
 
 
 def test_answers_are_deterministic(tmp_path):

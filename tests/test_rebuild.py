@@ -147,8 +147,52 @@ def test_refuses_to_overwrite_a_database_that_is_not_an_index(tmp_path, articles
 def test_refuses_a_file_that_is_not_sqlite(tmp_path, articles_dir):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(RebuildError, match="not a usable SQLite file"):
+    with pytest.raises(RebuildError, match=r"damaged or not a newsbot index.*mv .*junk.db.broken.*"
+                                           r"newsbot index rebuild --articles DIR --index .*junk.db"):
         rebuild(articles_dir, junk)
+    assert junk.read_bytes() == b"this is not a database" * 100
+
+
+def test_a_first_build_that_fails_leaves_no_file(tmp_path, articles_dir, monkeypatch):
+    import index.rebuild as module
+
+    path = tmp_path / "first.db"
+
+    def explode(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(module, "_apply", explode)
+    with pytest.raises(RebuildError, match="nothing was written"):
+        rebuild(articles_dir, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles", "first.db.lock"]
+
+
+@pytest.mark.parametrize("stub", ["empty file", "empty meta"])
+def test_a_stub_left_by_a_failed_first_build_is_built_over(tmp_path, articles_dir, stub):
+    path = tmp_path / "stub.db"
+    if stub == "empty file":
+        path.write_bytes(b"")
+    else:
+        db = sqlite3.connect(path)
+        db.execute("create table meta (key text primary key, value text)")
+        db.commit()
+        db.close()
+    summary = rebuild(articles_dir, path)
+    assert summary.added == 4 and Index(path).meta()["articles"] == "4"
+
+
+def test_an_index_keeps_its_folder_unless_full(tmp_path, articles_dir):
+    from index.rebuild import check_folder, recorded_folder
+
+    path = tmp_path / "kept.db"
+    rebuild(articles_dir, path)
+    assert recorded_folder(path) == articles_dir.resolve()
+    check_folder(path, articles_dir, full=False)
+    other = tmp_path / "other"
+    other.mkdir()
+    with pytest.raises(RebuildError, match=r"holds the articles of .*articles; rebuilding it from .*other.*--full"):
+        check_folder(path, other, full=False)
+    check_folder(path, other, full=True)
 
 
 def test_missing_articles_folder(tmp_path):

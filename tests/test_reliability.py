@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.kill_rebuilds import fingerprint, make_folders, run, small_articles
+from bench.kill_rebuilds import fingerprint, make_folders, run, small_articles, switch_to
 from bot.answer import answer
 from index.rebuild import rebuild, rebuild_lock
 from index.search import Index
@@ -25,9 +25,10 @@ def two_collections(tmp_path):
     return make_folders(tmp_path, small_articles(300))
 
 
-def test_killed_rebuilds_leave_a_whole_index(tmp_path, two_collections):
+@pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
+def test_killed_rebuilds_leave_a_whole_index(tmp_path, two_collections, full):
     a, b = two_collections
-    result = run(a, b, tmp_path / "kill.db", kills=4, seed=3)
+    result = run(a, b, tmp_path / "kill.db", kills=4, seed=3, full=full)
     assert result["failures"] == []
     assert result["intact"] == result["kills"] == 4
 
@@ -183,8 +184,10 @@ def test_full_disk_during_rebuild_is_one_line_and_keeps_the_old_index(tmp_path, 
 
     a, b = two_collections
     path = tmp_path / "full.db"
-    rebuild(b, path)
+    live = switch_to(tmp_path / "live", b)
+    rebuild(live, path)
     before = fingerprint(path)
+    switch_to(live, a)
     size = sum(p.stat().st_size for p in tmp_path.glob("full.db*"))
     limit = int(size * fraction)
 
@@ -193,19 +196,21 @@ def test_full_disk_during_rebuild_is_one_line_and_keeps_the_old_index(tmp_path, 
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     options = {"incremental": [], "full": ["--full"], "forced full": ["--language", "ru"]}[mode]
-    assert_refused_and_unchanged(rebuild_in_process(a, path, small_disk, options), path, before)
+    assert_refused_and_unchanged(rebuild_in_process(live, path, small_disk, options), path, before)
 
 
 def without_root_override():
-    """In the child: drop CAP_DAC_OVERRIDE, so that even root obeys file modes (tests often run as root)."""
+    """In the child: drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so that even root obeys file and
+    folder modes (tests often run as root)."""
     if os.geteuid() != 0:
         return
     import ctypes
 
-    pr_capbset_drop, cap_dac_override = 24, 1
+    pr_capbset_drop, cap_dac_override, cap_dac_read_search = 24, 1, 2
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(pr_capbset_drop, cap_dac_override, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+    for capability in (cap_dac_override, cap_dac_read_search):
+        if libc.prctl(pr_capbset_drop, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="drops a Linux capability to make root obey file modes")

@@ -57,3 +57,23 @@ def test_article_sentences_title_first_and_byline_left_out():
 def test_splitter_never_raises_and_keeps_every_word(text):
     pieces = split_sentences(text)
     assert " ".join(pieces).split() == text.split()
+
+
+def test_splitting_one_long_paragraph_is_linear():
+    """A hard-wrapped transcript with no blank lines is one paragraph: 20 times the text must take about
+    20 times as long (the bound is twice that, for timer noise), not 400 times as a quadratic split did."""
+    import time
+
+    unit = ("The council met on Tuesday. Mr. Smith said the U.S. plan would cost 5.2 million dollars. "
+            "It was approved, officials said! ")
+
+    def seconds(size: int) -> float:
+        text = (unit * (size // len(unit) + 1))[:size]
+        best = float("inf")
+        for _ in range(3):
+            started = time.process_time()
+            split_sentences(text)
+            best = min(best, time.process_time() - started)
+        return best
+
+    assert seconds(1_000_000) <= 40 * seconds(50_000)

@@ -1,0 +1,192 @@
+"""Hostile folders and files: nothing hangs, nothing blows up, one bad file never costs the others."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import cli
+from index import ingest
+from index.rebuild import rebuild, rebuild_lock, RebuildError
+from index.search import Index
+
+from .conftest import TRAM, write
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def skipped(summary) -> dict[str, str]:
+    return {s.source: s.reason for s in summary.skipped}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX")
+def test_a_pipe_named_like_an_article_is_skipped_not_waited_on(tmp_path):
+    folder = tmp_path / "a"
+    write(folder, "tram.txt", TRAM)
+    os.mkfifo(folder / "pipe.txt")
+    os.mkfifo(folder / "feed.jsonl")
+    started = time.perf_counter()
+    summary = rebuild(folder, tmp_path / "i.db")
+    assert time.perf_counter() - started < 10
+    reasons = skipped(summary)
+    assert "pipe (FIFO)" in reasons["pipe.txt"] and "pipe (FIFO)" in reasons["feed.jsonl"]
+    assert summary.added == 1
+
+
+def test_a_device_file_is_skipped_unread(tmp_path):
+    folder = tmp_path / "a"
+    write(folder, "tram.txt", TRAM)
+    try:
+        os.mknod(folder / "zero.txt", 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 5))
+    except (PermissionError, AttributeError, OSError):
+        pytest.skip("cannot make a device file here")
+    summary = rebuild(folder, tmp_path / "i.db")
+    assert "character device" in skipped(summary)["zero.txt"] and summary.added == 1
+
+
+def test_a_huge_sparse_file_is_skipped_by_its_size_before_reading(tmp_path):
+    folder = tmp_path / "a"
+    write(folder, "tram.txt", TRAM)
+    with open(folder / "huge.txt", "wb") as handle:
+        handle.truncate(3 << 30)  # 3 GB, sparse: costs no disk and must cost no memory
+    with open(folder / "huge.jsonl", "wb") as handle:
+        handle.truncate(3 << 30)
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    summary = rebuild(folder, tmp_path / "i.db")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB
+    reasons = skipped(summary)
+    assert "larger than 10 MB" in reasons["huge.txt"] and "larger than 512 MB" in reasons["huge.jsonl"]
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file systems refuse undecodable names")
+def test_an_undecodable_file_name_is_skipped_and_the_rest_indexed(tmp_path):
+    folder = tmp_path / "a"
+    write(folder, "tram.txt", TRAM)
+    bad = os.fsencode(folder) + b"/bad\xff\xfename.txt"
+    with open(bad, "w") as handle:
+        handle.write(TRAM.replace("Harbour", "Other"))
+    summary = rebuild(folder, tmp_path / "i.db")
+    assert summary.added == 1
+    assert skipped(summary)["bad\\xff\\xfename.txt"] == "file name is not valid UTF-8; rename it"
+
+
+def test_a_jsonl_line_with_a_lone_surrogate_is_indexed_cleanly(tmp_path):
+    folder = tmp_path / "a"
+    lines = ['{"date": "2025-01-01", "title": "Wheat \\ud800", "text": "Wheat prices rose \\ud800 sharply."}',
+             '{"date": "2025-01-02", "title": "Oil", "text": "Oil prices fell."}']
+    write(folder, "feed.jsonl", "\n".join(lines) + "\n")
+    summary = rebuild(folder, tmp_path / "i.db")
+    assert summary.added == 2 and not summary.skipped
+
+
+def _feed(count: int, start: int = 0) -> str:
+    return "".join(json.dumps({"date": f"2025-01-{i % 28 + 1:02d}", "title": f"Story {i}",
+                               "text": f"Story number {i} is about wheat and {i % 7} ships."}) + "\n"
+                   for i in range(start, start + count))
+
+
+def test_a_feed_in_chunks_equals_one_in_a_piece_and_an_appended_line_costs_little(tmp_path, monkeypatch):
+    folder = tmp_path / "feed"
+    write(folder, "feed.jsonl", _feed(600))
+    whole = rebuild(folder, tmp_path / "whole.db")
+    monkeypatch.setattr(ingest, "CHUNK_BYTES", 4096)  # many chunks
+    chunked = rebuild(folder, tmp_path / "chunked.db")
+    assert whole.added == chunked.added == 600
+    tasks = ingest.tasks_for([(str(folder / "feed.jsonl"), "feed.jsonl")], folder, {})
+    assert len(tasks) > 10 and tasks[-1].last and not any(t.last for t in tasks[:-1])
+
+    def texts(path):
+        with sqlite3.connect(path) as conn:
+            return sorted(conn.execute("select a.source, s.text from sentences s join articles a "
+                                       "on a.id = s.article_id").fetchall())
+
+    assert texts(tmp_path / "whole.db") == texts(tmp_path / "chunked.db")
+    with open(folder / "feed.jsonl", "a") as handle:
+        handle.write(_feed(1, start=600))
+    digested = []
+    original = ingest._digest
+    monkeypatch.setattr(ingest, "_digest", lambda article, analyzer: digested.append(1) or original(article, analyzer))
+    appended = rebuild(folder, tmp_path / "chunked.db")
+    assert (appended.added, appended.removed, appended.unchanged) == (1, 0, 600)
+    assert len(digested) == 1  # only the new line was split and analysed
+    fresh = rebuild(folder, tmp_path / "fresh.db")
+    assert texts(tmp_path / "chunked.db") == texts(tmp_path / "fresh.db") and fresh.added == 601
+
+
+def test_a_line_removed_from_a_feed_is_removed(tmp_path):
+    folder = tmp_path / "feed"
+    write(folder, "feed.jsonl", _feed(5))
+    rebuild(folder, tmp_path / "i.db")
+    lines = (folder / "feed.jsonl").read_text().splitlines(keepends=True)
+    (folder / "feed.jsonl").write_text("".join(lines[:2] + lines[3:]))
+    summary = rebuild(folder, tmp_path / "i.db")
+    assert Index(tmp_path / "i.db").meta()["articles"] == "4"
+    assert summary.removed + summary.updated >= 1
+
+
+def test_ctrl_c_ends_a_parallel_rebuild_quickly_and_cleanly(tmp_path):
+    folder = tmp_path / "many"
+    for i in range(600):
+        write(folder, f"{i:04d}.txt", f" date 2025-01-{i % 28 + 1:02d} Story {i}\n\n" +
+              " ".join(f"Word{j} number {i} about wheat." for j in range(200)))
+    index = tmp_path / "i.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "bot", "index", "rebuild", "--articles", str(folder), "--index", str(index)]
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        time.sleep(2.0)
+        os.killpg(process.pid, sig) if sig == signal.SIGINT else process.send_signal(sig)
+        started = time.perf_counter()
+        out, err = process.communicate(timeout=20)
+        assert time.perf_counter() - started < 2.0
+        if process.returncode == 0:
+            continue  # the rebuild had finished before the signal
+        assert process.returncode == 1 and len(err.strip().splitlines()) == 1, err
+        assert "interrupted" in err and "Traceback" not in err
+    with rebuild_lock(index):  # released
+        pass
+    assert rebuild(folder, index).articles == 600
+
+
+def test_a_damaged_page_is_one_line_for_ask_batch_and_console(runner, tmp_path, articles_dir):
+    db = tmp_path / "d.db"
+    write(articles_dir, "more.txt", "\n\n".join([" date 2025-01-01 Filler"] + [f"Filler text {i}." for i in range(3000)]))
+    rebuild(articles_dir, db)
+    with open(db, "r+b") as handle:  # random bytes over two pages in the middle of the file
+        size = handle.seek(0, 2)
+        handle.seek(size // 2)
+        handle.write(os.urandom(8192))
+    for args, stdin in ((["ask", "--index", str(db), "Filler text tram"], None),
+                        (["ask", "--index", str(db)], "Filler text tram\n"),
+                        (["console", "--index", str(db)], "Filler text tram\n/quit\n")):
+        result = runner.invoke(cli, args, input=stdin)
+        assert "Traceback" not in result.output and not isinstance(result.exception, sqlite3.DatabaseError)
+        if "damaged" in result.output:
+            assert f"--index {db}" in result.output
+
+
+def test_the_rebuild_lock_is_taken_on_the_resolved_path(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    with rebuild_lock(real / "i.db"):
+        with pytest.raises(RebuildError, match="another rebuild"):
+            with rebuild_lock(tmp_path / "link" / "i.db"):
+                pass
+
+
+def test_the_word_cache_does_not_keep_very_long_words():
+    from index.terms import Analyzer
+
+    analyzer = Analyzer("english")
+    analyzer.terms("a" * 2000 + " ordinary words")
+    assert all(len(word) <= 64 for word in analyzer._cache)
