@@ -286,14 +286,21 @@ def _rank_passages(snap: Snapshot, ranked: Ranked, model: RankingModel, ranking:
     firsts = snap.article_first[article_ids].astype(np.int64)
     by_first = np.argsort(firsts, kind="stable")  # the matrix rows come in sentence id order
     firsts, sizes = firsts[by_first], snap.article_size[article_ids[by_first]].astype(np.int64)
-    matrix = snap.sentence_matrix(list(q.terms), list(zip(firsts.tolist(), (firsts + sizes).tolist())))
-    rank_of_row = np.repeat(by_first, sizes)
-    position = matrix.ids - np.repeat(firsts, sizes)
-    size_of_row = np.repeat(sizes, sizes)
+    ranges = list(zip(firsts.tolist(), (firsts + sizes).tolist()))
+    matrix = snap.sentence_matrix(list(q.terms), ranges, extra=(firsts + 1)[sizes > 1].tolist())  # + the leads
+    which = np.searchsorted(firsts, matrix.ids, side="right") - 1  # the article (by first id) of each row
+    rank_of_row = by_first[which]
+    position = matrix.ids - firsts[which]
+    size_of_row = sizes[which]
     holds = matrix.tfs > 0
     row_coverage = F.coverage(holds, q.sentence_idf)
-    before = np.where(position > 1, np.r_[0.0, row_coverage[:-1]], 0.0)
-    after = np.where(position + 1 < size_of_row, np.r_[row_coverage[1:], 0.0], 0.0)
+
+    def coverage_at(ids: np.ndarray) -> np.ndarray:
+        rows = matrix.row_of(ids)
+        return np.where(rows >= 0, row_coverage[np.maximum(rows, 0)], 0.0)
+
+    before = np.where(position > 1, coverage_at(matrix.ids - 1), 0.0)
+    after = np.where(position + 1 < size_of_row, coverage_at(matrix.ids + 1), 0.0)
     candidate = (position >= 1) & (holds.any(axis=1) | (position == 1))
     rows = np.flatnonzero(candidate)
     pool = F.PassagePool(

@@ -425,7 +425,10 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
     from .tg_app import BotStartError, run_bot
 
     settings = settings_of(ctx)
-    redact = setup_logging(settings.log_level, secrets=(settings.telegram_token,), quiet=(TelegramError,))
+    # Expected faults of a server we do not control (a Telegram error, a reply that is not JSON): one log
+    # line each, their tracebacks only at DEBUG.
+    redact = setup_logging(settings.log_level, secrets=(settings.telegram_token,),
+                           quiet=(TelegramError, json.JSONDecodeError))
     if not settings.telegram_token:
         raise click.ClickException(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env (see .env.example)"

@@ -37,6 +37,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import (
     AIORateLimiter,
@@ -73,31 +74,54 @@ NOT_ALLOWED = "Sorry, this bot only answers in the chats it was set up for."
 
 
 class PatientRateLimiter(AIORateLimiter):
-    """PTB's AIORateLimiter (flood limits, waits out 429s), plus bounded retries of 5xx and timeouts."""
+    """PTB's AIORateLimiter (30 messages a second, 20 a minute per group), with retries that cannot send
+    twice and cannot hold up other chats.
 
-    NETWORK_RETRIES = 3
-    FINAL = (BadRequest, Forbidden, InvalidToken, Conflict, RetryAfter, ChatMigrated)
+    * A 429 is waited out by the call that got it, alone (PTB's own retry pauses every request of the
+      bot), at most RETRIES times and MAX_WAIT seconds each.
+    * A 5xx or a refused connection is retried: Telegram did not take the message.
+    * A timeout is not retried, except on getUpdates: the message may have been delivered, and sending it
+      again is how one question got four answers from a slow server.
+    """
+
+    RETRIES = 3
+    MAX_WAIT = 10.0
+    FINAL = (BadRequest, Forbidden, InvalidToken, Conflict, ChatMigrated)
+
+    def __init__(self):
+        super().__init__(max_retries=0)
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
-        for attempt in range(self.NETWORK_RETRIES + 1):
+        for attempt in range(self.RETRIES + 1):
             try:
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
             except self.FINAL:
                 raise
-            except NetworkError:  # includes TimedOut; the updater retries getUpdates itself
-                if attempt == self.NETWORK_RETRIES or endpoint == "getUpdates":
+            except RetryAfter as error:
+                wait = error.retry_after.total_seconds() if hasattr(error.retry_after, "total_seconds") \
+                    else float(error.retry_after)
+                if attempt == self.RETRIES or wait > self.MAX_WAIT:
                     raise
-                logger.info("Bot API call %s failed, retrying (%d of %d)", endpoint, attempt + 1,
-                            self.NETWORK_RETRIES)
+                logger.info("Bot API call %s: flood limit, waiting %.1f s (%d of %d)", endpoint, wait, attempt + 1,
+                            self.RETRIES)
+                await asyncio.sleep(wait + 0.1)
+            except TimedOut:
+                raise  # maybe delivered: never sent again
+            except NetworkError:  # the updater retries getUpdates itself
+                if attempt == self.RETRIES or endpoint == "getUpdates":
+                    raise
+                logger.info("Bot API call %s failed, retrying (%d of %d)", endpoint, attempt + 1, self.RETRIES)
                 await asyncio.sleep(0.25 * 2**attempt)
         raise AssertionError("unreachable")
 
 
 @dataclass
 class Page:
-    """A question whose further passages a "More" button can fetch."""
+    """A question whose further passages a "More" button can fetch: only at the offsets the bot put on
+    its buttons (a forged offset would make the bot search far down the ranking)."""
 
     question: str
+    issued: set[int] = field(default_factory=set)
     served: set[int] = field(default_factory=set)
 
 
@@ -111,8 +135,19 @@ class BotState:
     pages: OrderedDict[str, Page] = field(default_factory=OrderedDict)
     asked: dict[int, deque] = field(default_factory=dict)
     refused_chats: set[int] = field(default_factory=set)
+    warned: dict[int, float] = field(default_factory=dict)  # user -> when they were last told to slow down
     rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     exit_code: int = 0
+
+    def should_warn(self, user_id: int) -> bool:
+        """One "slow down" per user per minute; further messages over the limit get no reply at all."""
+        now = time.monotonic()
+        if now - self.warned.get(user_id, -1e9) < 60:
+            return False
+        self.warned[user_id] = now
+        if len(self.warned) > MAX_PAGES_KEPT:
+            self.warned = {u: t for u, t in self.warned.items() if now - t < 60}
+        return True
 
     def allow_question(self, user_id: int) -> bool:
         """Per-user limit of questions per minute, checked before any search."""
@@ -155,16 +190,19 @@ async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, quest
         replies.parse_request(question)
     except replies.RequestError as error:
         if update.effective_message and not offset:
-            await update.effective_message.reply_text(str(error))
+            await update.effective_message.reply_html(render.fit_html(html.escape(str(error), quote=False)))
         else:
-            await context.bot.send_message(chat.id, str(error))
+            await context.bot.send_message(chat.id, render.fit_html(html.escape(str(error), quote=False)))
         return
     search = asyncio.ensure_future(_search(state, question, top, offset))
     # "typing…" only when the answer takes a noticeable time, as Telegram recommends: a chat
     # action is an API call too, and counts against the flood limits.
     done, _ = await asyncio.wait({search}, timeout=TYPING_AFTER)
     if not done:
-        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        try:
+            await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        except (TimedOut, RetryAfter, NetworkError):  # only a hint: the answer matters, not the "typing…"
+            pass
     result = await search
     if offset and not result.passages:
         await context.bot.send_message(chat.id, "No more passages for that question.")
@@ -173,6 +211,9 @@ async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, quest
     markup = None
     if result.more:
         key = key or state.remember(question)
+        page = state.pages.get(key)
+        if page is not None:
+            page.issued.add(offset + top)
         markup = more_markup(key, offset + top)
     for number, text in enumerate(messages, start=1):
         last = number == len(messages)
@@ -187,8 +228,11 @@ async def ask_if_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, que
     if not question.strip():
         await message.reply_text("Ask me a question, for example: /ask When will the tram line open?")
         return
-    if not state_of(context).allow_question(update.effective_user.id):
-        await message.reply_text(SLOW_DOWN)
+    state = state_of(context)
+    user = update.effective_user.id
+    if not state.allow_question(user):
+        if state.should_warn(user):
+            await message.reply_text(SLOW_DOWN)
         return
     await reply_answer(update, context, question)
 
@@ -221,7 +265,7 @@ async def only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE)
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Say what the bot does, with three example questions from the index."""
     text = await asyncio.to_thread(replies.start_text, state_of(context).index)
-    await update.effective_message.reply_html(text)
+    await update.effective_message.reply_html(render.fit_html(text))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -232,13 +276,13 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The newest articles with their dates."""
     text = await asyncio.to_thread(replies.latest_text, state_of(context).index)
-    await update.effective_message.reply_html(text)
+    await update.effective_message.reply_html(render.fit_html(text))
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What the index holds and when it was built."""
     text = await asyncio.to_thread(replies.stats_text, state_of(context).index)
-    await update.effective_message.reply_html(text)
+    await update.effective_message.reply_html(render.fit_html(text))
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -269,10 +313,11 @@ async def _run_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             text = f"Rebuild failed: {error}"
         else:
             lines = summary.lines()
-            text = "\n".join(lines[:2] + lines[2:12])
+            text = "\n".join(lines[:12])
             if len(lines) > 12:
                 text += f"\n… and {len(lines) - 12} more skipped or noted files"
-    await update.effective_message.reply_text(text[: render.TELEGRAM_LIMIT])
+            text += f"\nfrom {state.articles_dir} into {state.index.path}"
+    await update.effective_message.reply_html(render.fit_html(html.escape(text, quote=False)))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -331,8 +376,14 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if page is None or update.effective_chat is None:
         await query.answer("That question has expired; please ask it again.")
         return
+    if offset not in page.issued:
+        await query.answer("That button no longer works; please ask again.")
+        return
     if offset in page.served:
         await query.answer("Those passages are already below.")
+        return
+    if not state.allow_question(query.from_user.id):
+        await query.answer(SLOW_DOWN[:200])
         return
     page.served.add(offset)
     await query.answer()
@@ -406,8 +457,16 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         state_of(context).exit_code = 3
         context.application.stop_running()
         return
-    if update is None and isinstance(error, NetworkError):
-        logger.warning("Network problem while fetching updates, retrying: %s", error)
+    if update is None and isinstance(error, TelegramError):
+        logger.warning("Problem while fetching updates, retrying: %s", error)
+        return
+    if isinstance(error, RetryAfter):
+        logger.warning("Telegram's flood limit held a reply back too long; it was dropped: %s", error)
+        return
+    if isinstance(error, TimedOut):
+        # The call may have gone through: say nothing more rather than risk a second answer or a "Sorry"
+        # under one that was delivered.
+        logger.warning("A Bot API call timed out; it may have been delivered, so it is not repeated: %s", error)
         return
     logger.error("Failed to handle an update", exc_info=error)
     if not isinstance(update, Update):
@@ -436,7 +495,7 @@ def build_application(settings: Settings, index: Index, articles_dir: Path) -> A
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(PatientRateLimiter(max_retries=3))
+        .rate_limiter(PatientRateLimiter())
         .concurrent_updates(settings.concurrent_updates if settings.concurrent_updates > 1 else False)
         .connection_pool_size(max(8, settings.concurrent_updates * 2))
         .post_init(post_init)
@@ -468,9 +527,16 @@ def build_application(settings: Settings, index: Index, articles_dir: Path) -> A
 
 
 async def _check_token(application: Application) -> None:
-    """Ask getMe once, so a bad token or an unreachable server is one clear line, not a retry loop."""
-    async with application.bot:
-        pass
+    """Ask getMe once, so a bad token, an unreachable server or one that is not the Bot API is one clear
+    line (ours: PTB's own log of the bad reply is held back), not a retry loop."""
+    request_log = logging.getLogger("telegram.request")
+    level = request_log.level
+    request_log.setLevel(logging.CRITICAL)
+    try:
+        async with application.bot:
+            pass
+    finally:
+        request_log.setLevel(level)
 
 
 class BotStartError(Exception):
@@ -497,4 +563,8 @@ def run_bot(settings: Settings, index: Index, articles_dir: Path, redact, webhoo
     except (NetworkError, OSError) as error:
         base = settings.telegram_api_base_url
         raise BotStartError(redact(f"cannot reach the Bot API at {base}: {error}")) from None
+    except (TelegramError, KeyError, TypeError, ValueError) as error:  # a reply that is not the Bot API's
+        base = settings.telegram_api_base_url
+        raise BotStartError(redact(f"the Bot API at {base} gave an answer newsbot cannot read "
+                                   f"({type(error).__name__}: {error})"[:300])) from None
     return application.bot_data["state"].exit_code

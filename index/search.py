@@ -404,9 +404,9 @@ class Index:
 
 @dataclass(frozen=True)
 class SentenceMatrix:
-    """Every sentence of some articles, with each query term's count in it (from the postings alone).
+    """Sentences of some articles, with each query term's count in them (from the postings alone).
 
-    Row i is sentence `ids[i]`; `tfs[i, j]` counts `terms[j]` in it; `lengths[i]` is its
+    Row i is sentence `ids[i]` (ascending); `tfs[i, j]` counts `terms[j]` in it; `lengths[i]` is its
     length in terms (0 where it holds no query term: such rows score 0 anyway).
     """
 
@@ -484,32 +484,36 @@ class Snapshot:
         return score(query_terms, self.article_postings(query_terms), self.params, self.article_stats,
                      self.max_article_id, k, None, self.article_bounds, _article_scratch)
 
-    def sentence_matrix(self, query_terms: list[str], ranges: list[tuple[int, int]]) -> SentenceMatrix:
-        """The query terms' counts in every sentence with an id in the given [start, end) ranges.
+    def sentence_matrix(self, query_terms: list[str], ranges: list[tuple[int, int]],
+                        extra: Iterable[int] = ()) -> SentenceMatrix:
+        """The query terms' counts in the sentences of the given [start, end) id ranges that hold one,
+        and rows for the `extra` sentence ids of those ranges too, whatever they hold.
 
-        Costs a binary search per range and term, plus the postings inside the ranges.
+        Costs a binary search per range and term, plus the postings inside the ranges: never a pass over
+        every sentence of a long article.
         """
         terms = tuple(sorted(set(query_terms)))
-        ranges = sorted(ranges)
-        ids = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.zeros(0, np.int64)
+        postings = self.postings(query_terms)
+        starts = np.array([a for a, _ in ranges], dtype=np.int64)
+        ends = np.array([b for _, b in ranges], dtype=np.int64)
+        found: list[tuple[int, np.ndarray, np.ndarray]] = []  # (column, positions in the list, ids)
+        for column, term in enumerate(terms):
+            p = postings.get(term)
+            if p is None or not len(starts):
+                continue
+            lo = np.searchsorted(p.ids, starts.astype(p.ids.dtype))
+            hi = np.searchsorted(p.ids, ends.astype(p.ids.dtype))
+            if (hi > lo).any():
+                at = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi) if b > a])
+                found.append((column, at, p.ids[at].astype(np.int64)))
+        ids = np.unique(np.concatenate([np.fromiter(extra, dtype=np.int64)] + [f[2] for f in found]))
         tfs = np.zeros((len(ids), len(terms)), dtype=np.int32)
         lengths = np.zeros(len(ids), dtype=np.int64)
-        postings = self.postings(query_terms)
-        if len(ids):
-            starts = np.array([a for a, _ in ranges], dtype=np.int64)
-            ends = np.array([b for _, b in ranges], dtype=np.int64)
-            for column, term in enumerate(terms):
-                p = postings.get(term)
-                if p is None:
-                    continue
-                lo = np.searchsorted(p.ids, starts.astype(p.ids.dtype))
-                hi = np.searchsorted(p.ids, ends.astype(p.ids.dtype))
-                at = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if (hi > lo).any() else None
-                if at is None:
-                    continue
-                rows = np.searchsorted(ids, p.ids[at])
-                tfs[rows, column] = p.tfs[at]
-                lengths[rows] = p.lengths[at]
+        for column, at, found_ids in found:
+            rows = np.searchsorted(ids, found_ids)
+            p = postings[terms[column]]
+            tfs[rows, column] = p.tfs[at]
+            lengths[rows] = p.lengths[at]
         return SentenceMatrix(ids, terms, tfs, lengths)
 
     def rows(self, sql: str, args: Iterable = ()) -> list[dict]:

@@ -132,11 +132,23 @@ def open_reader(path: Path | str) -> sqlite3.Connection:
 
     Plain sqlite3: wrapping it in sqlite-utils would load its plugin machinery,
     20 ms before the first answer that serving does not need.
+
+    A reader of a WAL database writes its shared-memory file beside it; where the folder or file cannot
+    be written (a read-only mount, another user's index) the file is opened as immutable instead: no
+    rebuild can happen there while it is read.
     """
     path = Path(path)
     if not path.exists():
         raise IndexMissing(f"no index at {path}; build it with `newsbot index rebuild --articles DIR --index {path}`")
-    return _tuned(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False))
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        if not any(word in str(error) for word in ("readonly", "read-only", "unable to open")):
+            raise IndexUnavailable(damaged_message(path, str(error))) from None
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    return _tuned(conn)
 
 
 def connect(path: Path | str, readonly: bool = False) -> sqlite_utils.Database:

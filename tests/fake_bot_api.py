@@ -104,7 +104,8 @@ class Fault:
     retry_after: int | None = None
     times: int = 1
     drop: bool = False  # close the connection without answering
-    delay: float = 0.0
+    delay: float = 0.0  # wait this long first; with status 0, then answer as usual (a slow server)
+    raw: bytes | None = None  # answer with these bytes and HTTP 200 instead (not the Bot API's JSON)
 
 
 @dataclass
@@ -123,6 +124,8 @@ class FakeBotApi:
         self.failed: list[tuple[str, int]] = []
         self.faults: dict[str, list[Fault]] = {}
         self.random_fault: Callable[[str, dict], Fault | None] | None = None
+        self.per_chat_interval = 0.0
+        self._last_sent: dict[str, float] = {}
         self._updates: list[dict] = []
         self._next_update_id = 1
         self._next_message_id = 1
@@ -205,9 +208,10 @@ class FakeBotApi:
                                      "query": query, "offset": "", "chat_type": "sender"}})
         return query_id
 
-    def fail(self, method: str, status: int, description: str, retry_after: int | None = None, times: int = 1,
-             drop: bool = False, delay: float = 0.0) -> None:
-        self.faults.setdefault(method, []).append(Fault(status, description, retry_after, times, drop, delay))
+    def fail(self, method: str, status: int, description: str = "", retry_after: int | None = None, times: int = 1,
+             drop: bool = False, delay: float = 0.0, raw: bytes | None = None) -> None:
+        """The next `times` calls of `method` fail so (status 0 with a delay: they are only slow)."""
+        self.faults.setdefault(method, []).append(Fault(status, description, retry_after, times, drop, delay, raw))
 
     # --- reading what the bot did --------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -261,8 +265,12 @@ class FakeBotApi:
                         self.close_connection = True
                         self.connection.shutdown(2)
                         return
-                    if fault:
+                    if fault and fault.raw is not None:
+                        self._send(200, fault.raw, "text/html")
+                        return
+                    if fault and fault.status:
                         raise ApiError(fault.status, fault.description, fault.retry_after)
+                    fake._check_flood(method, params)
                     result = fake._dispatch(method, params)
                     payload, status = {"ok": True, "result": result}, 200
                 except ApiError as error:
@@ -271,10 +279,12 @@ class FakeBotApi:
                     if error.retry_after is not None:
                         payload["parameters"] = {"retry_after": error.retry_after}
                     status = error.status
-                data = json.dumps(payload).encode()
+                self._send(status, json.dumps(payload).encode(), "application/json")
+
+            def _send(self, status: int, data: bytes, content_type: str) -> None:
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
@@ -282,6 +292,19 @@ class FakeBotApi:
                     self.close_connection = True  # the client went away (shutdown, timeout)
 
         return Handler
+
+    def _check_flood(self, method: str, params: dict) -> None:
+        """With `per_chat_interval` set, Telegram's per-chat flood limit: a message to a chat sooner than
+        that after the previous one is refused with 429 and a retry_after."""
+        if not self.per_chat_interval or method not in ("sendMessage", "sendChatAction"):
+            return
+        chat = str(params.get("chat_id"))
+        with self._cond:
+            now = time.monotonic()
+            last = self._last_sent.get(chat, -1e9)
+            if now - last < self.per_chat_interval:
+                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+            self._last_sent[chat] = now
 
     def _take_fault(self, method: str, params: dict) -> Fault | None:
         with self._cond:

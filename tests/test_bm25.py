@@ -190,15 +190,16 @@ def test_article_scores_equal_rank_bm25_over_whole_articles(tmp_path, variant):
     assert checked > 100
 
 
-def test_sentence_matrix_counts_terms_in_the_given_ranges_only(tmp_path):
+def test_sentence_matrix_holds_the_sentences_of_the_ranges_with_a_query_term(tmp_path):
     folder = _synthetic_articles(tmp_path / "syn", n_articles=30, seed=4)
     index, ids, corpus = _corpus_and_index(tmp_path, folder, "okapi")
     by_id = dict(zip(ids, corpus))
     query = ["w1", "w2", "w7", "w7", "absent"]
     ranges = [(5, 12), (40, 41), (60, 75)]
     with index.snapshot() as snap:
-        matrix = snap.sentence_matrix(query, ranges)
-    assert matrix.ids.tolist() == [i for a, b in ranges for i in range(a, b)]
+        matrix = snap.sentence_matrix(query, ranges, extra=[61])
+    inside = [i for a, b in ranges for i in range(a, b)]
+    assert matrix.ids.tolist() == sorted({i for i in inside if set(by_id.get(i, [])) & set(query)} | {61})
     for row, sentence_id in enumerate(matrix.ids.tolist()):
         doc = by_id.get(sentence_id, [])
         assert matrix.tfs[row].tolist() == [doc.count(t) for t in matrix.terms]

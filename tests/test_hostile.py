@@ -190,3 +190,37 @@ def test_the_word_cache_does_not_keep_very_long_words():
     analyzer = Analyzer("english")
     analyzer.terms("a" * 2000 + " ordinary words")
     assert all(len(word) <= 64 for word in analyzer._cache)
+
+
+def test_one_huge_article_costs_a_bounded_amount_of_work(tmp_path):
+    """50,000 matching sentences in one article: only the best few are read in full and quoted."""
+    from bot.answer import Ranking, rank, read_question, reference_day
+    from bot.model import default_model
+
+    folder = tmp_path / "huge"
+    write(folder, "transcript.txt", " date 2025-01-01 Transcript\n\n" +
+          "\n\n".join(f"The wheat harvest was discussed for the {i}th time." for i in range(50_000)))
+    write(folder, "tram.txt", TRAM)
+    rebuild(folder, tmp_path / "h.db")
+    index = Index(tmp_path / "h.db")
+    with index.snapshot() as snap:
+        text = "wheat harvest discussed"
+        q = read_question(snap, text, snap.analyzer.terms(text), reference_day(None))
+        ranked = rank(snap, q, Ranking(), None, None, 4)
+    assert 0 < len(ranked.rows) <= default_model().passages_read
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="drops a Linux capability to make root obey file modes")
+@pytest.mark.parametrize("read_only", ["folder", "file"])
+def test_a_read_only_index_answers_a_reader_that_cannot_write(tmp_path, articles_dir, read_only):
+    from .test_reliability import made_read_only, without_root_override
+
+    folder = tmp_path / "ro"
+    rebuild(articles_dir, folder / "news.db")
+    with made_read_only(folder, read_only):
+        result = subprocess.run([sys.executable, "-m", "bot", "ask", "--index", str(folder / "news.db"),
+                                 "When will President Kallas visit Norland?"], capture_output=True, text=True,
+                                cwd=ROOT, env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")},
+                                preexec_fn=without_root_override, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Kallas is set to visit Norland" in result.stdout

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -199,6 +200,22 @@ def test_full_disk_during_rebuild_is_one_line_and_keeps_the_old_index(tmp_path, 
     assert_refused_and_unchanged(rebuild_in_process(live, path, small_disk, options), path, before)
 
 
+@contextmanager
+def made_read_only(folder: Path, which: str):
+    """The files of a folder read-only, and with which="folder" the folder too, for the block."""
+    files = list(folder.iterdir())
+    for file in files:
+        file.chmod(0o444)
+    if which == "folder":
+        folder.chmod(0o555)
+    try:
+        yield
+    finally:
+        folder.chmod(0o755)
+        for file in files:
+            file.chmod(0o644)
+
+
 def without_root_override():
     """In the child: drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so that even root obeys file and
     folder modes (tests often run as root)."""
@@ -222,14 +239,5 @@ def test_read_only_index_path_is_one_line_and_keeps_the_old_index(tmp_path, two_
     path = folder / "news.db"
     rebuild(b, path)
     before = fingerprint(path)
-    files = list(folder.iterdir())
-    for file in files:
-        file.chmod(0o444)
-    if read_only == "folder":
-        folder.chmod(0o555)
-    try:
+    with made_read_only(folder, read_only):
         assert_refused_and_unchanged(rebuild_in_process(a, path, without_root_override), path, before)
-    finally:
-        folder.chmod(0o755)
-        for file in files:
-            file.chmod(0o644)
