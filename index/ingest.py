@@ -28,6 +28,7 @@ from .sentences import Sentence, article_sentences
 from .terms import AUTO, Analyzer, detect_language
 
 PARALLEL_FROM_FILES = 400
+PARALLEL_FROM_FEED_BYTES = 16 << 20  # JSONL chunks worth reading in worker processes
 CHUNK_BYTES = 4 << 20  # a JSONL task: about this many bytes of lines
 IN_FLIGHT_PER_WORKER = 4
 
@@ -200,7 +201,9 @@ def _jsonl_tasks(path: str, file: str, root_real: str, known_hash: str,
 def digest_files(tasks: list[FileTask], language: str, workers: int | None = None) -> Iterator[FileResult]:
     """Digest tasks in order, in worker processes when there are many, with a bounded number in flight."""
     if workers is None:
-        workers = min(os.cpu_count() or 1, 4) if len(tasks) >= PARALLEL_FROM_FILES else 1
+        feed_bytes = sum(t.end - t.start for t in tasks if t.end >= 0)
+        many = len(tasks) >= PARALLEL_FROM_FILES or feed_bytes >= PARALLEL_FROM_FEED_BYTES
+        workers = min(os.cpu_count() or 1, 4) if many else 1
     if workers <= 1:
         analyzer = Analyzer(language)
         for task in tasks:

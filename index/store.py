@@ -33,6 +33,7 @@ committed index while a rebuild writes the next one in a single transaction.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -345,10 +346,26 @@ def frontier(tfs: np.ndarray, lengths: np.ndarray, dtype: np.dtype = COUNT_DTYPE
     return np.stack([tf_sorted[keep], length_sorted[keep]], axis=1).astype(dtype)
 
 
-class PostingsBuilder:
-    """Collects (term, document) pairs in flat arrays; `build()` turns them into sorted postings."""
+RUN_TOKENS = 6_000_000  # (term, document) pairs held in memory before a sorted run is written to disk
 
-    def __init__(self):
+
+class PostingsBuilder:
+    """Collects (term, document) pairs in flat arrays; `build()` turns them into postings sorted by term.
+
+    Memory is bounded: every RUN_TOKENS pairs the arrays are sorted into per-term postings and written
+    as one run to a scratch SQLite file in `spill_dir` (beside the index, where the disk space is); `build()`
+    then merges the runs term by term. Documents must be added in ascending id order.
+    """
+
+    def __init__(self, spill_dir: Path | str | None = None, run_tokens: int | None = None):
+        self.spill_dir = spill_dir
+        self.run_tokens = RUN_TOKENS if run_tokens is None else run_tokens
+        self._runs: sqlite3.Connection | None = None
+        self._run_path: str | None = None
+        self._run_count = 0
+        self._reset()
+
+    def _reset(self) -> None:
         self.vocabulary: dict[str, int] = {}
         self._terms = array("i")
         self._docs = array("i")
@@ -363,10 +380,57 @@ class PostingsBuilder:
         self._docs.extend([doc_id] * len(ids))
         self._doc_ids.append(doc_id)
         self._doc_lengths.append(len(ids))
+        if len(self._terms) >= self.run_tokens:
+            self._spill()
         return len(ids)
 
+    def _spill(self) -> None:
+        if not self._terms:
+            return
+        if self._runs is None:
+            import tempfile
+
+            handle, self._run_path = tempfile.mkstemp(prefix=".newsbot-runs-", suffix=".db", dir=self.spill_dir)
+            os.close(handle)
+            self._runs = sqlite3.connect(self._run_path)
+            self._runs.executescript("pragma journal_mode = off; pragma synchronous = off; "
+                                     "create table runs (term text, run integer, ids blob, tfs blob, lengths blob)")
+        self._runs.executemany(
+            "insert into runs values (?, ?, ?, ?, ?)",
+            ((p.term, self._run_count, pack(p.ids, ID_DTYPE), pack(p.tfs, COUNT_DTYPE),
+              np.asarray(p.lengths, np.int64).astype(LENGTH_DTYPE).tobytes()) for p in self._build_memory()))
+        self._run_count += 1
+        self._reset()
+
     def build(self) -> Iterator[Postings]:
-        """Per-term postings, document ids ascending, with tf and document length."""
+        """Per-term postings in term order, document ids ascending, with tf and document length."""
+        if self._runs is None:
+            yield from sorted(self._build_memory(), key=lambda p: p.term)
+            return
+        self._spill()
+        try:
+            self._runs.execute("create index runs_by_term on runs (term, run)")
+            current, parts = None, []
+            for term, ids, tfs, lengths in self._runs.execute(
+                    "select term, ids, tfs, lengths from runs order by term, run"):
+                if term != current and parts:
+                    yield _joined(current, parts)
+                    parts = []
+                current = term
+                parts.append((ids, tfs, lengths))
+            if parts:
+                yield _joined(current, parts)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Remove the scratch file of runs (also when a rebuild fails)."""
+        if self._runs is not None:
+            self._runs.close()
+            self._runs = None
+            os.unlink(self._run_path)
+
+    def _build_memory(self) -> Iterator[Postings]:
         if not self._terms:
             return
         keys = (np.frombuffer(self._terms, np.int32).astype(np.int64) << 32) | np.frombuffer(
@@ -379,6 +443,7 @@ class PostingsBuilder:
         del starts
         term_ids = (keys >> 32).astype(np.int32)
         doc_ids = (keys & 0xFFFFFFFF).astype(np.int32)
+        del keys
         known = np.frombuffer(self._doc_ids, np.int32)
         lookup = np.zeros(int(known.max()) - int(known.min()) + 1, np.int32)
         lookup[known - known.min()] = np.frombuffer(self._doc_lengths, np.int32)
@@ -387,6 +452,14 @@ class PostingsBuilder:
         bounds = np.r_[0, np.flatnonzero(np.diff(term_ids)) + 1, len(term_ids)]
         for a, b in zip(bounds[:-1], bounds[1:]):
             yield Postings(names[term_ids[a]], doc_ids[a:b], tfs[a:b], lengths[a:b])
+
+
+def _joined(term: str, parts: list[tuple[bytes, bytes, bytes]]) -> Postings:
+    """One term's postings from its runs (each run's ids follow the previous run's)."""
+    ids = np.concatenate([np.frombuffer(i, ID_DTYPE) for i, _, _ in parts])
+    tfs = np.concatenate([np.frombuffer(t, COUNT_DTYPE) for _, t, _ in parts])
+    lengths = np.concatenate([np.frombuffer(n, LENGTH_DTYPE) for _, _, n in parts])
+    return Postings(term, ids, tfs, lengths)
 
 
 def article_postings(sentence_postings: Iterable[Postings], article_of: np.ndarray, first_sentence: int,

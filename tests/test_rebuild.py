@@ -1,3 +1,4 @@
+import shutil
 import sqlite3
 
 import numpy as np
@@ -241,3 +242,42 @@ def test_incremental_equals_fresh_when_a_duplicate_becomes_unique(tmp_path):
 
     assert texts(path) == texts(fresh) and len(texts(path)) == 2
     assert _state(path)[2]
+
+
+def test_a_rebuild_of_some_paths_touches_only_those(tmp_path, articles_dir):
+    path = tmp_path / "only.db"
+    rebuild(articles_dir, path)
+    write(articles_dir, "new/005.txt", " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns.")
+    (articles_dir / "001_tram.txt").unlink()
+    (articles_dir / "002_visit.txt").write_text(VISIT.replace("next month", "in May"))
+    summary = rebuild(articles_dir, path, only=["new", "sub"])  # the tram and visit changes are not looked at
+    assert (summary.added, summary.removed, summary.updated) == (1, 0, 0)
+    assert _state(path)[2]
+    summary = rebuild(articles_dir, path, only=["001_tram.txt", "002_visit.txt", ".hidden.txt"])
+    assert (summary.added, summary.removed, summary.updated) == (0, 1, 1)
+    shutil.rmtree(articles_dir / "sub")
+    summary = rebuild(articles_dir, path, only=["sub"])
+    assert summary.removed == 2 and _state(path)[2]
+    assert _state(path)[:2] == _state_of_fresh(articles_dir, tmp_path)[:2]
+
+
+def _state_of_fresh(folder, tmp_path):
+    fresh = tmp_path / "fresh.db"
+    rebuild(folder, fresh)
+    return _state(fresh)
+
+
+def test_postings_built_in_runs_on_disk_equal_those_built_in_memory(tmp_path, articles_dir, monkeypatch):
+    rebuild(articles_dir, tmp_path / "memory.db")
+    monkeypatch.setattr(store, "RUN_TOKENS", 7)  # a run every few sentences
+    rebuild(articles_dir, tmp_path / "runs.db")
+    tables = ("select term, df, max_tf, min_length, frontier, ids, codes, tfs, lengths from postings order by term",
+              "select term, df, max_tf, min_length, frontier, ids, codes, tfs, lengths from article_postings "
+              "order by term")
+    for sql in tables:
+        with sqlite3.connect(tmp_path / "memory.db") as a, sqlite3.connect(tmp_path / "runs.db") as b:
+            assert a.execute(sql).fetchall() == b.execute(sql).fetchall()
+    assert not list(tmp_path.glob(".newsbot-runs-*"))  # the scratch file is gone
+    write(articles_dir, "005.txt", " date 2025-12-24 Festival\n\nThe harbour festival returns to the tram line.")
+    rebuild(articles_dir, tmp_path / "runs.db")
+    assert _state(tmp_path / "runs.db")[2]
