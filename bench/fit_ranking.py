@@ -141,6 +141,19 @@ def fit_model(groups: list[Group], names: list[str]) -> LinearModel:
     return LinearModel(tuple(names), weights, means, scales)
 
 
+def fit_answer_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The passage score from which a passage is taken to answer its question: the one that best tells
+    the passages holding an answer from those that do not (F1, over every candidate of the fit). A
+    standing question sends only passages above it."""
+    order = np.argsort(-scores, kind="stable")
+    ranked, positives = labels[order] > 0, float((labels > 0).sum())
+    if not positives:
+        return math.inf
+    true_positives = np.cumsum(ranked)
+    f1 = 2 * true_positives / (np.arange(1, len(ranked) + 1) + positives)
+    return float(scores[order][int(np.argmax(f1))])
+
+
 def fit_calibration(scores: np.ndarray, labels: np.ndarray, iterations: int = 50) -> tuple[float, float]:
     """Pointwise logistic regression of 'the passage answers' on its score: P = sigmoid(a * score + b)."""
     x = np.c_[scores, np.ones(len(scores))]
@@ -290,11 +303,13 @@ def _fit_passages(staged: RankingModel, parts, log, started) -> RankingModel:
     scores = np.concatenate([passage_model.score({n: g.x[:, j] for j, n in enumerate(passage_model.names)})
                              for g in passage_groups])
     labels = np.concatenate([g.y for g in passage_groups])
-    model = replace(staged, passage=passage_model, calibration=fit_calibration(scores, labels))
+    model = replace(staged, passage=passage_model, calibration=fit_calibration(scores, labels),
+                    answers_at=fit_answer_threshold(scores, labels))
     model = replace(model, cut=fit_cut(parts, model))
     log(f"  {language_of(parts[0][0])} passage model: {len(passage_groups)} questions, "
         f"{sum(len(g.y) for g in passage_groups)} candidates, calibration a={model.calibration[0]:.3f} "
-        f"b={model.calibration[1]:.3f}, cut {model.cut} ({time.perf_counter() - started:.0f} s)")
+        f"b={model.calibration[1]:.3f}, cut {model.cut}, answers at {model.answers_at:.2f} "
+        f"({time.perf_counter() - started:.0f} s)")
     return model
 
 

@@ -129,6 +129,7 @@ class Answer:
     outside: int = 0  # with --since/--until/--as-of: matching articles outside those dates
     since: str | None = None
     until: str | None = None
+    answers_at: float = math.inf  # the fitted score from which a passage answers (standing questions)
 
     def as_json(self, id_=None) -> dict:
         return {
@@ -445,7 +446,7 @@ def answer(
         passages = [_passage(snap, ranked, i, copies, explain, model, ranking) for i, copies in picked[offset:wanted]]
     notice = "" if passages else NO_MATCH
     return Answer(question, tuple(passages), _ms(started), tuple(terms), notice, len(picked) > wanted, q.frame,
-                  ranked.outside, since, latest)
+                  ranked.outside, since, latest, model.answers_at)
 
 
 def _passage(snap: Snapshot, ranked: Ranked, i: int, copies: int, explain: bool, model: RankingModel,

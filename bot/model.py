@@ -68,6 +68,7 @@ class RankingModel:
     passage: LinearModel
     calibration: tuple[float, float] = (1.0, 0.0)  # P(answers) = sigmoid(a * score + b)
     cut: float = math.inf  # later passages scoring more than this below the first are not shown
+    answers_at: float = math.inf  # a passage scoring this much answers the question (standing questions)
     articles_read: int = 10  # the best articles whose sentences are ranked
     passages_read: int = 40  # the best sentences by postings features whose text features are computed
     source: str = ""
@@ -79,7 +80,7 @@ class RankingModel:
         for name, model in self.languages:
             if name == language:
                 return replace(self, passage=model.passage, calibration=model.calibration, cut=model.cut,
-                               languages=())
+                               answers_at=model.answers_at, languages=())
         return self
 
     def probability(self, score: float) -> float:
@@ -97,15 +98,18 @@ class RankingModel:
     def _passage_json(self) -> dict:
         return {"passage": self.passage.as_json(),
                 "calibration": {"a": round(self.calibration[0], 6), "b": round(self.calibration[1], 6)},
-                "cut": None if math.isinf(self.cut) else round(self.cut, 6)}
+                "cut": None if math.isinf(self.cut) else round(self.cut, 6),
+                "answers_at": None if math.isinf(self.answers_at) else round(self.answers_at, 6)}
 
     @classmethod
     def from_json(cls, data: dict, source: str = "") -> RankingModel:
         try:
             article = LinearModel.from_json(data["article"], ARTICLE_FEATURES)
-            model = cls(article, *cls._passage_parts(data), articles_read=int(data.get("articles_read", 10)),
+            passage, calibration, cut, answers_at = cls._passage_parts(data)
+            model = cls(article, passage, calibration, cut, answers_at,
+                        articles_read=int(data.get("articles_read", 10)),
                         passages_read=int(data.get("passages_read", 40)), source=source)
-            languages = tuple((name, replace(model, **dict(zip(("passage", "calibration", "cut"),
+            languages = tuple((name, replace(model, **dict(zip(("passage", "calibration", "cut", "answers_at"),
                                                              cls._passage_parts(part)))))
                               for name, part in sorted((data.get("languages") or {}).items()))
             return replace(model, languages=languages)
@@ -115,12 +119,12 @@ class RankingModel:
             raise ModelError(f"the ranking file {source or ''} is not a newsbot ranking ({error})") from None
 
     @staticmethod
-    def _passage_parts(data: dict) -> tuple[LinearModel, tuple[float, float], float]:
+    def _passage_parts(data: dict) -> tuple[LinearModel, tuple[float, float], float, float]:
         calibration = data.get("calibration") or {}
-        cut = data.get("cut")
+        cut, answers_at = data.get("cut"), data.get("answers_at")
         return (LinearModel.from_json(data["passage"], PASSAGE_FEATURES),
                 (float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0))),
-                math.inf if cut is None else float(cut))
+                math.inf if cut is None else float(cut), math.inf if answers_at is None else float(answers_at))
 
     @classmethod
     def load(cls, path: Path | str) -> RankingModel:
