@@ -232,6 +232,60 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
     click.echo(f"from {articles.resolve()} into {path}")
 
 
+@index_group.command("watch", short_help="Keep the index up to date as articles arrive.")
+@click.option("--articles", type=click.Path(path_type=Path),
+              help="Folder to watch (default: the folder the index was built from, else NEWSBOT_ARTICLES_DIR).")
+@index_option
+@click.option("--reconcile-minutes", type=click.IntRange(1, 1440), envvar="NEWSBOT_RECONCILE_MINUTES",
+              show_envvar=True, help="A full check of the folder this often (default 15).")
+@click.pass_context
+def watch_command(ctx, articles, index_path, reconcile_minutes):
+    """Keep the index up to date as articles arrive, until Ctrl-C.
+
+    New, changed and removed files are applied within seconds, each batch in one
+    transaction; a full check runs at start and every --reconcile-minutes. Not
+    needed beside `newsbot run` or `newsbot console`, which watch the folder
+    themselves (NEWSBOT_WATCH); useful when the bot runs elsewhere or for an
+    index other tools read.
+
+    \b
+    Example:
+        newsbot index watch --articles ~/news --index ~/news.db
+    """
+    import signal
+    import threading
+
+    from index.watch import FolderWatcher
+
+    settings = settings_of(ctx)
+    path = index_for(settings, index_path, articles)
+    articles = articles or (recorded_folder(path) if path.exists() else None) or settings.articles_dir
+    try:
+        check_folder(path, articles, False)
+    except RebuildError as error:
+        raise click.ClickException(str(error)) from None
+    if not articles.is_dir():
+        raise click.ClickException(f"no articles folder at {articles}")
+    setup_logging(settings.log_level if "log_level" in settings.configured else "INFO")
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    minutes = reconcile_minutes or settings.reconcile_minutes
+    watcher = FolderWatcher(articles, path, reconcile_seconds=minutes * 60).start()
+    click.echo(f"Checking {articles.resolve()} against {path} …", err=True)
+    try:
+        while not watcher.ready.is_set() and not stopped.wait(0.2):
+            pass
+        if watcher.ready.is_set():
+            click.echo(f"Watching {articles.resolve()} into {path} (Ctrl-C to stop)", err=True)
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    click.echo("Stopped watching.", err=True)
+
+
 @index_group.command("stats", short_help="What the index holds.")
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -385,18 +439,28 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
 def console_command(ctx, index_path, top):
     """Try the bot in the terminal: the same answers Telegram gives, as plain text.
 
-    Type a question; /more for further passages, /help for commands, /quit or
-    Ctrl-D to leave. With no settings it answers from the bundled sample articles.
+    Type a question; /more for further passages, /follow to keep a question, /help
+    for commands, /quit or Ctrl-D to leave. With no settings it answers from the
+    bundled sample articles. It watches the articles folder (NEWSBOT_WATCH) and
+    prints what new articles say about the questions you follow.
 
     \b
     Example:
         newsbot console --index ~/news.db
     """
-    from .console import run_console
+    from .console import Printer, run_console
+    from .follows import CONSOLE_CHAT
+    from .live import Live
 
     settings = settings_of(ctx)
     index, note = open_index(settings, index_path)
-    run_console(index, top or settings.top, note)
+    articles = recorded_folder(index.path) or settings.articles_dir
+    live = Live(settings, index, articles, deliver=Printer(), serves=lambda chat_id: chat_id == CONSOLE_CHAT)
+    try:
+        live.start()
+        run_console(index, top or settings.top, note, live.store)
+    finally:
+        live.stop()
 
 
 @cli.command("run", short_help="Run the Telegram bot.")

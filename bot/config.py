@@ -127,6 +127,13 @@ SETTINGS: tuple[Setting, ...] = (
             "questions (and More presses) one user may ask per minute"),
     Setting("concurrent_updates", "NEWSBOT_CONCURRENT_UPDATES", _count(1, 256), "32",
             "Telegram updates handled at once"),
+    Setting("watch", "NEWSBOT_WATCH", _flag, "true",
+            "run and console apply new, changed and deleted article files as they appear"),
+    Setting("reconcile_minutes", "NEWSBOT_RECONCILE_MINUTES", _count(1, 1440), "15",
+            "while watching, a full check of the folder this often (catches missed events)"),
+    Setting("state_path", "NEWSBOT_STATE", _path, "<index>.state.db",
+            "the file of standing questions (/follow) and what was sent for them"),
+    Setting("max_follows", "NEWSBOT_MAX_FOLLOWS", _count(1, 1000), "20", "standing questions per chat"),
 )
 
 
@@ -145,11 +152,19 @@ class Settings:
     allowed_chat_ids: frozenset[int] = frozenset()
     questions_per_minute: int = 10
     concurrent_updates: int = 32
+    watch: bool = True
+    reconcile_minutes: int = 15
+    state_path: Path | None = None
+    max_follows: int = 20
     configured: frozenset[str] = frozenset()  # the fields set in the environment or .env
 
     @property
     def uses_samples(self) -> bool:
         return self.articles_dir.resolve() == sample_articles_dir().resolve()
+
+    def state_for(self, index: Path) -> Path:
+        """The standing questions' file: as set, or beside the index."""
+        return self.state_path or index.with_name(index.name + ".state.db")
 
     @property
     def index(self) -> Path:

@@ -1,8 +1,13 @@
-"""The console: the Telegram conversation, in a terminal, as plain text."""
+"""The console: the Telegram conversation, in a terminal, as plain text.
+
+While it waits for a line it watches the articles folder (NEWSBOT_WATCH) and prints what new
+articles say about the console's standing questions (/follow), as Telegram would send them.
+"""
 
 from __future__ import annotations
 
 import shutil
+import threading
 
 import click
 
@@ -11,6 +16,8 @@ from index.store import IndexUnavailable
 
 from . import commands, render, replies
 from .config import data_dir
+from .follow_replies import NOT_KEPT, follow_reply, following_reply, unfollow_reply
+from .follows import CONSOLE_CHAT, FollowStore, Push
 
 MORE_HINT = "(/more for more passages)"
 QUIT = {"/quit", "/exit", "/q"}
@@ -45,8 +52,10 @@ def plain(text_html: str, columns: int | None = None) -> str:
                      for wrapped in (textwrap.wrap(line, columns, subsequent_indent="  ") or [""]))
 
 
-def reply(index: Index, text: str, state: dict, top: int, columns: int | None = None) -> str:
-    """The console's reply to one line: the Telegram reply, as plain text."""
+def reply(index: Index, text: str, state: dict, top: int, columns: int | None = None,
+          store: FollowStore | None = None) -> str:
+    """The console's reply to one line: the Telegram reply, as plain text (`store`: the standing
+    questions, None when they are not kept)."""
     text = text.strip()
     command, _, rest = text.partition(" ")
     command = command.lower()
@@ -59,6 +68,14 @@ def reply(index: Index, text: str, state: dict, top: int, columns: int | None = 
         return plain(replies.stats_text(index), columns)
     if command == "/latest":
         return plain(replies.latest_text(index), columns)
+    if command in ("/follow", "/following", "/unfollow"):
+        if store is None:
+            return NOT_KEPT
+        if command == "/follow":
+            return plain(follow_reply(store, CONSOLE_CHAT, CONSOLE_CHAT, rest)[0], columns)
+        if command == "/following":
+            return plain(following_reply(store, CONSOLE_CHAT), columns)
+        return plain(unfollow_reply(store, CONSOLE_CHAT, rest), columns)
     if command == "/more":
         if not state.get("question"):
             return "Ask a question first."
@@ -85,7 +102,25 @@ def _answer_text(index: Index, state: dict, top: int, columns: int | None) -> st
     return f"{text}\n{MORE_HINT}" if result.more else text
 
 
-def run_console(index: Index, top: int, note: str = "") -> None:
+def push_text(push: Push, columns: int | None = None) -> str:
+    """A standing question's new passages, as Telegram sends them, in plain text."""
+    return "\n\n".join(plain(message, columns) for message in render.push_messages(push))
+
+
+class Printer:
+    """Prints pushes from the watcher's thread between the console's own lines."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def __call__(self, pushes: list[Push]) -> None:
+        with self._lock:
+            for push in pushes:
+                click.echo("\n" + push_text(push, width()))
+            click.echo("\n> ", nl=False)
+
+
+def run_console(index: Index, top: int, note: str = "", store: FollowStore | None = None) -> None:
     """Read questions until /quit or end of input."""
     history = _history()
     click.echo("newsbot console — ask about the articles; /help for commands, /quit or Ctrl-D to leave.")
@@ -107,7 +142,7 @@ def run_console(index: Index, top: int, note: str = "") -> None:
             if not line.strip():
                 continue
             try:
-                click.echo(reply(index, line, state, top, width()))
+                click.echo(reply(index, line, state, top, width(), store))
             except IndexUnavailable as error:
                 click.echo(f"Error: {error}")
     finally:

@@ -70,6 +70,7 @@ def setup_logging(level: str | int = "WARNING", secrets: tuple[str, ...] = (), s
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # "N changes detected" for every event
     redact = Redactor(secrets)
     for handler in root.handlers:
         for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:

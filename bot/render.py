@@ -41,12 +41,12 @@ def notice_text(answer: Answer) -> str:
     return NO_MATCH_TEXT
 
 
-def _shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _quote_html(passage: Passage) -> str:
-    quote = _shorten(passage.quote, MAX_SHOWN_QUOTE_CHARS)
+    quote = shorten(passage.quote, MAX_SHOWN_QUOTE_CHARS)
     out, last = [], 0
     for start, end in passage.highlights:
         if start < last or end > len(quote):
@@ -66,11 +66,11 @@ def _copies(passage: Passage) -> str:
 
 def source_line(passage: Passage) -> str:
     """Plain source line: title and date."""
-    return f"— {_shorten(passage.title, MAX_TITLE_CHARS)}, {passage.date}{_copies(passage)}"
+    return f"— {shorten(passage.title, MAX_TITLE_CHARS)}, {passage.date}{_copies(passage)}"
 
 
 def passage_html(passage: Passage) -> str:
-    title = html.escape(_shorten(passage.title, MAX_TITLE_CHARS), quote=False)
+    title = html.escape(shorten(passage.title, MAX_TITLE_CHARS), quote=False)
     if passage.url:
         title = f'<a href="{html.escape(passage.url, quote=True)}">{title}</a>'
     return f"<blockquote>{_quote_html(passage)}</blockquote>\n— <i>{title}</i>, {passage.date}{_copies(passage)}"
@@ -79,7 +79,7 @@ def passage_html(passage: Passage) -> str:
 def passage_text(passage: Passage, width: int | None = None) -> str:
     """The quote as an indented block (like Telegram's blockquote, so the article's own quotation marks
     stand alone), then its source; wrapped at word boundaries to `width` when given."""
-    quote = _shorten(passage.quote, MAX_SHOWN_QUOTE_CHARS)
+    quote = shorten(passage.quote, MAX_SHOWN_QUOTE_CHARS)
     body = textwrap.wrap(quote, width - 2, break_long_words=True) if width and width > 20 else [quote]
     lines = [f"│ {line}" for line in body]
     source = f"  {source_line(passage)}"
@@ -157,3 +157,14 @@ def explain_json(answer: Answer) -> str:
         out["features"] = {name: {"value": round(value, 6), "contribution": round(contribution, 6)}
                            for name, value, contribution in passage.explain}
     return json.dumps(data, ensure_ascii=False)
+
+
+def push_messages(push) -> list[str]:
+    """A standing question's new passages as Telegram messages (the first says which question)."""
+    head = f"New for your question ‘{html.escape(shorten(push.follow.question, 300), quote=False)}’:"
+    return _pack([head] + [passage_html(p) for p in push.passages])
+
+
+def push_text(push, width: int | None = None) -> str:
+    head = f"New for your question ‘{shorten(push.follow.question, 300)}’:"
+    return "\n\n".join([head] + [passage_text(p, width) for p in push.passages])

@@ -58,9 +58,11 @@ from index.rebuild import RebuildError, rebuild
 from index.search import Index
 from index.store import IndexUnavailable
 
-from . import commands, render, replies
+from . import commands, render, replies, tg_follow
 from .answer import Answer
 from .config import Settings
+from .follows import CONSOLE_CHAT
+from .live import Live
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +140,8 @@ class BotState:
     warned: dict[int, float] = field(default_factory=dict)  # user -> when they were last told to slow down
     rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     exit_code: int = 0
+    live: Live | None = None  # the folder watcher and the standing questions
+    background: list = field(default_factory=list)  # tasks started in post_init, stopped in post_stop
 
     def should_warn(self, user_id: int) -> bool:
         """One "slow down" per user per minute; further messages over the limit get no reply at all."""
@@ -425,8 +429,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     results = [
         InlineQueryResultArticle(
             id=f"s{p.sentence_id}",
-            title=_shorten(p.quote, 100),
-            description=f"{p.date} · {_shorten(p.title, 80)}",
+            title=render.shorten(p.quote, 100),
+            description=f"{p.date} · {render.shorten(p.title, 80)}",
             input_message_content=InputTextMessageContent(render.passage_html(p), parse_mode=ParseMode.HTML),
         )
         for p in result.passages
@@ -438,10 +442,6 @@ def _hint_result(title: str, text_html: str) -> InlineQueryResultArticle:
     return InlineQueryResultArticle(
         id="hint", title=title, input_message_content=InputTextMessageContent(text_html, parse_mode=ParseMode.HTML)
     )
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- errors and lifecycle ----------------------------------------------------------------
@@ -483,8 +483,26 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def post_init(application: Application) -> None:
-    """Register the command list shown in Telegram's menu."""
+    """Register the command list shown in Telegram's menu; start watching the folder and the pushes."""
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in commands.menu()])
+    state: BotState = application.bot_data["state"]
+    if state.live is not None:
+        loop, queue = asyncio.get_running_loop(), asyncio.Queue()
+        state.live.deliver = lambda pushes: loop.call_soon_threadsafe(queue.put_nowait, pushes)
+        # Plain tasks, not application.create_task: an endless one of those would make stop() wait forever.
+        state.background.append(asyncio.create_task(tg_follow.send_pushes(application, queue), name="pushes"))
+        await asyncio.to_thread(state.live.start)
+
+
+async def post_stop(application: Application) -> None:
+    """Stop the watcher and the push sender."""
+    state: BotState = application.bot_data["state"]
+    if state.live is not None:
+        await asyncio.to_thread(state.live.stop)
+    for task in state.background:
+        task.cancel()
+    await asyncio.gather(*state.background, return_exceptions=True)
+    state.background.clear()
 
 
 def build_application(settings: Settings, index: Index, articles_dir: Path) -> Application:
@@ -499,9 +517,12 @@ def build_application(settings: Settings, index: Index, articles_dir: Path) -> A
         .concurrent_updates(settings.concurrent_updates if settings.concurrent_updates > 1 else False)
         .connection_pool_size(max(8, settings.concurrent_updates * 2))
         .post_init(post_init)
+        .post_stop(post_stop)
         .build()
     )
-    application.bot_data["state"] = BotState(settings, index, articles_dir)
+    application.bot_data["state"] = BotState(settings, index, articles_dir,
+                                             live=Live(settings, index, articles_dir,
+                                                       serves=lambda chat_id: chat_id != CONSOLE_CHAT))
 
     # Group -1: access control runs before everything else.
     application.add_handler(TypeHandler(Update, only_allowed_chats), group=-1)
@@ -513,12 +534,18 @@ def build_application(settings: Settings, index: Index, articles_dir: Path) -> A
     application.add_handler(CommandHandler("latest", latest))
     application.add_handler(CommandHandler("stats", stats))
     application.add_handler(CommandHandler("reindex", reindex))
+
+    # Standing questions.
+    application.add_handler(CommandHandler("follow", tg_follow.follow))
+    application.add_handler(CommandHandler("following", tg_follow.following))
+    application.add_handler(CommandHandler("unfollow", tg_follow.unfollow))
     application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command))
 
     # Questions: private text, group messages addressed to the bot, More buttons, inline mode.
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, private_text))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
     application.add_handler(CallbackQueryHandler(more, pattern=r"^more:"))
+    application.add_handler(CallbackQueryHandler(tg_follow.stop_button, pattern=r"^unf:"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(InlineQueryHandler(inline_query))
 

@@ -125,6 +125,7 @@ class FakeBotApi:
         self.faults: dict[str, list[Fault]] = {}
         self.random_fault: Callable[[str, dict], Fault | None] | None = None
         self.per_chat_interval = 0.0
+        self.admins: dict[int, set[int]] = {}  # group chat id -> its admins' user ids (getChatMember)
         self._last_sent: dict[str, float] = {}
         self._updates: list[dict] = []
         self._next_update_id = 1
@@ -411,6 +412,17 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: message is not modified")
         message["reply_markup"] = params.get("reply_markup")
         return message
+
+    def _api_getChatMember(self, params):
+        user = int(params["user_id"])
+        member = {"user": {"id": user, "is_bot": False, "first_name": "U"}}
+        if user not in self.admins.get(int(params["chat_id"]), set()):
+            return {"status": "member", **member}
+        rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
+                  "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
+                  "can_edit_stories", "can_delete_stories")  # ChatMemberAdministrator's required fields
+        return {"status": "administrator", **member, "can_be_edited": False, "is_anonymous": False,
+                **{right: right == "can_manage_chat" for right in rights}}
 
     def _api_sendChatAction(self, params):
         return True

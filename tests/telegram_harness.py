@@ -17,8 +17,10 @@ from .fake_bot_api import FakeBotApi
 
 @contextmanager
 def running_bot(index_path: Path, articles_dir: Path, **settings_changes):
-    """Yield (fake server, application) while the bot long-polls the fake server."""
+    """Yield (fake server, application) while the bot long-polls the fake server (not watching the
+    folder unless watch=True is given)."""
     fake = FakeBotApi().start()
+    settings_changes.setdefault("watch", False)
     settings = Settings(articles_dir=articles_dir, index_path=index_path, telegram_token=fake.token,
                         telegram_api_base_url=fake.base_url, **settings_changes)
     application = build_application(settings, Index(index_path), articles_dir)
@@ -37,6 +39,7 @@ def running_bot(index_path: Path, articles_dir: Path, **settings_changes):
             await stop.wait()
             await application.updater.stop()
             await application.stop()
+            await application.post_stop(application)
 
     def target():
         try:

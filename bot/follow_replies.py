@@ -1,0 +1,54 @@
+"""The replies to /follow, /following and /unfollow, as Telegram HTML: one text for both faces.
+
+Telegram adds the checks only a chat has (group admins) and the Stop button; the console shows
+these same texts as plain text.
+"""
+
+from __future__ import annotations
+
+import html
+
+from .follows import Follow, FollowError, FollowStore
+from .render import shorten
+
+NOT_KEPT = "Standing questions are not kept by this bot."
+
+
+def _quoted(question: str, limit: int = 300) -> str:
+    return f"‘{html.escape(shorten(question, limit), quote=False)}’"
+
+
+def follow_reply(store: FollowStore, chat_id: int, user_id: int, question: str) -> tuple[str, Follow | None]:
+    """Keep the question for the chat; the reply and the kept question (None when refused)."""
+    try:
+        kept = store.add(chat_id, user_id, question)
+    except FollowError as error:
+        return html.escape(str(error), quote=False), None
+    return (f"Following {_quoted(kept.question)}. When a new article answers it, I'll send the passages "
+            "here. /following lists this chat's questions."), kept
+
+
+def following_reply(store: FollowStore, chat_id: int) -> str:
+    follows = store.of_chat(chat_id)
+    if not follows:
+        return "No standing questions here. Leave one with /follow &lt;question&gt;."
+    lines = ["<b>Standing questions</b>"]
+    for number, follow in enumerate(follows, start=1):
+        paused = "" if follow.active else " (paused: I could not send here)"
+        lines.append(f"{number}. {html.escape(shorten(follow.question, 200), quote=False)}{paused}")
+    lines.append("\n/unfollow &lt;number&gt; ends one.")
+    return "\n".join(lines)
+
+
+def unfollow_reply(store: FollowStore, chat_id: int, argument: str) -> str:
+    """End the standing question numbered as /following shows it."""
+    follows = store.of_chat(chat_id)
+    try:
+        number = int(argument.strip())
+        if number < 1:
+            raise IndexError
+        chosen = follows[number - 1]
+    except (ValueError, IndexError):
+        return f"Give the number from /following, 1 to {len(follows)}." if follows else "No standing questions here."
+    store.remove(chat_id, chosen.follow_id)
+    return f"Stopped following {_quoted(chosen.question)}."

@@ -1,0 +1,152 @@
+"""Standing questions on Telegram: /follow, /following, /unfollow, the Stop button, and the pushes.
+
+Pushes are sent by one task that drains a queue filled from the watcher's thread, through the same
+rate limiter as answers. A chat that blocked the bot (403) or is gone has its questions paused, not
+retried. Buttons carry a plain `unf:<id>` resolved in the state file, so they keep working for weeks
+and across restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from . import render
+from .follow_replies import NOT_KEPT, follow_reply, following_reply, unfollow_reply
+from .follows import FollowStore, Push
+
+logger = logging.getLogger(__name__)
+
+ADMINS_ONLY = "In groups, only the group's admins can leave standing questions."
+# Telegram takes about 30 messages a second from a bot (PTB's limiter enforces it); pushes use at most
+# two thirds, so a story with 1,000 followers never starves the answers to questions.
+PUSHES_PER_SECOND = 20.0
+ANONYMOUS_ADMIN = 1087968824  # Telegram's "Group" user: an admin posting anonymously
+
+
+def store_of(context: ContextTypes.DEFAULT_TYPE) -> FollowStore | None:
+    live = context.bot_data["state"].live
+    return live.store if live is not None else None
+
+
+def stop_markup(follow_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton("Stop following", callback_data=f"unf:{follow_id}")]])
+
+
+async def is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Private chats: yes. Groups: the sender is an admin or the owner (or posts as the group)."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat.type == ChatType.PRIVATE:
+        return True
+    if message and message.sender_chat and message.sender_chat.id == chat.id:
+        return True  # an anonymous admin
+    user = update.effective_user
+    if user is None or user.id == ANONYMOUS_ADMIN:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError:
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def _store_for_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> FollowStore | None:
+    """The state, if this sender may change the chat's standing questions; else replies why not."""
+    store, message = store_of(context), update.effective_message
+    if store is None:
+        await message.reply_text(NOT_KEPT)
+        return None
+    if not await is_group_admin(update, context):
+        await message.reply_text(ADMINS_ONLY)
+        return None
+    return store
+
+
+async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/follow <question>: keep the question for this chat."""
+    store = await _store_for_change(update, context)
+    if store is None:
+        return
+    user = update.effective_user.id if update.effective_user else 0
+    text, kept = await asyncio.to_thread(follow_reply, store, update.effective_chat.id, user,
+                                         " ".join(context.args or []))
+    await update.effective_message.reply_html(text, reply_markup=stop_markup(kept.follow_id) if kept else None)
+
+
+async def following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/following: this chat's standing questions, numbered."""
+    store, message = store_of(context), update.effective_message
+    if store is None:
+        await message.reply_text(NOT_KEPT)
+        return
+    await message.reply_html(render.fit_html(await asyncio.to_thread(following_reply, store,
+                                                                     update.effective_chat.id)))
+
+
+async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unfollow <number>: end one of this chat's standing questions."""
+    store = await _store_for_change(update, context)
+    if store is None:
+        return
+    await update.effective_message.reply_html(await asyncio.to_thread(
+        unfollow_reply, store, update.effective_chat.id, " ".join(context.args or [])))
+
+
+async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The Stop following button under a push or a /follow reply."""
+    query, store = update.callback_query, store_of(context)
+    try:
+        follow_id = int(query.data.split(":", 1)[1])
+    except (ValueError, IndexError):
+        await query.answer("That button no longer works.")
+        return
+    if store is None or update.effective_chat is None or not await is_group_admin(update, context):
+        await query.answer(ADMINS_ONLY if store is not None else NOT_KEPT)
+        return
+    removed = await asyncio.to_thread(store.remove, update.effective_chat.id, follow_id)
+    await query.answer("Stopped following that question." if removed else "That question was not followed.")
+    if removed:
+        try:
+            await query.edit_message_reply_markup(None)
+        except BadRequest:
+            pass
+
+
+async def send_pushes(application: Application, queue: asyncio.Queue,
+                      per_second: float = PUSHES_PER_SECOND) -> None:
+    """Drain the pushes the watcher found and send each as one message (at most once), paced so that
+    answers to questions keep part of Telegram's overall rate."""
+    store = application.bot_data["state"].live.store
+    while True:
+        pushes: list[Push] = await queue.get()
+        for push in pushes:
+            sent = await _send(application, store, push)
+            await asyncio.sleep(sent / per_second)
+
+
+async def _send(application: Application, store: FollowStore, push: Push) -> int:
+    """Send one push; how many messages it took."""
+    chat = push.follow.chat_id
+    messages = render.push_messages(push)
+    sent = 0
+    try:
+        for number, text in enumerate(messages, start=1):
+            markup = stop_markup(push.follow.follow_id) if number == len(messages) else None
+            await application.bot.send_message(chat, text, reply_markup=markup)
+            sent += 1
+        await asyncio.to_thread(store.mark_sent, chat, push.keys)
+    except (Forbidden, ChatMigrated) as error:
+        paused = await asyncio.to_thread(store.pause_chat, chat, type(error).__name__)
+        logger.info("Chat %s cannot be sent to (%s): %d standing question(s) paused", chat, error, paused)
+    except BadRequest as error:
+        if "chat not found" in str(error).lower():
+            await asyncio.to_thread(store.pause_chat, chat, "chat not found")
+        logger.warning("A standing question's passages could not be sent to %s: %s", chat, error)
+    except TelegramError as error:  # recorded as sent before sending: not retried (at most once)
+        logger.warning("A standing question's passages to %s were not delivered: %s", chat, error)
+    return sent
