@@ -206,9 +206,10 @@ def _holds(ids: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
 
 
 def article_pool(snap: Snapshot, q: F.Question, since_day: int | None, latest_day: int | None,
-                 only: np.ndarray | None = None) -> tuple[F.ArticlePool, int]:
+                 only: np.ndarray | None = None, term_matrices: bool = True) -> tuple[F.ArticlePool, int]:
     """Every article holding a question term within the dates (and among `only`, if given), with what
-    the article features need; also how many matching articles the dates left out."""
+    the article features need (`term_matrices=False`: without which terms each one holds, see
+    `best_articles`); also how many matching articles the dates left out."""
     candidates = snap.article_candidates(list(q.terms))
     ids, bm25 = candidates.ids.astype(np.int64), candidates.scores
     days = snap.article_days[ids].astype(np.int64)
@@ -223,20 +224,78 @@ def article_pool(snap: Snapshot, q: F.Question, since_day: int | None, latest_da
     ids, bm25, days = ids[keep], bm25[keep], days[keep]
     order = np.argsort(ids, kind="stable")
     ids, bm25, days = ids[order], bm25[order], days[order]
+    article_postings = snap.article_postings(list(q.terms))
+    bound = sum(q.counts[column] * max(idf(snap.params, snap.article_stats, article_postings[term].df), 0.0)
+                for column, term in enumerate(q.terms) if term in article_postings)
+    frame_days = (_day(q.frame.start), _day(q.frame.end)) if q.frame.start and q.frame.end else None
+    empty = np.zeros((len(ids), len(q.terms)), dtype=bool)
+    pool = F.ArticlePool(ids, bm25, bound * (snap.params.k1 + 1), empty, empty, days, frame_days,
+                         bm25_best=float(bm25.max()) if len(bm25) else 0.0)
+    return (with_terms(snap, q, pool, np.arange(len(ids))) if term_matrices else pool), outside
+
+
+def with_terms(snap: Snapshot, q: F.Question, pool: F.ArticlePool, rows: np.ndarray) -> F.ArticlePool:
+    """These rows of the pool (ascending), with which question terms each article and its headline hold."""
+    ids = pool.ids[rows]
     postings, article_postings = snap.postings(list(q.terms)), snap.article_postings(list(q.terms))
     titles = snap.article_first[ids].astype(np.int64) if len(ids) else ids
     holds = np.zeros((len(ids), len(q.terms)), dtype=bool)
     in_title = np.zeros_like(holds)
-    bound = 0.0
     for column, term in enumerate(q.terms):
         if term in article_postings:
             holds[:, column] = _holds(ids, article_postings[term].ids)
-            bound += q.counts[column] * max(idf(snap.params, snap.article_stats, article_postings[term].df), 0.0)
         if term in postings:
             in_title[:, column] = _holds(titles, postings[term].ids)
-    frame_days = (_day(q.frame.start), _day(q.frame.end)) if q.frame.start and q.frame.end else None
-    pool = F.ArticlePool(ids, bm25, bound * (snap.params.k1 + 1), holds, in_title, days, frame_days)
-    return pool, outside
+    return F.ArticlePool(ids, pool.bm25[rows], pool.bm25_bound, holds, in_title, pool.days[rows], pool.frame_days,
+                         bm25_best=pool.bm25_best)
+
+
+PRUNE_FROM = 1024  # from this many candidate articles on, the "terms" features are computed only where needed
+PRUNE_CHUNK = 1024
+MAX_SCORED_ARTICLES = 4096  # the cap on work per question: at most this many articles are scored in full
+
+
+def best_articles(snap: Snapshot, q: F.Question, pool: F.ArticlePool, model: RankingModel, off: frozenset[str],
+                  need: int) -> F.ArticlePool:
+    """The candidates that can be among the `need` best, with their term matrices: exactly the articles
+    a full scoring would rank first, without the per-term look-ups for the rest.
+
+    Every feature but the "terms" ones is computed for every candidate; those are shares in [0, 1], so
+    each candidate's best possible score is known. Candidates are scored exactly in the order of that
+    bound, a chunk at a time, until the next bound falls below the `need`-th best exact score, or
+    MAX_SCORED_ARTICLES have been scored: past that the ranking is no longer guaranteed exact (measured
+    on every question set: the same answers, see CONTRIBUTING "Speed at scale")."""
+    cheap = {name: f.compute(q, pool) for name, f in F.ARTICLE_FEATURES.items() if f.stage != "terms"}
+    base = model.article.score(cheap, off)
+    headroom = 0.0
+    linear = model.article
+    for j, name in enumerate(linear.names):
+        feature = F.ARTICLE_FEATURES.get(name)
+        if feature is not None and feature.stage == "terms" and name not in off:
+            at_zero, at_one = linear.weights[j] * (0 - linear.means[j]) / linear.scales[j], \
+                linear.weights[j] * (1 - linear.means[j]) / linear.scales[j]
+            headroom += max(at_zero, at_one)  # base counts the feature as absent (contribution 0)
+    upper = base + headroom
+    order = np.arange(len(upper))
+    if len(upper) > MAX_SCORED_ARTICLES:  # only the best bounds can be scored: no need to sort the rest
+        order = np.argpartition(-upper, MAX_SCORED_ARTICLES - 1)[:MAX_SCORED_ARTICLES]
+    order = order[np.argsort(-upper[order], kind="stable")]
+    chosen: list[np.ndarray] = []
+    exact: list[np.ndarray] = []
+    kth = -math.inf
+    for start in range(0, min(len(order), MAX_SCORED_ARTICLES), PRUNE_CHUNK):
+        rows = order[start:start + PRUNE_CHUNK]
+        if upper[rows[0]] < kth - 1e-9:
+            break
+        rows = np.sort(rows)
+        part = with_terms(snap, q, pool, rows)
+        chosen.append(rows)
+        exact.append(model.article.score(feature_values(F.ARTICLE_FEATURES, q, part), off))
+        scores = np.concatenate(exact)
+        if len(scores) >= need:
+            kth = float(np.partition(scores, len(scores) - need)[len(scores) - need])
+    rows = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+    return with_terms(snap, q, pool, rows)
 
 
 def feature_values(registry: dict, q: F.Question, pool, stage: str | None = None) -> dict[str, np.ndarray]:
@@ -264,7 +323,12 @@ def rank(snap: Snapshot, q: F.Question, ranking: Ranking, since_day: int | None,
     """Score the articles, then the sentences of the best ones (`read_all`: text features for every
     candidate sentence, as the fitting script needs)."""
     model = model_for(snap, ranking, q.text)
-    articles, outside = article_pool(snap, q, since_day, latest_day, only_articles)
+    need = max(model.articles_read, wanted)
+    prune = not (read_all or ranking.hard_window)
+    articles, outside = article_pool(snap, q, since_day, latest_day, only_articles, term_matrices=not prune)
+    if prune:
+        articles = (best_articles(snap, q, articles, model, ranking.off, need) if len(articles.ids) >= PRUNE_FROM
+                    else with_terms(snap, q, articles, np.arange(len(articles.ids))))
     values = feature_values(F.ARTICLE_FEATURES, q, articles)
     scores = model.article.score(values, ranking.off)
     order = np.lexsort((articles.ids, -scores))
@@ -273,7 +337,7 @@ def rank(snap: Snapshot, q: F.Question, ranking: Ranking, since_day: int | None,
         inside = values["in_window"][order] > 0 if "in_window" in values else np.zeros(len(order), bool)
         if inside.any():
             order, decided = order[inside], True
-    top = order[: max(model.articles_read, wanted)]
+    top = order[:need]
     ranked = Ranked(q, articles, values, scores, top, window_decided=decided, outside=outside)
     if len(top):
         _rank_passages(snap, ranked, model, ranking, wanted, read_all)

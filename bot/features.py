@@ -11,6 +11,10 @@ number per candidate, on a scale that does not depend on the other candidates (s
 that a score means the same in any pool: a standing question's new articles are
 judged like an answer's). `stage` says what it needs: "postings" features come from
 the postings and the per-article arrays alone and are computed for every candidate;
+"terms" article features need which question terms each article and its headline
+hold (a look-up per term and article, the costly part with many candidates); they
+are shares in [0, 1], so an article's best possible score is known without them,
+and they are computed only for articles that can still reach the top;
 "text" features read the sentences' text and are computed only for the best
 candidates by the postings features. A new idea is one function here and a re-fit
 (`python bench/fit_ranking.py`); `newsbot eval --without NAME` measures each.
@@ -89,6 +93,7 @@ class ArticlePool:
     in_title: np.ndarray  # [article, term]: its title holds the term
     days: np.ndarray
     frame_days: tuple[int, int] | None  # the question's window in days, if it has one
+    bm25_best: float | None = None  # the best BM25 of every candidate (when these are only some of them)
 
 
 @dataclass
@@ -146,13 +151,13 @@ def article_bm25(q: Question, pool: ArticlePool) -> np.ndarray:
     return pool.bm25 / pool.bm25_bound if pool.bm25_bound > 0 else np.zeros(len(pool.ids))
 
 
-@feature("article")
+@feature("article", stage="terms")
 def article_coverage(q: Question, pool: ArticlePool) -> np.ndarray:
     """IDF-weighted share of the question's terms the article holds somewhere."""
     return coverage(pool.holds, q.article_idf)
 
 
-@feature("article")
+@feature("article", stage="terms")
 def title_coverage(q: Question, pool: ArticlePool) -> np.ndarray:
     """IDF-weighted share of the question's terms in the headline."""
     return coverage(pool.in_title, q.sentence_idf)
@@ -178,7 +183,7 @@ def recent_60_days(q: Question, pool: ArticlePool) -> np.ndarray:
 
 def _closeness(pool: ArticlePool) -> np.ndarray:
     """The article's BM25 over the best in the pool: how close a rival it is lexically."""
-    best = pool.bm25.max() if len(pool.bm25) else 0.0
+    best = pool.bm25_best if pool.bm25_best is not None else (pool.bm25.max() if len(pool.bm25) else 0.0)
     return pool.bm25 / best if best > 0 else np.zeros(len(pool.ids))
 
 

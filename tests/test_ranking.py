@@ -166,8 +166,9 @@ def test_name_agreement_counts_other_articles_only():
 def test_every_feature_is_documented_and_registered_once():
     for registry in (F.ARTICLE_FEATURES, F.PASSAGE_FEATURES):
         for name, feature in registry.items():
-            assert feature.name == name and feature.doc and feature.stage in ("postings", "text")
+            assert feature.name == name and feature.doc and feature.stage in ("postings", "terms", "text")
     assert not set(F.ARTICLE_FEATURES) & set(F.PASSAGE_FEATURES)
+    assert {f.stage for f in F.ARTICLE_FEATURES.values()} == {"postings", "terms"}  # no article reads text
 
 
 # --- answer types --------------------------------------------------------------------------
@@ -344,3 +345,31 @@ def test_answers_are_deterministic(tmp_path):
     first = answer(index, "tram line", top=5)
     assert all(answer(index, "tram line", top=5).passages == first.passages for _ in range(3))
     assert isinstance(RankingModel.from_json(default_model().as_json()), RankingModel)
+
+
+def test_scoring_only_the_articles_that_can_reach_the_top_gives_the_full_ranking(tmp_path, monkeypatch):
+    """best_articles skips the per-term look-ups for articles whose best possible score cannot reach the
+    top; with pruning forced on a small collection, the answers equal the full scoring's exactly."""
+    import bot.answer as answer_module
+
+    folder = tmp_path / "many"
+    words = ["harbour", "tram", "council", "budget", "river", "bridge", "school", "election", "storm", "rates"]
+    for i in range(300):
+        picked = [words[(i * 7 + j) % len(words)] for j in range(1 + i % 4)]
+        day = dt.date(2025, 1, 1) + dt.timedelta(days=i % 200)
+        write(folder, f"{i:03d}.txt", f" date {day} Story {i} about the {' '.join(picked)}\n\nThe {picked[0]} "
+              f"plan number {i} was discussed on Monday by the {' and the '.join(picked)} committee.\n")
+    rebuild(folder, tmp_path / "many.db")
+    index = Index(tmp_path / "many.db")
+    questions = ["What did the council decide about the harbour tram?", "storm river bridge",
+                 "When was the school budget discussed this week?", "rates election council budget"]
+
+    def answers(prune_from: int, chunk: int):
+        monkeypatch.setattr(answer_module, "PRUNE_FROM", prune_from)
+        monkeypatch.setattr(answer_module, "PRUNE_CHUNK", chunk)
+        return [[(p.sentence_id, round(p.score, 9)) for p in answer(index, q, top=10, as_of="2025-07-01").passages]
+                for q in questions]
+
+    full = answers(10**9, 1024)
+    assert all(full)
+    assert answers(1, 8) == full
