@@ -8,7 +8,9 @@ kept with probability 1/2, otherwise replaced by a random sentence from the
 whole archive. Sentences are counted with newsbot's own splitter, titles excluded.
 
 Questions: 100 article titles and 100 five-word questions made of the first
-five content words of random sentences, drawn from the collection itself.
+five content words of random sentences, drawn from the collection itself; and
+natural ones (`natural_questions`): 200 of xquad-en and 200 of realtimeqa-dev.
+The same articles can be written as .txt folders or as JSONL feed files.
 """
 
 from __future__ import annotations
@@ -60,13 +62,18 @@ def _text(source: Source, date: str) -> str:
     return f" date {date} {source.title}\n\n{body}\n"
 
 
-def make_collection(sources: list[Source], sentences: int, out: Path) -> dict:
-    """Write a collection of about `sentences` sentences below `out`; returns its description."""
+JSONL_ARTICLES_PER_FILE = 7_500  # a feed file of a day or two, as a wire service would export
+
+
+def make_collection(sources: list[Source], sentences: int, out: Path, fmt: str = "txt") -> dict:
+    """Write a collection of about `sentences` sentences below `out`, as .txt files (1,000 a folder) or
+    as JSONL feed files (`fmt="jsonl"`, the same articles); returns its description."""
     rng = random.Random(SEED)
     pool = [s for src in sources for p in src.paragraphs for s in p]
     out.mkdir(parents=True, exist_ok=True)
     written = total = 0
     chosen: list[Source] = []
+    feed = None
     while total < sentences:
         if written < len(sources):
             source, date = sources[written], sources[written].date
@@ -78,17 +85,40 @@ def make_collection(sources: list[Source], sentences: int, out: Path) -> dict:
                 else day.replace(year=day.year + years, day=28).isoformat()
             paragraphs = [[s if rng.random() < 0.5 else rng.choice(pool) for s in p] for p in template.paragraphs]
             source = Source(template.title, date, paragraphs)
-        shard = out / f"{written // 1000:04d}"
-        shard.mkdir(exist_ok=True)
-        (shard / f"{written:07d}.txt").write_text(_text(source, date), encoding="utf-8")
+        if fmt == "jsonl":
+            if written % JSONL_ARTICLES_PER_FILE == 0:
+                if feed:
+                    feed.close()
+                feed = (out / f"feed-{written // JSONL_ARTICLES_PER_FILE:04d}.jsonl").open("w", encoding="utf-8")
+            body = "\n\n".join(" ".join(p) for p in source.paragraphs)
+            feed.write(json.dumps({"date": date, "title": source.title, "text": body}) + "\n")
+        else:
+            shard = out / f"{written // 1000:04d}"
+            shard.mkdir(exist_ok=True)
+            (shard / f"{written:07d}.txt").write_text(_text(source, date), encoding="utf-8")
         chosen.append(source)
         total += source.size
         written += 1
+    if feed:
+        feed.close()
     questions = make_questions(chosen, rng)
     (out.parent / f"{out.name}.questions.jsonl").write_text(
         "".join(json.dumps({"id": i, "question": q}) + "\n" for i, q in enumerate(questions)), encoding="utf-8"
     )
     return {"articles": written, "sentences": total, "questions": len(questions)}
+
+
+def natural_questions(shared: Path, each: int = 200) -> list[str]:
+    """Questions people ask, in words (not drawn from the collection): the first `each` of xquad-en and of
+    realtimeqa-dev. On the Reuters collection they test cost, not quality: long questions of common words
+    are what makes a search slow."""
+    found = []
+    for name in ("xquad-en", "realtimeqa-dev"):
+        path = shared / "data" / name / "questions.jsonl"
+        if path.exists():
+            with path.open(encoding="utf-8") as lines:
+                found += [json.loads(line)["question"] for _, line in zip(range(each), lines)]
+    return found
 
 
 def make_questions(sources: list[Source], rng: random.Random, each: int = 100) -> list[str]:

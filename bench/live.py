@@ -68,6 +68,7 @@ def start_watcher(corpus: Path, index_path: Path, log: Path) -> subprocess.Popen
     deadline = time.monotonic() + 600
     while "Watching " not in log.read_text():  # the first full check is done: events are watched
         if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
             raise SystemExit(f"the watcher did not start (exit {process.poll()}):\n{log.read_text()}")
         time.sleep(0.2)
     return process

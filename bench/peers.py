@@ -1,12 +1,12 @@
 """One engine, in its own process: build over the index's sentences, time each question.
 
-    python bench/peers.py ENGINE --index IDX --tokens TOKENS.npz --questions Q.jsonl [--limit N]
+    python bench/peers.py ENGINE --index IDX --tokens TOKENS.npz --questions Q.jsonl [Q2.jsonl …] [--limit N]
 
 ENGINE: newsbot (this project's postings search), rank-bm25, bm25s, bm25s-numba, fts5.
 Every engine sees the same documents (the index's sentences and titles) and,
 except FTS5 (its own porter tokenizer on the raw text), the same tokens.
-Prints one JSON object: build seconds, RSS added by the build, per-question
-milliseconds and top-10 (ids, scores).
+Prints one JSON object: build seconds, RSS added by the build, and per question
+file its per-question milliseconds and top-10 (ids, scores).
 """
 
 from __future__ import annotations
@@ -46,14 +46,13 @@ def main() -> None:
     parser.add_argument("engine")
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--tokens", type=Path, required=True)
-    parser.add_argument("--questions", type=Path, required=True)
+    parser.add_argument("--questions", type=Path, nargs="+", required=True)
     parser.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
-    questions = [json.loads(line)["question"] for line in args.questions.open()]
+    sets = [[json.loads(line)["question"] for line in path.open()] for path in args.questions]
     if args.limit:
-        questions = questions[: args.limit]
+        sets = [questions[: args.limit] for questions in sets]
     analyzer = Analyzer("en")
-    queries = [analyzer.terms(q) for q in questions]
     engine = args.engine
     base = rss_mb()
     started = time.perf_counter()
@@ -68,16 +67,21 @@ def main() -> None:
                   "fts5": fts5_engine}[engine](docs, ids, args.index, analyzer)
     build = time.perf_counter() - started
     added = rss_mb() - base  # while the shared token lists are still held, so they are not counted
-    search(queries[0], questions[0])  # warm-up (numba compiles on first call)
-    times, tops = [], []
-    for query, question in zip(queries, questions):
-        t0 = time.perf_counter()
-        top = search(query, question)
-        times.append((time.perf_counter() - t0) * 1000)
-        tops.append(top)
+    first = next(q for q in sets if q)
+    search(analyzer.terms(first[0]), first[0])  # warm-up (numba compiles on first call)
+    results = []
+    for questions in sets:
+        times, tops = [], []
+        for question in questions:
+            query = analyzer.terms(question)
+            t0 = time.perf_counter()
+            top = search(query, question)
+            times.append((time.perf_counter() - t0) * 1000)
+            tops.append(top)
+        results.append({"times_ms": times, "tops": tops})
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"engine": engine, "build_s": build, "rss_added_mb": added, "peak_rss_mb": peak,
-                      "times_ms": times, "tops": tops}))
+                      "sets": results}))
 
 
 def _top(ids: np.ndarray, scores: np.ndarray, k: int = 10) -> list:

@@ -3,6 +3,7 @@
     pip install '.[bench]'
     python bench/scale.py                      # 10k, 100k and 1M sentences (about 15 minutes)
     python bench/scale.py --sizes 10k          # the quick version
+    python bench/scale.py --sizes 10M --inputs txt,jsonl   # ten million sentences (about 90 minutes)
 
 Collections are made from ../shared/data/reuters-21578.tar.gz (see bench/corpus.py).
 For each size it runs, each in a fresh process: newsbot's full rebuild (time, peak
@@ -32,11 +33,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.corpus import load_reuters, make_collection  # noqa: E402
+from bench.corpus import load_reuters, make_collection, natural_questions  # noqa: E402
 from index.search import Index  # noqa: E402
 from index.terms import Analyzer  # noqa: E402
 
-SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
 ENGINES = ["newsbot", "rank-bm25", "bm25s", "bm25s-numba", "fts5"]
 
 
@@ -122,22 +123,32 @@ def exactness(ours: list, reference: list) -> float:
     return same / max(len(ours), 1)
 
 
-def bench_size(label: str, size: int, out: Path, sources, engines: list[str]) -> dict:
-    corpus = out / f"corpus-{label}"
-    if not corpus.exists():
-        print(f"[{label}] writing collection …", flush=True)
-        make_collection(sources, size, corpus)
-    questions_path = out / f"corpus-{label}.questions.jsonl"
-    questions = [json.loads(l)["question"] for l in questions_path.open()]
+def engines_for(size: int, asked: str) -> list[str]:
+    if asked != "auto":
+        return asked.split(",")
+    # At 10M rank-bm25 would hold some 10 GB of per-document dicts and take 10 s a question; bm25s's numpy
+    # backend and FTS5 take hours over 400 questions. bm25s-numba is the peer that matters there.
+    return ["newsbot", "bm25s-numba"] if size > 1_000_000 else ENGINES
+
+
+def bench_size(label: str, size: int, out: Path, sources, engines: list[str], inputs: list[str],
+               natural: Path) -> dict:
     index_path = out / f"index-{label}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{index_path}{suffix}").unlink(missing_ok=True)
-    print(f"[{label}] full rebuild …", flush=True)
-    full = run_measured(newsbot("index", "rebuild", "--full", "--articles", str(corpus), "--index", str(index_path)))
+    result = {"label": label, "builds": {}}
+    for fmt in inputs:
+        corpus = out / (f"corpus-{label}" if fmt == "txt" else f"corpus-{label}-{fmt}")
+        if not corpus.exists():
+            print(f"[{label}] writing collection as {fmt} …", flush=True)
+            make_collection(sources, size, corpus, fmt)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{index_path}{suffix}").unlink(missing_ok=True)
+        print(f"[{label}] full rebuild from {fmt} …", flush=True)
+        full = run_measured(newsbot("index", "rebuild", "--full", "--articles", str(corpus), "--index", str(index_path)))
+        result["builds"][fmt] = {"rebuild_s": full["seconds"], "rebuild_peak_mb": full["peak_mb"],
+                                 "index_mb": sum(os.path.getsize(p) for p in out.glob(f"index-{label}.db*")
+                                                 if p.is_file()) / 2**20}
     meta = Index(index_path).meta()
-    result = {"label": label, "sentences": int(meta["documents"]), "articles": int(meta["articles"]),
-              "terms": int(meta["vocabulary"]), "rebuild_s": full["seconds"], "rebuild_peak_mb": full["peak_mb"],
-              "index_mb": sum(os.path.getsize(p) for p in out.glob(f"index-{label}.db*") if p.is_file()) / 2**20}
+    result.update(sentences=int(meta["documents"]), articles=int(meta["articles"]), terms=int(meta["vocabulary"]))
     incoming = corpus / "incoming"
     shutil.rmtree(incoming, ignore_errors=True)
     incoming.mkdir()
@@ -151,68 +162,84 @@ def bench_size(label: str, size: int, out: Path, sources, engines: list[str]) ->
     dele = run_measured(newsbot("index", "rebuild", "--articles", str(corpus), "--index", str(index_path)))
     result["incremental_remove10_s"] = dele["seconds"]
 
+    question_files = {"made": out / f"corpus-{label}.questions.jsonl", "natural": natural}
+    question_files = {name: path for name, path in question_files.items() if path.exists()}
     print(f"[{label}] serving …", flush=True)
-    result["start_to_first_answer_s"] = start_to_first_answer(index_path, questions[0])
-    batch = run_measured(newsbot("ask", "--json", "--index", str(index_path)), stdin="\n".join(questions) + "\n")
-    took = [json.loads(l)["took_ms"] for l in batch["stdout"].splitlines()]
-    result.update(ask_peak_mb=batch["peak_mb"], took_ms_median=statistics.median(took),
-                  took_ms_p99=percentile(took, 99))
+    first = json.loads(next(iter(question_files.values())).open().readline())["question"]
+    result["start_to_first_answer_s"] = start_to_first_answer(index_path, first)
+    result["answers"] = {}
+    for name, path in question_files.items():
+        batch = run_measured(newsbot("ask", "--json", "--index", str(index_path)), stdin=path.read_text())
+        took = [json.loads(l)["took_ms"] for l in batch["stdout"].splitlines()]
+        result["answers"][name] = {"ask_peak_mb": batch["peak_mb"], "took_ms_median": statistics.median(took),
+                                   "took_ms_p99": percentile(took, 99), "questions": len(took)}
 
     tokens = out / f"tokens-{label}.npz"
-    if not tokens.exists():
+    if any(e != "newsbot" for e in engines) and not tokens.exists():
+        print(f"[{label}] exporting tokens for the peers …", flush=True)
         export_tokens(index_path, tokens)
-    qfile = questions_path
     result["engines"] = {}
     for engine in engines:
-        limit = 0
-        if engine == "rank-bm25":
-            limit = 50 if size >= 1_000_000 else 0  # rank-bm25 takes about 1 s a question at 1M
+        limit = 50 if engine == "rank-bm25" and size >= 1_000_000 else 0  # about 1 s a question at 1M
         print(f"[{label}] {engine} …", flush=True)
         run = run_measured([sys.executable, str(HERE / "peers.py"), engine, "--index", str(index_path),
-                            "--tokens", str(tokens), "--questions", str(qfile), "--limit", str(limit)],
-                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            "--tokens", str(tokens), "--questions", *map(str, question_files.values()),
+                            "--limit", str(limit)], env={**os.environ, "PYTHONPATH": str(ROOT)})
         data = json.loads(run["stdout"])
-        times = data["times_ms"]
-        result["engines"][engine] = {"build_s": data["build_s"], "rss_added_mb": data["rss_added_mb"],
-                                     "median_ms": statistics.median(times), "p99_ms": percentile(times, 99),
-                                     "questions": len(times), "tops": data["tops"]}
+        result["engines"][engine] = {"build_s": data["build_s"], "rss_added_mb": data["rss_added_mb"], "sets": {
+            name: {"median_ms": statistics.median(part["times_ms"]), "p99_ms": percentile(part["times_ms"], 99),
+                   "questions": len(part["times_ms"]), "tops": part["tops"]}
+            for name, part in zip(question_files, data["sets"])}}
     engines_out = result["engines"]
     if "rank-bm25" in engines_out and "newsbot" in engines_out:
-        n = engines_out["rank-bm25"]["questions"]
-        result["exact_top10_vs_rank_bm25"] = exactness(engines_out["newsbot"]["tops"][:n],
-                                                        engines_out["rank-bm25"]["tops"])
+        ours, reference = engines_out["newsbot"]["sets"], engines_out["rank-bm25"]["sets"]
+        result["exact_top10_vs_rank_bm25"] = {
+            name: [exactness(ours[name]["tops"][: reference[name]["questions"]], reference[name]["tops"]),
+                   reference[name]["questions"]] for name in reference}
     for data in engines_out.values():
-        del data["tops"]
+        for part in data["sets"].values():
+            del part["tops"]
     return result
 
 
-def ratio(result: dict, engine: str, peer: str) -> float:
+def ratio(result: dict, engine: str, peer: str, name: str, field: str = "median_ms") -> float:
     engines = result["engines"]
-    if engine not in engines or peer not in engines:
+    if engine not in engines or peer not in engines or name not in engines[peer]["sets"]:
         return float("nan")
-    return engines[engine]["median_ms"] / engines[peer]["median_ms"]
+    return engines[engine]["sets"][name][field] / engines[peer]["sets"][name][field]
 
 
 def markdown(results: list[dict], machine: str, command: str) -> str:
     lines = [f"Machine: {machine}. Command: `{command}`.", "",
-             "| sentences | engine | build s | memory added MB | median ms | p99 ms | ÷ bm25s-numba | ÷ rank-bm25 |",
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "Search only, top 10, one question at a time (`made`: headlines and five-word phrases of the "
+             "collection; `natural`: 200 xquad-en and 200 realtimeqa-dev questions):", "",
+             "| sentences | questions | engine | build s | memory added MB | median ms | p99 ms | "
+             "median ÷ bm25s-numba | p99 ÷ bm25s-numba |",
+             "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
         for engine, d in r["engines"].items():
-            lines.append(f"| {r['sentences']:,} | {engine} | {d['build_s']:.1f} | {d['rss_added_mb']:.0f} | "
-                         f"{d['median_ms']:.2f} | {d['p99_ms']:.2f} | {ratio(r, engine, 'bm25s-numba'):.2f} | "
-                         f"{ratio(r, engine, 'rank-bm25'):.4f} |")
-    lines += ["", "| sentences | terms | full rebuild s | rebuild peak MB | index MB | add 10 articles s | "
-              "remove 10 s | start → first answer s | `ask` peak RSS MB | took_ms median | took_ms p99 | "
-              "top-10 = rank-bm25 |",
-              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            for name, part in d["sets"].items():
+                lines.append(f"| {r['sentences']:,} | {name} | {engine} | {d['build_s']:.1f} | {d['rss_added_mb']:.0f} | "
+                             f"{part['median_ms']:.2f} | {part['p99_ms']:.2f} | "
+                             f"{ratio(r, engine, 'bm25s-numba', name):.2f} | "
+                             f"{ratio(r, engine, 'bm25s-numba', name, 'p99_ms'):.2f} |")
+    lines += ["", "Rebuilds:", "", "| sentences | input | full rebuild s | peak MB, all processes | index MB |",
+              "| ---: | --- | ---: | ---: | ---: |"]
     for r in results:
-        exact = r.get("exact_top10_vs_rank_bm25")
-        checked = r["engines"].get("rank-bm25", {}).get("questions", 0)
-        lines.append(f"| {r['sentences']:,} | {r['terms']:,} | {r['rebuild_s']:.1f} | {r['rebuild_peak_mb']:.0f} | "
-                     f"{r['index_mb']:.0f} | {r['incremental_add10_s']:.2f} | {r['incremental_remove10_s']:.2f} | "
-                     f"{r['start_to_first_answer_s']:.2f} | {r['ask_peak_mb']:.0f} | {r['took_ms_median']:.2f} | "
-                     f"{r['took_ms_p99']:.2f} | {'' if exact is None else f'{exact:.1%} of {checked}'} |")
+        for fmt, b in r["builds"].items():
+            lines.append(f"| {r['sentences']:,} | {fmt} | {b['rebuild_s']:.1f} | {b['rebuild_peak_mb']:.0f} | "
+                         f"{b['index_mb']:.0f} |")
+    lines += ["", "Answers (`newsbot ask`, the whole `answer()` with the fitted ranking):", "",
+              "| sentences | terms | add 10 articles s | remove 10 s | start → first answer s | questions | "
+              "`ask` peak RSS MB | took_ms median | took_ms p99 | top-10 = rank-bm25 |",
+              "| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        for name, a in r["answers"].items():
+            exact = (r.get("exact_top10_vs_rank_bm25") or {}).get(name)
+            lines.append(f"| {r['sentences']:,} | {r['terms']:,} | {r['incremental_add10_s']:.2f} | "
+                         f"{r['incremental_remove10_s']:.2f} | {r['start_to_first_answer_s']:.2f} | {name} | "
+                         f"{a['ask_peak_mb']:.0f} | {a['took_ms_median']:.2f} | {a['took_ms_p99']:.2f} | "
+                         f"{'' if exact is None else f'{exact[0]:.1%} of {exact[1]}'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -224,7 +251,8 @@ def plot(results: list[dict], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for engine in ENGINES:
-        points = [(r["sentences"], r["engines"][engine]["median_ms"]) for r in results if engine in r["engines"]]
+        points = [(r["sentences"], r["engines"][engine]["sets"]["made"]["median_ms"]) for r in results
+                  if engine in r["engines"] and "made" in r["engines"][engine]["sets"]]
         if points:
             ax.plot(*zip(*points), marker="o", label=engine)
     ax.set_xscale("log")
@@ -243,16 +271,23 @@ def main() -> None:
     parser.add_argument("--sizes", default="10k,100k,1M")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--out", type=Path, default=HERE / "out")
-    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--engines", default="auto", help="comma-separated, or auto (all; at 10M newsbot and "
+                        "bm25s-numba)")
+    parser.add_argument("--inputs", default="txt", help="txt, jsonl or txt,jsonl: the collection as .txt folders "
+                        "and/or JSONL feed files, each rebuilt in full")
     args = parser.parse_args()
     archive = args.shared / "data" / "reuters-21578.tar.gz"
     if not archive.exists():
         sys.exit(f"error: {archive} not found (pass --shared)")
     args.out.mkdir(parents=True, exist_ok=True)
     sources = load_reuters(archive)
+    natural = args.out / "natural.questions.jsonl"
+    natural.write_text("".join(json.dumps({"id": i, "question": q}) + "\n"
+                               for i, q in enumerate(natural_questions(args.shared))), encoding="utf-8")
     results = []
     for label in args.sizes.split(","):
-        results.append(bench_size(label, SIZES[label], args.out, sources, args.engines.split(",")))
+        results.append(bench_size(label, SIZES[label], args.out, sources, engines_for(SIZES[label], args.engines),
+                                  args.inputs.split(","), natural))
         (args.out / "scale.json").write_text(json.dumps(results, indent=1))
     machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     command = "python bench/scale.py " + " ".join(sys.argv[1:])
