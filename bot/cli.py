@@ -171,13 +171,14 @@ def cli():
     """
 
 
-@cli.group("index", short_help="Build and inspect the index.")
+@cli.group("index", short_help="Build, watch and inspect the index.")
 def index_group():
-    """Build and inspect the index: the SQLite file newsbot answers from.
+    """Build, watch and inspect the index: the SQLite file newsbot answers from.
 
     \b
     Examples:
         newsbot index rebuild --articles ~/news
+        newsbot index watch
         newsbot index stats
     """
 

@@ -356,3 +356,39 @@ def test_many_followers_of_one_story_do_not_hold_up_answers(tmp_path, newsroom):
         fake.wait_for(lambda calls: all(fake.sent_to(c) for c in followers), timeout=30)
         assert pushed_before_answer < len(followers)  # the answer went out between the pushes
         assert all(len(fake.sent_to(c)) == 1 for c in followers)  # one message each, none twice
+
+
+# --- newsbot index watch -------------------------------------------------------------------
+
+def test_index_watch_applies_changes_until_sigterm(tmp_path, articles_dir):
+    import signal
+    import subprocess
+    import sys
+
+    index = tmp_path / "watched.db"
+    log = tmp_path / "watch.log"
+    with log.open("w") as handle:
+        process = subprocess.Popen([sys.executable, "-m", "bot", "index", "watch", "--articles", str(articles_dir),
+                                    "--index", str(index)], stdout=handle, stderr=subprocess.STDOUT,
+                                   cwd=Path(__file__).resolve().parents[1],
+                                   env={**os.environ, "NEWSBOT_LOG_LEVEL": "INFO"})
+    try:
+        until(lambda: "Watching " in log.read_text(), timeout=30)
+        assert "Council Approves Harbour Tram Line" in titles(index)  # the first full check built it
+        write(articles_dir, "zep.txt", ZEPPELIN)
+        until(lambda: "Zeppelin Lands in Oslo" in titles(index))
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    finally:
+        process.kill()
+    text = log.read_text()
+    assert "applied 1 changed path(s)" in text and "1 added" in text and text.rstrip().endswith("Stopped watching.")
+    assert "Traceback" not in text
+
+
+def test_index_watch_without_a_folder_is_one_line(runner, tmp_path):
+    from bot.cli import cli
+
+    result = runner.invoke(cli, ["index", "watch", "--articles", str(tmp_path / "nope"), "--index",
+                                 str(tmp_path / "n.db")])
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "nope" in result.output
