@@ -16,7 +16,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -395,7 +395,9 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spil
             elif isinstance(item, Kept):  # its line is indexed (a line number it had before): nothing to add
                 summary.unchanged += 1
             elif present[item.article.content_hash] > 0:
-                waiting.append((result, item, item.article.source in replaced))
+                # Not the result itself: a JSONL chunk's result holds thousands of articles, and one waiting
+                # copy per chunk kept every chunk of a 10M-sentence feed in memory (8.8 GB).
+                waiting.append((replace(result, items=()), item, item.article.source in replaced))
             else:
                 add(result, item, item.article.source in replaced)
         if result.last:
