@@ -246,8 +246,13 @@ def with_terms(snap: Snapshot, q: F.Question, pool: F.ArticlePool, rows: np.ndar
             holds[:, column] = _holds(ids, article_postings[term].ids)
         if term in postings:
             in_title[:, column] = _holds(titles, postings[term].ids)
-    return F.ArticlePool(ids, pool.bm25[rows], pool.bm25_bound, holds, in_title, pool.days[rows], pool.frame_days,
-                         bm25_best=pool.bm25_best)
+    return with_terms_of(pool, rows, holds, in_title)
+
+
+def with_terms_of(pool: F.ArticlePool, rows: np.ndarray, holds: np.ndarray, in_title: np.ndarray) -> F.ArticlePool:
+    """These rows of the pool with the given term matrices (one row each)."""
+    return F.ArticlePool(pool.ids[rows], pool.bm25[rows], pool.bm25_bound, holds, in_title, pool.days[rows],
+                         pool.frame_days, bm25_best=pool.bm25_best)
 
 
 PRUNE_FROM = 1024  # from this many candidate articles on, the "terms" features are computed only where needed
@@ -265,22 +270,16 @@ def best_articles(snap: Snapshot, q: F.Question, pool: F.ArticlePool, model: Ran
     bound, a chunk at a time, until the next bound falls below the `need`-th best exact score, or
     MAX_SCORED_ARTICLES have been scored: past that the ranking is no longer guaranteed exact (measured
     on every question set: the same answers, see CONTRIBUTING "Speed at scale")."""
-    cheap = {name: f.compute(q, pool) for name, f in F.ARTICLE_FEATURES.items() if f.stage != "terms"}
-    base = model.article.score(cheap, off)
-    headroom = 0.0
-    linear = model.article
-    for j, name in enumerate(linear.names):
-        feature = F.ARTICLE_FEATURES.get(name)
-        if feature is not None and feature.stage == "terms" and name not in off:
-            at_zero, at_one = linear.weights[j] * (0 - linear.means[j]) / linear.scales[j], \
-                linear.weights[j] * (1 - linear.means[j]) / linear.scales[j]
-            headroom += max(at_zero, at_one)  # base counts the feature as absent (contribution 0)
-    upper = base + headroom
+    base = model.article.score(feature_values(F.ARTICLE_FEATURES, q, pool, "postings"), off)
+    # base counts the "terms" features as absent (contribution 0); each adds at most its larger
+    # contribution at the ends of [0, 1].
+    ends = {name: np.array([0.0, 1.0]) for name, f in F.ARTICLE_FEATURES.items() if f.stage == "terms"}
+    upper = base + model.article.terms(ends, off).max(axis=0).sum()
     order = np.arange(len(upper))
     if len(upper) > MAX_SCORED_ARTICLES:  # only the best bounds can be scored: no need to sort the rest
         order = np.argpartition(-upper, MAX_SCORED_ARTICLES - 1)[:MAX_SCORED_ARTICLES]
     order = order[np.argsort(-upper[order], kind="stable")]
-    chosen: list[np.ndarray] = []
+    parts: list[tuple[np.ndarray, F.ArticlePool]] = []
     exact: list[np.ndarray] = []
     kth = -math.inf
     for start in range(0, min(len(order), MAX_SCORED_ARTICLES), PRUNE_CHUNK):
@@ -289,13 +288,23 @@ def best_articles(snap: Snapshot, q: F.Question, pool: F.ArticlePool, model: Ran
             break
         rows = np.sort(rows)
         part = with_terms(snap, q, pool, rows)
-        chosen.append(rows)
+        parts.append((rows, part))
         exact.append(model.article.score(feature_values(F.ARTICLE_FEATURES, q, part), off))
         scores = np.concatenate(exact)
         if len(scores) >= need:
             kth = float(np.partition(scores, len(scores) - need)[len(scores) - need])
-    rows = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
-    return with_terms(snap, q, pool, rows)
+    return _joined_parts(pool, parts)
+
+
+def _joined_parts(pool: F.ArticlePool, parts: list[tuple[np.ndarray, F.ArticlePool]]) -> F.ArticlePool:
+    """The scored chunks as one pool in ascending id order, their term matrices as computed."""
+    if not parts:
+        return with_terms_of(pool, np.zeros(0, dtype=np.int64), pool.holds[:0], pool.in_title[:0])
+    rows = np.concatenate([r for r, _ in parts])
+    by_row = np.argsort(rows, kind="stable")
+    holds = np.concatenate([p.holds for _, p in parts])[by_row]
+    in_title = np.concatenate([p.in_title for _, p in parts])[by_row]
+    return with_terms_of(pool, rows[by_row], holds, in_title)
 
 
 def feature_values(registry: dict, q: F.Question, pool, stage: str | None = None) -> dict[str, np.ndarray]:
