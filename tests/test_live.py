@@ -42,6 +42,17 @@ def newsroom(tmp_path, articles_dir) -> tuple[Path, Path]:
     return articles_dir, index_path
 
 
+@pytest.fixture
+def watching_bot(tmp_path, newsroom):
+    """(fake server, bot state, articles folder): the bot running on the newsroom, watching
+    its folder, with the first full check done."""
+    articles_dir, index_path = newsroom
+    with running_bot(index_path, articles_dir, watch=True, state_path=tmp_path / "state.db") as (fake, app):
+        state = app.bot_data["state"]
+        assert state.live.watcher.ready.wait(20)
+        yield fake, state, articles_dir
+
+
 def titles(index_path: Path) -> set[str]:
     with Index(index_path).snapshot() as snap:
         return {r["title"] for r in snap.rows("select title from articles")}
@@ -205,55 +216,49 @@ def test_limits_and_duplicates_of_standing_questions(tmp_path):
     assert store.pause_chat(1, "Forbidden") == 2 and not store.active()
 
 
-def test_follow_on_telegram_pushes_new_answers_once(tmp_path, newsroom):
-    articles_dir, index_path = newsroom
-    with running_bot(index_path, articles_dir, watch=True, state_path=tmp_path / "state.db") as (fake, app):
-        state = app.bot_data["state"]
-        assert state.live.watcher.ready.wait(20)
-        fake.send_text("/follow When will the Lakeshore tram line open?", user_id=81)
-        (confirm,) = fake.wait_for(lambda calls: fake.sent_to(81))
-        assert "Following" in confirm["text"] and confirm["reply_markup"]["inline_keyboard"][0][0][
-            "callback_data"].startswith("unf:")
-        write(articles_dir, "zep.txt", ZEPPELIN)  # does not answer it
-        landed = time.monotonic()
-        write(articles_dir, "tram_date.txt", TRAM_DATE)
-        pushed = fake.wait_for(lambda calls: len(fake.sent_to(81)) >= 2 and fake.sent_to(81), timeout=15)
-        assert time.monotonic() - landed < 5.0
-        assert pushed[1]["text"].startswith("New for your question ‘When will the Lakeshore tram line open?’:")
-        assert "14 March 2028" in pushed[1]["text"] and "Zeppelin" not in pushed[1]["text"]
-        state.live.on_batch(_batch_of(state))  # the same articles again, as after a restart
-        time.sleep(1.0)
-        assert len(fake.sent_to(81)) == 2
-        fake.send_text("/following", user_id=81)
-        listing = fake.wait_for(lambda calls: len(fake.sent_to(81)) >= 3 and fake.sent_to(81))[2]["text"]
-        assert "1. When will the Lakeshore tram line open?" in listing
-        fake.send_text("/unfollow 1", user_id=81)
-        fake.wait_for(lambda calls: len(fake.sent_to(81)) >= 4)
-        write(articles_dir, "tram_again.txt", TRAM_DATE.replace("Set", "Confirmed").replace("Saturday", "Monday"))
-        time.sleep(3.0)
-        assert len(fake.sent_to(81)) == 4  # nothing after /unfollow
+def test_follow_on_telegram_pushes_new_answers_once(watching_bot):
+    fake, state, articles_dir = watching_bot
+    fake.send_text("/follow When will the Lakeshore tram line open?", user_id=81)
+    (confirm,) = fake.wait_for(lambda calls: fake.sent_to(81))
+    assert "Following" in confirm["text"] and confirm["reply_markup"]["inline_keyboard"][0][0][
+        "callback_data"].startswith("unf:")
+    write(articles_dir, "zep.txt", ZEPPELIN)  # does not answer it
+    landed = time.monotonic()
+    write(articles_dir, "tram_date.txt", TRAM_DATE)
+    pushed = fake.wait_for(lambda calls: len(fake.sent_to(81)) >= 2 and fake.sent_to(81), timeout=15)
+    assert time.monotonic() - landed < 5.0
+    assert pushed[1]["text"].startswith("New for your question ‘When will the Lakeshore tram line open?’:")
+    assert "14 March 2028" in pushed[1]["text"] and "Zeppelin" not in pushed[1]["text"]
+    state.live.on_batch(_batch_of(state))  # the same articles again, as after a restart
+    time.sleep(1.0)
+    assert len(fake.sent_to(81)) == 2
+    fake.send_text("/following", user_id=81)
+    listing = fake.wait_for(lambda calls: len(fake.sent_to(81)) >= 3 and fake.sent_to(81))[2]["text"]
+    assert "1. When will the Lakeshore tram line open?" in listing
+    fake.send_text("/unfollow 1", user_id=81)
+    fake.wait_for(lambda calls: len(fake.sent_to(81)) >= 4)
+    write(articles_dir, "tram_again.txt", TRAM_DATE.replace("Set", "Confirmed").replace("Saturday", "Monday"))
+    time.sleep(3.0)
+    assert len(fake.sent_to(81)) == 4  # nothing after /unfollow
 
 
 def _batch_of(state):
+    """A batch naming every article of the index as new."""
     from index.rebuild import RebuildSummary
-    from index.watch import Batch
 
     with state.index.snapshot() as snap:
         ids = [r["id"] for r in snap.rows("select id from articles")]
-    return Batch([], RebuildSummary(new_article_ids=ids))
+    return _batch_of_summary(RebuildSummary(new_article_ids=ids))
 
 
-def test_a_chat_that_blocked_the_bot_is_paused(tmp_path, newsroom):
-    articles_dir, index_path = newsroom
-    with running_bot(index_path, articles_dir, watch=True, state_path=tmp_path / "state.db") as (fake, app):
-        state = app.bot_data["state"]
-        assert state.live.watcher.ready.wait(20)
-        fake.send_text("/follow When will the Lakeshore tram line open?", user_id=82)
-        fake.wait_for(lambda calls: fake.sent_to(82))
-        fake.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", times=5)
-        write(articles_dir, "tram_date.txt", TRAM_DATE)
-        until(lambda: not state.live.store.active(), timeout=15)
-        assert [f.active for f in state.live.store.of_chat(82)] == [False]
+def test_a_chat_that_blocked_the_bot_is_paused(watching_bot):
+    fake, state, articles_dir = watching_bot
+    fake.send_text("/follow When will the Lakeshore tram line open?", user_id=82)
+    fake.wait_for(lambda calls: fake.sent_to(82))
+    fake.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", times=5)
+    write(articles_dir, "tram_date.txt", TRAM_DATE)
+    until(lambda: not state.live.store.active(), timeout=15)
+    assert [f.active for f in state.live.store.of_chat(82)] == [False]
 
 
 def test_in_groups_only_admins_follow(tmp_path, articles_dir, index_path):
@@ -340,22 +345,19 @@ def test_a_tree_near_the_inotify_limit_is_named(tmp_path, monkeypatch, caplog):
     assert "fs.inotify.max_user_watches" in caplog.text and "5 folders" in caplog.text
 
 
-def test_many_followers_of_one_story_do_not_hold_up_answers(tmp_path, newsroom):
-    articles_dir, index_path = newsroom
-    with running_bot(index_path, articles_dir, watch=True, state_path=tmp_path / "state.db") as (fake, app):
-        state = app.bot_data["state"]
-        assert state.live.watcher.ready.wait(20)
-        followers = list(range(1000, 1040))
-        for chat in followers:
-            state.live.store.add(chat, chat, "When will the Lakeshore tram line open?")
-        write(articles_dir, "tram_date.txt", TRAM_DATE)
-        fake.wait_for(lambda calls: any(fake.sent_to(c) for c in followers), timeout=15)
-        fake.send_text("When will the first trams run?", user_id=90)
-        fake.wait_for(lambda calls: fake.sent_to(90), timeout=10)
-        pushed_before_answer = sum(bool(fake.sent_to(c)) for c in followers)
-        fake.wait_for(lambda calls: all(fake.sent_to(c) for c in followers), timeout=30)
-        assert pushed_before_answer < len(followers)  # the answer went out between the pushes
-        assert all(len(fake.sent_to(c)) == 1 for c in followers)  # one message each, none twice
+def test_many_followers_of_one_story_do_not_hold_up_answers(watching_bot):
+    fake, state, articles_dir = watching_bot
+    followers = list(range(1000, 1040))
+    for chat in followers:
+        state.live.store.add(chat, chat, "When will the Lakeshore tram line open?")
+    write(articles_dir, "tram_date.txt", TRAM_DATE)
+    fake.wait_for(lambda calls: any(fake.sent_to(c) for c in followers), timeout=15)
+    fake.send_text("When will the first trams run?", user_id=90)
+    fake.wait_for(lambda calls: fake.sent_to(90), timeout=10)
+    pushed_before_answer = sum(bool(fake.sent_to(c)) for c in followers)
+    fake.wait_for(lambda calls: all(fake.sent_to(c) for c in followers), timeout=30)
+    assert pushed_before_answer < len(followers)  # the answer went out between the pushes
+    assert all(len(fake.sent_to(c)) == 1 for c in followers)  # one message each, none twice
 
 
 # --- newsbot index watch -------------------------------------------------------------------
