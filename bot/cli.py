@@ -7,7 +7,9 @@ them (`run`, and the rebuild), so that `newsbot ask` starts quickly.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,12 +21,16 @@ from index.store import IndexOutdated, IndexUnavailable
 from index.terms import language_name
 
 from . import render
+from .__main__ import INTERRUPTED
 from .answer import answer
-from .config import MAX_TOP, Settings, SettingsError, default_index_for, load_settings, settings_help
+from .config import (MAX_TOP, Settings, SettingsError, default_index_for, load_settings, own_index,
+                     samples_index, sample_articles_dir, settings_help)
 from .logsafe import setup_logging
 
 MAX_SKIPPED_SHOWN = 20
 MAX_BATCH_LINE = 64 * 1024  # bytes: a question longer than this is refused, not read whole
+ARTICLE_FILES = ("An article is a .txt file whose first line is `date YYYY-MM-DD Title`, or a .jsonl file "
+                 "of {\"date\", \"title\", \"text\"} lines (README: \"The article format\").")
 
 
 class OneLineErrors(click.Group):
@@ -41,9 +47,9 @@ class OneLineErrors(click.Group):
         except click.ClickException as error:
             click.echo(f"Error: {error.format_message()}", err=True)
             sys.exit(error.exit_code)
-        except click.Abort:
-            click.echo("Aborted.", err=True)
-            sys.exit(1)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("Interrupted.", err=True)
+            sys.exit(INTERRUPTED)
 
 
 class IsoDate(click.ParamType):
@@ -74,7 +80,7 @@ def settings_of(ctx: click.Context) -> Settings:
         try:
             root.obj = load_settings()
         except SettingsError as error:
-            raise click.ClickException(str(error)) from None
+            raise click.UsageError(str(error), ctx) from None
         root.meta["redact"] = setup_logging(root.obj.log_level, secrets=(root.obj.telegram_token,))
     return root.obj
 
@@ -105,29 +111,48 @@ def run_rebuild(articles: Path, index_path: Path, **kwargs) -> RebuildSummary:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         kept = "the previous index is unchanged" if existed else "nothing was written"
-        raise click.ClickException(f"rebuild of {index_path} interrupted; {kept}") from None
+        error = click.ClickException(f"rebuild of {index_path} interrupted; {kept}")
+        error.exit_code = INTERRUPTED
+        raise error from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
 def index_for(settings: Settings, index_path: Path | None, articles: Path | None = None) -> Path:
-    """--index, else NEWSBOT_INDEX, else the default index of the folder in use."""
-    return index_path or settings.index_path or default_index_for(articles or settings.articles_dir)
+    """--index, else NEWSBOT_INDEX, else the index of the folder named (--articles, NEWSBOT_ARTICLES_DIR),
+    else the user's own index once it exists, else the samples' index."""
+    if index_path or settings.index_path:
+        return index_path or settings.index_path
+    if articles or "articles_dir" in settings.configured:
+        return default_index_for(articles or settings.articles_dir)
+    own = own_index()
+    return own if own.exists() and not is_stub(own) else samples_index()
 
 
-def _rebuild_hint(index: Path) -> str:
+def _missing(path: Path) -> bool:
+    return not path.exists() or is_stub(path)
+
+
+def _build_hint(index: Path) -> str:
     return f"newsbot index rebuild --articles DIR --index {index}"
 
 
 def open_index(settings: Settings, index_path: Path | None) -> tuple[Index, str]:
     """The index to answer from, and a note saying which index and folder when that is not what the user
-    configured. The configured index is built from the articles folder first if it is missing."""
+    configured. The configured index is built from the articles folder first if it is missing; an
+    NEWSBOT_INDEX with no articles folder set is never filled with the samples: they answer meanwhile."""
     path = index_for(settings, index_path)
-    if index_path is not None and (not path.exists() or is_stub(path)):
-        raise click.ClickException(f"no index at {path}; build it with `{_rebuild_hint(path)}`")
-    if not path.exists() or is_stub(path):
-        click.echo(f"No index at {path} yet; building it from {settings.articles_dir} …", err=True)
-        summary = run_rebuild(settings.articles_dir, path, language=settings.language)
+    if index_path is not None and _missing(path):
+        raise click.ClickException(f"no index at {path}; build it with `{_build_hint(path)}`")
+    note = ""
+    if _missing(path) and path == settings.index_path and "articles_dir" not in settings.configured:
+        note = (f"No index at {path} (NEWSBOT_INDEX) yet; build it with `newsbot index rebuild --articles DIR`. "
+                "Answering from the bundled sample articles meanwhile.")
+        path = samples_index()
+    if _missing(path):
+        articles = settings.articles_dir if path != samples_index() else sample_articles_dir()
+        click.echo(f"No index at {path} yet; building it from {articles} …", err=True)
+        summary = run_rebuild(articles, path, language=_new_index_language(settings))
         click.echo(summary.lines()[1], err=True)
     index = Index(path)
     try:
@@ -142,12 +167,19 @@ def open_index(settings: Settings, index_path: Path | None) -> tuple[Index, str]
         click.echo(run_rebuild(built_from, path).lines()[1], err=True)
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
-    return index, _which_index_note(settings, path, index_path)
+    return index, note or _which_index_note(settings, path)
 
 
-def _which_index_note(settings: Settings, path: Path, index_path: Path | None) -> str:
+def _new_index_language(settings: Settings) -> str:
+    try:
+        return settings.new_index_language()
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _which_index_note(settings: Settings, path: Path) -> str:
     built_from = recorded_folder(path)
-    if index_path is None and not ({"articles_dir", "index_path"} & settings.configured):
+    if path == samples_index() and built_from and built_from == sample_articles_dir().resolve():
         return (f"Answering from the bundled sample articles ({path}). For your own: "
                 "newsbot index rebuild --articles DIR (or set NEWSBOT_ARTICLES_DIR).")
     if "articles_dir" in settings.configured and built_from and built_from != settings.articles_dir.resolve():
@@ -215,15 +247,23 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
             raise click.ClickException(f"{path} was built from {built_from}, which is gone; "
                                        f"give the folder: newsbot index rebuild --articles DIR --index {path}")
         articles = built_from
-    articles = articles or settings.articles_dir
+    if articles is None and path == settings.index_path and "articles_dir" not in settings.configured:
+        raise click.UsageError(f"which articles should {path} (NEWSBOT_INDEX) hold? Give the folder: "
+                               f"newsbot index rebuild --articles DIR (or set NEWSBOT_ARTICLES_DIR)", ctx)
+    articles = articles or (sample_articles_dir() if path == samples_index() else settings.articles_dir)
+    try:
+        lang = language_name(language) if language else (None if built_from else _new_index_language(settings))
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param_hint="'--language'") from None
     try:
         check_folder(path, articles, full)
-        lang = language_name(language) if language else (None if built_from else settings.language)
         params = None
         if variant or k1 is not None or b is not None:
             params = Bm25Params(variant or "okapi", 1.5 if k1 is None else k1, 0.75 if b is None else b)
-    except (RebuildError, ValueError) as error:
+    except RebuildError as error:
         raise click.ClickException(str(error)) from None
+    except ValueError as error:
+        raise click.UsageError(str(error), ctx) from None
     summary = run_rebuild(articles, path, language=lang, full=full, params=params)
     lines = summary.lines()
     shown = lines[: 2 + MAX_SKIPPED_SHOWN]
@@ -231,6 +271,8 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
     if len(lines) > len(shown):
         click.echo(f"… and {len(lines) - len(shown)} more skipped or noted files")
     click.echo(f"from {articles.resolve()} into {path}")
+    if not summary.articles and not summary.skipped:
+        click.echo(f"Warning: no article files in {articles.resolve()}. {ARTICLE_FILES}", err=True)
 
 
 @index_group.command("watch", short_help="Keep the index up to date as articles arrive.")
@@ -256,7 +298,7 @@ def watch_command(ctx, articles, index_path, reconcile_minutes):
     import signal
     import threading
 
-    from index.watch import FolderWatcher
+    from index.watch import FolderWatcher, unusable_index
 
     settings = settings_of(ctx)
     path = index_for(settings, index_path, articles)
@@ -267,24 +309,42 @@ def watch_command(ctx, articles, index_path, reconcile_minutes):
         raise click.ClickException(str(error)) from None
     if not articles.is_dir():
         raise click.ClickException(f"no articles folder at {articles}")
-    setup_logging(settings.log_level if "log_level" in settings.configured else "INFO")
+    unusable = unusable_index(path) if path.exists() else None
+    if unusable:
+        raise click.ClickException(unusable)
+    setup_logging(settings.log_level, secrets=(settings.telegram_token,), plain=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     minutes = reconcile_minutes or settings.reconcile_minutes
-    watcher = FolderWatcher(articles, path, reconcile_seconds=minutes * 60).start()
+    watcher = FolderWatcher(articles, path, on_batch=_print_batch, reconcile_seconds=minutes * 60).start()
     click.echo(f"Checking {articles.resolve()} against {path} …", err=True)
     try:
-        while not watcher.ready.is_set() and not stopped.wait(0.2):
+        while not (watcher.ready.is_set() or watcher.failed) and not stopped.wait(0.2):
             pass
         if watcher.ready.is_set():
             click.echo(f"Watching {articles.resolve()} into {path} (Ctrl-C to stop)", err=True)
-        while not stopped.wait(0.5):
+        while not watcher.failed and not stopped.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
         watcher.stop()
+    if watcher.failed:  # the watcher has said why, in one line
+        ctx.exit(1)
     click.echo("Stopped watching.", err=True)
+
+
+def _print_batch(batch) -> None:
+    """One plain line per applied batch, like the rebuild's summary."""
+    s = batch.summary
+    if batch.reconciliation and not (s.added or s.updated or s.removed):
+        return
+    kind = "checked the folder" if batch.reconciliation else "applied"
+    skipped = f", {len(s.skipped)} skipped" if s.skipped else ""
+    click.echo(f"{time.strftime('%H:%M:%S')} {kind}: {s.added} added, {s.updated} updated, {s.removed} removed"
+               f"{skipped}; index holds {s.articles:,} article{'' if s.articles == 1 else 's'}")
+    for skip in s.skipped[:MAX_SKIPPED_SHOWN]:
+        click.echo(f"  skipped {skip.source}: {skip.reason}")
 
 
 @index_group.command("stats", short_help="What the index holds.")
@@ -414,7 +474,7 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
             if explain:
                 click.echo(render.explain_json(result) if as_json else render.explain_text(result))
             else:
-                width = click.get_terminal_size()[0] if sys.stdout.isatty() else None
+                width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
                 click.echo(_json_line(result.as_json()) if as_json else render.plain_text(result, width))
             return
         for line in _stdin_lines():

@@ -41,10 +41,20 @@ def sample_articles_dir() -> Path:
     return Path(str(resources.files("bot.samples")))
 
 
+def samples_index() -> Path:
+    """The bundled samples' own index: it only ever holds the samples."""
+    return data_dir() / "samples.db"
+
+
+def own_index() -> Path:
+    """The index of the user's own articles when no other file is set."""
+    return data_dir() / "index.db"
+
+
 def default_index_for(articles_dir: Path) -> Path:
-    """The index file used when none is set: one for the bundled samples, one for any other folder."""
+    """The index file of a folder when none is set: one for the bundled samples, one for any other folder."""
     samples = articles_dir.expanduser().resolve() == sample_articles_dir().resolve()
-    return data_dir() / ("samples.db" if samples else "index.db")
+    return samples_index() if samples else own_index()
 
 
 # --- parsers: (setting name, raw text) -> value, or SettingsError ------------------------
@@ -87,6 +97,11 @@ def _choice(choices: tuple[str, ...], upper: bool = False) -> Callable[[str, str
     return parse
 
 
+def _language(name: str, value: str) -> str:
+    # Checked only when an index is built (`Settings.new_index_language`): an index keeps its own.
+    return value.lower()
+
+
 def _flag(name: str, value: str) -> bool:
     lowered = value.lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -112,9 +127,9 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("articles_dir", "NEWSBOT_ARTICLES_DIR", _path, "the bundled samples",
             "folder of articles (.txt, .jsonl), read recursively"),
-    Setting("index_path", "NEWSBOT_INDEX", _path, "samples.db or index.db in the data folder",
+    Setting("index_path", "NEWSBOT_INDEX", _path, "index.db in the data folder once built, else samples.db",
             "the index file (SQLite)"),
-    Setting("language", "NEWSBOT_LANGUAGE", _choice(LANGUAGE_CHOICES), "auto",
+    Setting("language", "NEWSBOT_LANGUAGE", _language, "auto",
             "language of a new index: auto (each word by its script), en, ru or ar"),
     Setting("log_level", "NEWSBOT_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "WARNING", "log level"),
     Setting("top", "NEWSBOT_TOP", _count(1, MAX_TOP), "3", f"passages per answer (1 to {MAX_TOP})"),
@@ -158,18 +173,14 @@ class Settings:
     max_follows: int = 20
     configured: frozenset[str] = frozenset()  # the fields set in the environment or .env
 
-    @property
-    def uses_samples(self) -> bool:
-        return self.articles_dir.resolve() == sample_articles_dir().resolve()
-
     def state_for(self, index: Path) -> Path:
         """The standing questions' file: as set, or beside the index."""
         return self.state_path or index.with_name(index.name + ".state.db")
 
-    @property
-    def index(self) -> Path:
-        """The index file: as set, or in the data folder (one for the samples, one for your articles)."""
-        return self.index_path or default_index_for(self.articles_dir)
+    def new_index_language(self) -> str:
+        """The language a new index is built in; a bad NEWSBOT_LANGUAGE is an error only here, since an
+        existing index keeps the language it was built in."""
+        return _choice(LANGUAGE_CHOICES)("NEWSBOT_LANGUAGE", self.language)
 
 
 def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = ".env") -> Settings:

@@ -56,17 +56,26 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+PLAIN_FORMAT = "%(message)s"  # for a person at a terminal: the CLI's own way of speaking
+OWN_HANDLER = "newsbot"  # the handler setup_logging adds (others, such as a test's, keep their format)
+
+
 def setup_logging(level: str | int = "WARNING", secrets: tuple[str, ...] = (), stream=None,
-                  quiet: tuple[type[BaseException], ...] = ()) -> Redactor:
+                  quiet: tuple[type[BaseException], ...] = (), plain: bool = False) -> Redactor:
     """Configure the root logger once, with redaction on every handler.
 
-    Exceptions of the `quiet` types are logged as one line unless the level is DEBUG.
+    Exceptions of the `quiet` types are logged as one line unless the level is DEBUG. `plain`: messages
+    alone, without time, level and logger name (a command a person watches, not a service's log).
     """
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(stream)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.name = OWN_HANDLER
         root.addHandler(handler)
+    for handler in root.handlers:
+        if handler.name == OWN_HANDLER:
+            handler.setFormatter(logging.Formatter(PLAIN_FORMAT if plain else LOG_FORMAT))
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

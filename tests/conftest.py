@@ -101,5 +101,5 @@ def shared_path(*parts: str) -> Path:
     """A path in ../shared, or skip the test when it is absent (a user's clone)."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} not present")
+        pytest.skip(f"needs the research data in ../shared ({'/'.join(parts)}), which a user's clone does not have")
     return path

@@ -79,7 +79,7 @@ def test_bad_input_is_one_line_and_non_zero(runner, tmp_path, index_path):
                                      str(tmp_path / "y.db")])
     assert bad_folder.exit_code == 1 and "does not exist" in bad_folder.output
     bad_lang = runner.invoke(cli, ["index", "rebuild", "--language", "xx", "--index", str(tmp_path / "z.db")])
-    assert bad_lang.exit_code == 1 and "unknown language" in bad_lang.output
+    assert bad_lang.exit_code == 2 and "unknown language" in bad_lang.output
     for result in (missing, typo, bad_date, bad_folder, bad_lang):
         assert "Traceback" not in result.output
 
@@ -87,7 +87,7 @@ def test_bad_input_is_one_line_and_non_zero(runner, tmp_path, index_path):
 def test_bad_setting_is_reported(runner, monkeypatch):
     monkeypatch.setenv("NEWSBOT_TOP", "lots")
     result = runner.invoke(cli, ["ask", "x"])
-    assert result.exit_code == 1 and "NEWSBOT_TOP" in result.output
+    assert result.exit_code == 2 and "NEWSBOT_TOP" in result.output
 
 
 def test_first_ask_builds_the_sample_index(runner):
@@ -189,3 +189,123 @@ def test_ask_explain_shows_features_in_text_and_json(runner, index_path):
                                           "tram line cost"]).output)
     features = data["passages"][0]["features"]
     assert "passage.sentence_bm25" in features and set(features["article.article_bm25"]) == {"value", "contribution"}
+
+
+def test_the_index_you_built_is_the_one_every_command_uses(runner, articles_dir):
+    from bot.config import data_dir
+
+    assert runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir)]).exit_code == 0
+    own = data_dir() / "index.db"
+    asked = runner.invoke(cli, ["ask", "--json", "harbour tram line"])
+    assert asked.exit_code == 0 and json.loads(asked.stdout)["passages"][0]["source"] == "001_tram.txt"
+    stats = runner.invoke(cli, ["index", "stats", "--json"])
+    assert json.loads(stats.stdout)["index"] == str(own)
+    plain = runner.invoke(cli, ["index", "rebuild"])
+    assert plain.exit_code == 0 and f"into {own}" in plain.output
+    assert not (data_dir() / "samples.db").exists()
+
+
+def test_a_configured_index_is_not_filled_with_the_samples(runner, tmp_path, articles_dir, monkeypatch):
+    from bot.config import data_dir
+
+    new = tmp_path / "new.db"
+    monkeypatch.setenv("NEWSBOT_INDEX", str(new))
+    asked = runner.invoke(cli, ["ask", "When will the first trams run?"])
+    assert asked.exit_code == 0 and "Lakeshore" in asked.stdout
+    assert f"No index at {new} (NEWSBOT_INDEX) yet" in asked.stderr and "--articles DIR" in asked.stderr
+    assert not new.exists() and (data_dir() / "samples.db").exists()
+    plain = runner.invoke(cli, ["index", "rebuild"])
+    assert plain.exit_code == 2 and "--articles DIR" in plain.stderr and not new.exists()
+    built = runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir)])  # no --full needed
+    assert built.exit_code == 0 and f"into {new}" in built.output
+
+
+def test_a_folder_with_no_article_files_gets_a_warning(runner, tmp_path):
+    empty = tmp_path / "empty"
+    write(empty, "notes.md", "# not an article")
+    result = runner.invoke(cli, ["index", "rebuild", "--articles", str(empty), "--index", str(tmp_path / "e.db")])
+    assert result.exit_code == 0 and "no article files in" in result.stderr
+    assert "first line is `date YYYY-MM-DD Title`" in result.stderr
+
+
+@pytest.mark.parametrize("how", ["unmounted", "half"])
+def test_an_incremental_rebuild_never_empties_an_index_by_accident(runner, tmp_path, how):
+    folder, path = tmp_path / "news", tmp_path / "news.db"
+    for n in range(30):
+        write(folder, f"{n:03}.txt", f" date 2025-03-{n % 28 + 1:02} Story {n}\n\nStory number {n} happened.\n")
+    assert runner.invoke(cli, ["index", "rebuild", "--articles", str(folder), "--index", str(path)]).exit_code == 0
+    doomed = sorted(folder.iterdir()) if how == "unmounted" else sorted(folder.iterdir())[:16]
+    for file in doomed:
+        file.unlink()
+    refused = runner.invoke(cli, ["index", "rebuild", "--index", str(path)])
+    assert refused.exit_code == 1 and "the index is unchanged" in refused.stderr and "--full" in refused.stderr
+    assert json.loads(runner.invoke(cli, ["index", "stats", "--json", "--index", str(path)]).stdout)["articles"] == 30
+    full = runner.invoke(cli, ["index", "rebuild", "--index", str(path), "--full"])
+    assert full.exit_code == 0 and ("0 articles" in full.output if how == "unmounted" else "14 articles" in full.output)
+
+
+def test_a_few_removals_are_applied_incrementally(runner, tmp_path, articles_dir, index_path):
+    (articles_dir / "002_visit.txt").unlink()
+    result = runner.invoke(cli, ["index", "rebuild", "--index", str(index_path)])
+    assert result.exit_code == 0 and "1 removed" in result.output
+
+
+@pytest.mark.parametrize("args, env", [
+    (["index", "rebuild", "--language", "fr"], {}),
+    (["ask", "--top", "0", "tram"], {}),
+    (["ask", "tram"], {"NEWSBOT_TOP": "0"}),
+    (["index", "stats"], {"NEWSBOT_WATCH": "maybe"}),
+    (["ask", "tram"], {"NEWSBOT_ADMIN_IDS": "me"}),
+])
+def test_one_exit_code_per_kind_of_mistake(runner, args, env, monkeypatch):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.output
+
+
+def test_the_language_setting_only_matters_when_an_index_is_built(runner, tmp_path, index_path, monkeypatch):
+    monkeypatch.setenv("NEWSBOT_LANGUAGE", "fr")
+    asked = runner.invoke(cli, ["ask", "--index", str(index_path), "tram line"])
+    assert asked.exit_code == 0 and "Tram" in asked.stdout
+    built = runner.invoke(cli, ["index", "rebuild", "--articles", str(index_path.parent / "articles"), "--index",
+                                str(tmp_path / "other.db")])
+    assert built.exit_code == 2 and "NEWSBOT_LANGUAGE" in built.stderr and not (tmp_path / "other.db").exists()
+
+
+def test_ctrl_c_while_python_imports_is_one_line(tmp_path):
+    """A KeyboardInterrupt raised while the CLI's modules load (here: by a stand-in for click)."""
+    (tmp_path / "click.py").write_text("raise KeyboardInterrupt\n")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", "from bot.__main__ import main; main()", "ask", "tram"],
+                            capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": f"{tmp_path}:{root}", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 130 and result.stderr == "Interrupted.\n", result.stderr
+
+
+def test_ctrl_c_during_a_command_is_one_line(runner, monkeypatch, index_path):
+    import bot.cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bot.cli, "answer", interrupted)
+    result = runner.invoke(cli, ["ask", "--index", str(index_path), "tram"])
+    assert result.exit_code == 130 and result.stderr.strip() == "Interrupted."
+
+
+def test_shared_data_skips_say_why_in_words(monkeypatch):
+    from . import conftest
+
+    monkeypatch.setattr(conftest, "SHARED", Path("/nonexistent/shared"))
+    with pytest.raises(pytest.skip.Exception, match=r"needs the research data in \.\./shared") as skipped:
+        conftest.shared_path("data", "xquad-en")
+    assert "/nonexistent" not in str(skipped.value)
+
+
+def test_index_watch_on_an_unusable_index_is_one_line(runner, tmp_path, articles_dir):
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"\x8f not an sqlite file " * 300)
+    result = runner.invoke(cli, ["index", "watch", "--articles", str(articles_dir), "--index", str(broken)])
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "damaged or not a newsbot index" in result.stderr and "Watching" not in result.stderr

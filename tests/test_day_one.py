@@ -89,7 +89,7 @@ def test_error_hints_name_the_exact_command(runner, tmp_path, index_path):
 def test_a_bad_language_setting_leaves_no_stub_and_fixing_it_works(runner, tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSBOT_LANGUAGE", "klingon")
     bad = runner.invoke(cli, ["ask", "tram"])
-    assert bad.exit_code == 1 and "NEWSBOT_LANGUAGE" in bad.output
+    assert bad.exit_code == 2 and "NEWSBOT_LANGUAGE" in bad.output
     assert not (data_dir() / "samples.db").exists()
     monkeypatch.setenv("NEWSBOT_LANGUAGE", "en")
     assert runner.invoke(cli, ["ask", "When will the first trams run?"]).exit_code == 0
@@ -227,7 +227,7 @@ def rebuild_one(folder: Path) -> list[str]:
 def test_top_setting_has_bounds(runner, monkeypatch):
     monkeypatch.setenv("NEWSBOT_TOP", "500")
     result = runner.invoke(cli, ["ask", "x"])
-    assert result.exit_code == 1 and "NEWSBOT_TOP must be a whole number from 1 to 50" in result.output
+    assert result.exit_code == 2 and "NEWSBOT_TOP must be a whole number from 1 to 50" in result.output
 
 
 def test_env_example_and_readme_list_exactly_the_settings():
