@@ -101,6 +101,7 @@ class Passage:
     sentence_id: int = 0
     copies: int = 1  # articles carrying this same sentence (date is the earliest)
     explain: tuple[tuple[str, float, float], ...] = ()  # (feature, value, contribution), for --explain
+    typical: tuple[float, ...] = ()  # for --explain: each explain feature's typical value, which contributes 0
 
     def as_json(self) -> dict:
         """The stable JSON shape documented in README."""
@@ -530,26 +531,30 @@ def _passage(snap: Snapshot, ranked: Ranked, i: int, copies: int, explain: bool,
     terms = set(ranked.question.terms)
     highlights = tuple((a, b) for a, b, term in snap.analyzer.spans(quote) if term in terms)
     details: tuple = ()
+    typical: tuple = ()
     if explain:
-        details = _explain(ranked, i, model, ranking)
+        details, typical = _explain(ranked, i, model, ranking)
     return Passage(sentence=row["text"], quote=quote, title=shown["title"], date=shown["date"],
                    source=shown["source"], score=float(ranked.passage_scores[i]), url=shown["url"] or "",
                    highlights=highlights, article_id=row["article_id"], sentence_id=row["id"], copies=copies,
-                   explain=details)
+                   explain=details, typical=typical)
 
 
-def _explain(ranked: Ranked, i: int, model: RankingModel, ranking: Ranking) -> tuple:
-    """Each feature's value and contribution to this passage's score, and its article's."""
+def _explain(ranked: Ranked, i: int, model: RankingModel, ranking: Ranking) -> tuple[tuple, tuple]:
+    """Each feature's value and contribution to this passage's score, and its article's; and each one's
+    typical value (the model's mean, from which contributions are measured)."""
     values = {name: v[i:i + 1] for name, v in ranked.passage_values.items()}
     contributions = model.passage.terms(values, ranking.off)[0]
     out = [(f"passage.{name}", float(values[name][0]), float(c))
            for name, c in zip(model.passage.names, contributions) if name in values]
+    typical = [float(m) for name, m in zip(model.passage.names, model.passage.means) if name in values]
     row_in_pool = int(np.searchsorted(ranked.articles.ids, ranked.rows[i]["article_id"]))
     article_values = {name: v[row_in_pool:row_in_pool + 1] for name, v in ranked.article_values.items()}
     article_contributions = model.article.terms(article_values, ranking.off)[0]
     out += [(f"article.{name}", float(article_values[name][0]), float(c))
             for name, c in zip(model.article.names, article_contributions) if name in article_values]
-    return tuple(out)
+    typical += [float(m) for name, m in zip(model.article.names, model.article.means) if name in article_values]
+    return tuple(out), tuple(typical)
 
 
 def _ms(started: float) -> float:

@@ -102,11 +102,6 @@ def _answer_text(index: Index, state: dict, top: int, columns: int | None) -> st
     return f"{text}\n{MORE_HINT}" if result.more else text
 
 
-def push_text(push: Push, columns: int | None = None) -> str:
-    """A standing question's new passages, as Telegram sends them, in plain text."""
-    return "\n\n".join(plain(message, columns) for message in render.push_messages(push))
-
-
 class Printer:
     """Prints pushes from the watcher's thread between the console's own lines."""
 
@@ -116,7 +111,7 @@ class Printer:
     def __call__(self, pushes: list[Push]) -> None:
         with self._lock:
             for push in pushes:
-                click.echo("\n" + push_text(push, width()))
+                click.echo("\n" + render.push_text(push, width()))
             click.echo("\n> ", nl=False)
 
 

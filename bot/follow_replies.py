@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import html
 
-from .follows import Follow, FollowError, FollowStore
+from .follows import NEWS_DAYS, Follow, FollowError, FollowStore
 from .render import shorten
 
 NOT_KEPT = "Standing questions are not kept by this bot."
+
+
+def what_is_sent(answered: str = "it") -> str:
+    """Which articles are pushed, and why (the rule is `follows.is_pushable`): /follow and /following say it."""
+    return (f"I'll send passages from new articles dated within the last {NEWS_DAYS} days that answer "
+            f"{answered} (older ones are archive, not news).")
 
 
 def _quoted(question: str, limit: int = 300) -> str:
@@ -24,8 +30,7 @@ def follow_reply(store: FollowStore, chat_id: int, user_id: int, question: str) 
         kept = store.add(chat_id, user_id, question)
     except FollowError as error:
         return html.escape(str(error), quote=False), None
-    return (f"Following {_quoted(kept.question)}. When a new article answers it, I'll send the passages "
-            "here. /following lists this chat's questions."), kept
+    return f"Following {_quoted(kept.question)}. {what_is_sent()} /following lists this chat's questions.", kept
 
 
 def following_reply(store: FollowStore, chat_id: int) -> str:
@@ -36,7 +41,8 @@ def following_reply(store: FollowStore, chat_id: int) -> str:
     for number, follow in enumerate(follows, start=1):
         paused = "" if follow.active else " (paused: I could not send here)"
         lines.append(f"{number}. {html.escape(shorten(follow.question, 200), quote=False)}{paused}")
-    lines.append("\n/unfollow &lt;number&gt; ends one.")
+    lines.append("\n" + what_is_sent("one of them"))
+    lines.append("/unfollow &lt;number&gt; ends one.")
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ reader cannot tell from news.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import sqlite3
 import threading
@@ -23,10 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.search import Index
+from index.store import NO_DAY
 
 from .answer import Passage, Ranking, answer
 
 READ_FOR_PUSH = 10  # the best passages of the whole index among which a new article's must be
+# Standing questions follow the news: only articles dated within this many days of today are pushed, so
+# that a folder back-filled with an archive (or a story found years late) does not flood the followers.
+NEWS_DAYS = 7
+UNIX_EPOCH = dt.date(1970, 1, 1)
 
 SCHEMA = """
 create table if not exists follow (
@@ -181,10 +187,20 @@ class FollowStore:
                                    "passage_key = ?", [(time.time(), chat_id, key) for key in keys])
 
 
+def is_pushable(article_date: dt.date | str, today: dt.date) -> bool:
+    """Is an article news for standing questions: dated within the last NEWS_DAYS days up to today (or
+    tomorrow, which is already today where the article was written)? Older articles that are merely
+    added to the folder are archive, not news, and are never pushed."""
+    if isinstance(article_date, str):
+        article_date = dt.date.fromisoformat(article_date)
+    return -1 <= (today - article_date).days < NEWS_DAYS
+
+
 def new_answers(index: Index, store: FollowStore, article_ids: list[int], ranking: Ranking = Ranking(),
-                top: int = 3, follows: list[Follow] | None = None) -> list[Push]:
+                top: int = 3, follows: list[Follow] | None = None, today: dt.date | None = None) -> list[Push]:
     """For every standing question, the passages of these (new or changed) articles that answer it well,
-    claimed so that none is sent twice.
+    claimed so that none is sent twice. Only articles that are news (`is_pushable` as of `today`, default
+    the real today) are candidates.
 
     A passage answers when the bot, asked the question now, would quote it among its best and it clears
     the fitted answer threshold: the ranking runs over the whole index (features such as agreement with
@@ -193,8 +209,15 @@ def new_answers(index: Index, store: FollowStore, article_ids: list[int], rankin
     all are skipped cheaply first. `follows`: the standing questions to ask (default: every active one)."""
     if not article_ids:
         return []
-    pushes = []
+    today = today or dt.date.today()
     wanted = sorted(set(article_ids))
+    with index.snapshot() as snap:
+        days = snap.article_days  # days since 1970-01-01, NO_DAY for an id that holds no article
+    wanted = [i for i in wanted if i < len(days) and days[i] != NO_DAY
+              and is_pushable(UNIX_EPOCH + dt.timedelta(days=int(days[i])), today)]
+    if not wanted:
+        return []
+    pushes = []
     whole = ranking.without(["cut"]) if ranking.uses("cut") else ranking
     for follow in store.active() if follows is None else follows:
         if not answer(index, follow.question, top=1, only_articles=wanted, ranking=ranking).passages:

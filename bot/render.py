@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import textwrap
 
@@ -135,18 +136,44 @@ def json_line(answer: Answer, id_=None) -> str:
     return json.dumps(answer.as_json(id_), ensure_ascii=False)
 
 
+EXPLAIN_HEAD = textwrap.fill(
+    "How a score adds up: score = 0 + the sum of its contributions. contribution = weight × (value − typical) / "
+    "spread, where typical and spread are the feature's mean and standard deviation over the candidates the "
+    "ranking was fitted on. So a feature at its typical value adds 0, a value of 0 adds much when the typical "
+    "value is far from 0, and with a negative weight a value above typical counts against. The article features "
+    "add up to article_score, one of the passage features.", 100)
+
+
+def _explain_rows(passage: Passage, level: str) -> list[str]:
+    """One level's features (largest contribution first) and a line checking that they add up."""
+    typical = passage.typical if len(passage.typical) == len(passage.explain) else (math.nan,) * len(passage.explain)
+    rows = sorted(((name.split(".", 1)[1], value, mean, contribution)
+                   for (name, value, contribution), mean in zip(passage.explain, typical)
+                   if name.startswith(level + ".")), key=lambda r: -abs(r[3]))
+    lines = [f"  {level + ' features':<26} {'value':>9} {'typical':>9} {'contribution':>13}"]
+    lines += [f"    {name:<24} {value:9.3f} {mean:9.3f} {contribution:+13.3f}" for name, value, mean, contribution
+              in rows]
+    total = sum(r[3] for r in rows)
+    if level == "passage":
+        target, label = passage.score, "the score"
+    else:  # the article features add up to the article's score, the passage feature article_score
+        target = next((v for name, v, _ in passage.explain if name == "passage.article_score"), None)
+        label = "article_score"
+    check = "" if target is None else f"  {'=' if abs(total - target) < 1e-6 else '≠'} {label} {target:.3f}"
+    lines.append(f"    {'sum':<24} {'':9} {'':9} {total:+13.3f}{check}")
+    return lines
+
+
 def explain_text(answer: Answer) -> str:
-    """Each passage with its score and every feature's value and contribution (largest first)."""
+    """Each passage with its score and every feature's value, typical value and contribution (largest
+    first), with the sums that make the score."""
     if not answer.passages:
         return notice_text(answer)
-    blocks = []
+    blocks = [EXPLAIN_HEAD]
     for number, p in enumerate(answer.passages, start=1):
         lines = [f"{number}. score {p.score:.3f}", passage_text(p)]
         for level in ("passage", "article"):
-            rows = sorted((row for row in p.explain if row[0].startswith(level + ".")), key=lambda r: -abs(r[2]))
-            lines.append(f"  {level} features (value, contribution):")
-            lines += [f"    {name.split('.', 1)[1]:<22} {value:9.3f} {contribution:+9.3f}" for name, value, contribution
-                      in rows]
+            lines += _explain_rows(p, level)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -159,12 +186,18 @@ def explain_json(answer: Answer) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def push_head(push) -> str:
+    """The plain first line of a push: which standing question the passages answer."""
+    return f"New for your question ‘{shorten(push.follow.question, 300)}’:"
+
+
 def push_messages(push) -> list[str]:
-    """A standing question's new passages as Telegram messages (the first says which question)."""
-    head = f"New for your question ‘{html.escape(shorten(push.follow.question, 300), quote=False)}’:"
-    return _pack([head] + [passage_html(p) for p in push.passages])
+    """A standing question's new passages as Telegram messages: the head, then each passage as an asked
+    answer shows it (`passage_html`)."""
+    return _pack([html.escape(push_head(push), quote=False)] + [passage_html(p) for p in push.passages])
 
 
 def push_text(push, width: int | None = None) -> str:
-    head = f"New for your question ‘{shorten(push.follow.question, 300)}’:"
+    """The same as plain text, for the console: each passage as an asked answer shows it (`passage_text`)."""
+    head = "\n".join(textwrap.wrap(push_head(push), width)) if width and width > 20 else push_head(push)
     return "\n\n".join([head] + [passage_text(p, width) for p in push.passages])

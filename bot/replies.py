@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from index.search import Index
+from index.stopwords import BY_LANGUAGE
 
 from .answer import Answer, answer
 
@@ -83,12 +84,66 @@ def to_plain(text: str) -> str:
     return html.unescape(re.sub(r"</?(?:b|i|u|s|code|pre|a|blockquote)\b[^>]*>", "", text))
 
 
-def example_question(title: str) -> str:
-    """A question about a headline: its first clause, whole words, no ellipsis."""
+EXAMPLE_WORDS = 6  # a longer headline is cut to a phrase of at most this many words
+# Where a long headline's subject ends: "Florida Gov. Ron DeSantis' laws | keep getting blocked".
+_VERBISH = frozenset("is are was were be been will would can could may might must shall should has have had "
+                     "do does did keep keeps kept get gets got getting say says said to".split())
+# Words whose full stop does not end a sentence ("Gov. Ron DeSantis"); a phrase never ends on one.
+_ABBREVIATIONS = frozenset("mr mrs ms dr st gov sen rep gen lt col sgt jr sr prof rev hon pres no vs inc co corp "
+                           "ltd mt ft".split())
+_DANGLING = frozenset("a an the of and or nor but to for with by from at in on into as than that its their his "
+                      "her our your my this these those".split())
+_CLAUSE_BREAK = re.compile(r"\s*[|(]|[,:;](?=\s|$)|\s+[-–—]+\s+|\s*—\s*")
+_END_PUNCTUATION = ".,;:!?…\"“”"
+
+
+def _bare(word: str) -> str:
+    return word.strip(_END_PUNCTUATION + "'‘’«»").lower()
+
+
+def _is_abbreviation(word: str) -> bool:
+    return word.endswith(".") and (_bare(word) in _ABBREVIATIONS or bool(re.fullmatch(r"(?:\w\.)+", word)))
+
+
+def _small(word: str) -> bool:
+    """A stopword, an abbreviation or bare punctuation: a long headline is cut after a word, before these."""
+    bare = _bare(word)
+    return not bare or _is_abbreviation(word) or any(bare in words for words in BY_LANGUAGE.values())
+
+
+def _dangles(word: str) -> bool:
+    """A word no phrase ends on: "the", "of", "and", "to" (but "Prices go up" keeps its "up"), "Gov."."""
+    bare = _bare(word)
+    return not bare or _is_abbreviation(word) or bare in _DANGLING
+
+
+def _phrase(title: str) -> list[str]:
+    """The headline's first clause and sentence, cut to a short phrase, as words."""
     title = re.sub(r"\s*(\.\.\.|…)\s*$", "", title)
-    short = re.split(r"\s*[,:;|–—(]\s*|\s+-\s+", title, maxsplit=1)[0].strip(" .!?'\"")
-    words = short.split()[:8]
-    return f"What's the latest on {' '.join(words)}?"
+    words = _CLAUSE_BREAK.split(title, maxsplit=1)[0].split()
+    for i, word in enumerate(words[:-1]):  # "… blocked. Here's why": the first sentence
+        if word.rstrip("\"”’'").endswith((".", "!", "?")) and not _is_abbreviation(word):
+            words = words[: i + 1]
+            break
+    if len(words) > EXAMPLE_WORDS:
+        verb = next((i for i, w in enumerate(words[1:EXAMPLE_WORDS + 1], start=1) if _bare(w) in _VERBISH), None)
+        if verb is not None and verb >= 2:  # a subject of two words or more
+            words = words[:verb]
+        else:  # the longest prefix that ends on a word and before a small word ("… Record | in the …")
+            ends = [k for k in range(EXAMPLE_WORDS, 0, -1) if not _small(words[k - 1])]
+            words = words[:next((k for k in ends if _small(words[k])), ends[0] if ends else EXAMPLE_WORDS)]
+    while len(words) > 1 and _dangles(words[-1]):
+        words.pop()
+    return words
+
+
+def example_question(title: str) -> str:
+    """A short question about a headline: its subject or first few words, never a dangling "Gov." or "the",
+    with the headline's own end punctuation replaced by one question mark."""
+    phrase = re.sub(r"[\"“”]", "", " ".join(_phrase(title))).rstrip(_END_PUNCTUATION)  # no stray quotation mark
+    if phrase.endswith(("'", "’")) and not phrase[:-1].endswith(("s", "S")):  # a closing quote, not "DeSantis'"
+        phrase = phrase[:-1].rstrip(_END_PUNCTUATION)
+    return f"What's the latest on {phrase}?"
 
 
 def example_questions(index: Index) -> list[str]:

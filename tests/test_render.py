@@ -90,3 +90,32 @@ def test_json_contract():
             "score": 1.5,
         }],
     }
+
+
+# --- pushes look like answers; skip reasons say what is wrong ------------------------------------
+
+def test_a_pushed_passage_is_laid_out_as_an_asked_one(capsys):
+    from bot import console
+    from bot.follows import Follow, Push
+
+    p = passage(quote="The tram line opens in March 2028.", title="Tram", highlights=((4, 8),))
+    push = Push(Follow(1, 0, "When will the tram open?"), (p,), ("k",))
+    console.Printer()([push])
+    printed = capsys.readouterr().out
+    assert render.passage_text(p, console.width()) in printed and "│ The tram line opens" in printed
+    assert printed.lstrip().startswith("New for your question ‘When will the tram open?’:")
+    (message,) = render.push_messages(push)
+    assert message.endswith(render.passage_html(p)) and "<blockquote>" in message
+    assert not hasattr(console, "push_text")  # one push layout, in render
+
+
+def test_a_record_without_a_date_is_skipped_saying_the_date_is_missing():
+    import pytest
+
+    from index.articles import ArticleError, parse_json_article
+
+    with pytest.raises(ArticleError) as missing:
+        parse_json_article({"title": "T", "text": "Body."}, "feed.jsonl#L1")
+    assert str(missing.value).startswith("the date is missing") and "None" not in str(missing.value)
+    with pytest.raises(ArticleError, match="malformed date '2025/01/02'"):
+        parse_json_article({"date": "2025/01/02", "title": "T", "text": "Body."}, "feed.jsonl#L1")
