@@ -30,7 +30,8 @@ class Live:
         self.ranking = ranking
         watch = settings.watch if watch is None else watch
         self.watcher = FolderWatcher(articles_dir, index.path, on_batch=self.on_batch,
-                                     reconcile_seconds=settings.reconcile_minutes * 60) if watch else None
+                                     reconcile_seconds=settings.reconcile_minutes * 60,
+                                     also_ignore=[self.store.path]) if watch else None
 
     def start(self) -> Live:
         if self.watcher is not None:

@@ -78,8 +78,10 @@ def clean_text(text: str) -> str:
 
 def parse_date(value: object) -> str:
     """Return an ISO date string, or raise `ArticleError`."""
+    if value is None or isinstance(value, str) and not value.strip():  # a JSONL record without its "date"
+        raise ArticleError('the date is missing (want "date": "YYYY-MM-DD")')
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        raise ArticleError(f"missing or malformed date {str(value)[:30]!r} (want YYYY-MM-DD)")
+        raise ArticleError(f"malformed date {str(value)[:30]!r} (want YYYY-MM-DD)")
     try:
         return dt.date.fromisoformat(value.strip()).isoformat()
     except ValueError:
@@ -164,6 +166,54 @@ def printable_name(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def is_article_name(name: str) -> bool:
+    """Whether a file of this name is read as articles: not hidden, ending in .txt or .jsonl (any case).
+
+    The one rule for file names, shared by the rebuild's walk and the folder watcher. It is also what
+    keeps editors', downloaders' and copy tools' temporary files out: x.txt.swp, x.txt~, #x.txt#, vim's
+    4913, x.txt.part, x.txt.tmp, x.txt.crdownload, rsync's .x.txt.AbC123. It applies to files only.
+    """
+    return not name.startswith(".") and name.lower().endswith(ARTICLE_SUFFIXES)
+
+
+def is_article_folder(name: str) -> bool:
+    """Whether the rebuild's walk enters a real (not symlinked) folder of this name: any but a hidden one
+    (.git, .Trash-1000, a producer's .incoming). Names that would be temporary as file names (4913,
+    drafts.bak, issue~, story.part) are ordinary folders. Symlinked folders are never entered."""
+    return not name.startswith(".")
+
+
+def article_entry(root: Path | str, relative: str) -> str | None:
+    """What the rebuild's walk of `root` makes of the entry at `relative` (a '/'-separated path below it):
+    "folder" for a folder it enters, "file" for a file it reads as articles (a symlinked file too: reading
+    checks where it leads), None for anything it never reads: nothing there, a hidden part, a part that is
+    a symlinked folder or not a folder, a symlinked folder itself, or a file not named as an article
+    (`is_article_name`). The rule for one path, as `article_files` is the rule for a whole folder."""
+    parts = relative.split("/")
+    if not relative or any(not part or part in (".", "..") for part in parts):
+        return None
+    path = os.fspath(root)
+    for part in parts[:-1]:
+        if not is_article_folder(part):
+            return None
+        path = os.path.join(path, part)
+        try:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                return None  # a symlinked folder (never entered), a file, or gone
+        except OSError:
+            return None
+    path = os.path.join(path, parts[-1])
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        return "folder" if is_article_folder(parts[-1]) else None
+    if stat.S_ISLNK(info.st_mode) and os.path.isdir(path):
+        return None  # a symlinked folder: listed by the walk, never entered
+    return "file" if is_article_name(parts[-1]) else None
+
+
 def article_files(root: Path | str, problems: list[Skipped] | None = None,
                   unreadable: list[str] | None = None) -> Iterator[tuple[str, str]]:
     """Yield (path, source) for article files below root, in a stable order.
@@ -187,11 +237,11 @@ def article_files(root: Path | str, problems: list[Skipped] | None = None,
                                                     "its articles are kept as they were"))
 
     for folder, dirs, files in os.walk(root, followlinks=False, onerror=cannot_read):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if is_article_folder(d))
         relative = os.path.relpath(folder, root)
         prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
         for name in sorted(files):
-            if name.startswith(".") or not name.lower().endswith(ARTICLE_SUFFIXES):
+            if not is_article_name(name):
                 continue
             source = prefix + name
             try:

@@ -23,7 +23,7 @@ import numpy as np
 from array import array
 
 from . import store
-from .articles import ARTICLE_SUFFIXES, Skipped, article_files
+from .articles import Skipped, article_entry, article_files
 from .ingest import Kept, digest_files, file_stat, tasks_for
 from .search import Bm25Params, CorpusStats
 from .terms import Analyzer, language_name
@@ -140,17 +140,15 @@ def _like_prefix(path: str) -> str:
 
 
 def _files_below(root: Path, only: list[str], problems: list[Skipped], unreadable: list[str]):
-    """(path, file) of the article files at or below each relative path (a file, a folder, or gone)."""
+    """(path, file) of the article files at or below each relative path (a file, a folder, or gone), by the
+    folder walk's own rules (`article_entry`): nothing hidden, nothing through a symlinked folder."""
     for relative in dict.fromkeys(only):
-        parts = relative.split("/")
-        if any(part.startswith(".") or not part for part in parts):
-            continue
-        target = root / relative
-        if target.is_dir() and not target.is_symlink():
-            for path, file in article_files(target, problems, unreadable):
+        kind = article_entry(root, relative)
+        if kind == "folder":
+            for path, file in article_files(root / relative, problems, unreadable):
                 yield path, f"{relative}/{file}"
-        elif target.is_file() and relative.lower().endswith(ARTICLE_SUFFIXES):
-            yield str(target), relative
+        elif kind == "file":
+            yield str(root / relative), relative
 
 
 def rebuild(
@@ -248,6 +246,23 @@ def check_folder(index_path: Path, folder: Path, full: bool) -> None:
         )
 
 
+MASS_REMOVAL_GUARD = 20  # articles: an index this large is not emptied by half in one incremental rebuild
+
+
+def _refuse_mass_removal(root: Path, existing: dict[str, list], seen: set[str]) -> None:
+    """An incremental rebuild that would remove every article, or more than half of a large index, is
+    far more often a folder that did not mount or a wrong path than a deliberate clear-out: refuse it,
+    and leave that to --full."""
+    held = sum(len(rows) for rows in existing.values())
+    gone = sum(len(rows) for file, rows in existing.items() if file not in seen)
+    if not gone or (seen and (held < MASS_REMOVAL_GUARD or 2 * gone <= held)):
+        return
+    found = "no article files" if not seen else f"only {len(seen):,} of the index's {len(existing):,} files"
+    raise RebuildError(f"found {found} in {root}, which would remove {gone:,} of the index's {held:,} articles "
+                       "(a folder that is not mounted, or the wrong path?); the index is unchanged. If that is "
+                       "what you want, rebuild with --full")
+
+
 def _kept(index_path: Path) -> str:
     """The transaction rolled back: say so when there was an index to keep."""
     if index_path.exists() and not is_stub(index_path):
@@ -259,6 +274,7 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
                     new: bool = False, only: list[str] | None = None) -> RebuildSummary:
     db = store.connect(index_path)
     shown = index_path.with_name(index_path.name.removeprefix(".").removesuffix(".building")) if new else index_path
+    results = None
     try:
         meta = store.read_meta(db)
         if not meta and set(db.table_names()) - {"meta"}:
@@ -285,6 +301,8 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
         problems: list[Skipped] = []
         existing, results, kept_ids, seen = _plan(root, db, full, progress, language, workers, problems,
                                                   None if full else only)
+        if only is None and not full:
+            _refuse_mass_removal(root, existing, seen)
         if full and meta and any(p.reason.startswith("folder cannot be read") for p in problems):
             unreadable = next(p for p in problems if p.reason.startswith("folder cannot be read"))
             raise RebuildError(f"{root / unreadable.source} cannot be read, and a full rebuild would drop its "
@@ -310,6 +328,9 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
                                f"{'; nothing was written' if new else ''}") from None
         raise RebuildError(store.damaged_message(shown, text)) from None
     finally:
+        # Stop the worker pool here, in this thread: a generator left to the garbage collector may be
+        # finalised in the pool's own result thread, which cannot join itself (a traceback after Ctrl-C).
+        getattr(results, "close", lambda: None)()
         db.close()
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -19,13 +21,16 @@ from index.search import Index
 from index.watch import FolderWatcher, wanted
 
 from .conftest import write
+from .support.polling import titles, until
 
 SAMPLES = Path(__file__).resolve().parents[1] / "bot" / "samples"
 from .telegram_harness import running_bot
 
-ZEPPELIN = " date 2025-06-20 Zeppelin Lands in Oslo\n\nA zeppelin from Hamburg landed in Oslo on Friday after a " \
+# News, dated yesterday: standing questions push only recent articles (follows.is_pushable).
+NEWS_DATE = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+ZEPPELIN = f" date {NEWS_DATE} Zeppelin Lands in Oslo\n\nA zeppelin from Hamburg landed in Oslo on Friday after a " \
            "two-day flight, the airline said.\n"
-TRAM_DATE = (" date 2025-06-21 Lakeshore Tram Line to Open in March 2028\n\nThe Lakeshore tram line will open "
+TRAM_DATE = (f" date {NEWS_DATE} Lakeshore Tram Line to Open in March 2028\n\nThe Lakeshore tram line will open "
              "on 14 March 2028, the council said on Saturday, ending months of doubt about the date.\n\n"
              "The first trams will run between the central station and the harbour district.\n")
 
@@ -53,19 +58,6 @@ def watching_bot(tmp_path, newsroom):
         yield fake, state, articles_dir
 
 
-def titles(index_path: Path) -> set[str]:
-    with Index(index_path).snapshot() as snap:
-        return {r["title"] for r in snap.rows("select title from articles")}
-
-
-def until(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
@@ -305,7 +297,7 @@ def test_console_follow_commands_say_what_telegram_says(tmp_path, index):
 
 
 def test_console_and_telegram_each_push_only_their_own_chats(tmp_path, newsroom):
-    from bot import console
+    from bot import render
     from bot.follows import CONSOLE_CHAT
 
     articles_dir, index_path = newsroom
@@ -318,7 +310,7 @@ def test_console_and_telegram_each_push_only_their_own_chats(tmp_path, newsroom)
     write(articles_dir, "tram_date.txt", TRAM_DATE)
     live.on_batch(_batch_of_summary(rebuild(articles_dir, index_path)))
     assert [p.follow.chat_id for p in printed] == [CONSOLE_CHAT]
-    shown = console.push_text(printed[0])
+    shown = render.push_text(printed[0])
     assert shown.startswith("New for your question ‘When will the Lakeshore tram line open?’:")
     assert "14 March 2028" in shown and "<b>" not in shown
     # the Telegram chat's passage was not claimed by the console: the bot still sends it
@@ -372,8 +364,7 @@ def test_index_watch_applies_changes_until_sigterm(tmp_path, articles_dir):
     with log.open("w") as handle:
         process = subprocess.Popen([sys.executable, "-m", "bot", "index", "watch", "--articles", str(articles_dir),
                                     "--index", str(index)], stdout=handle, stderr=subprocess.STDOUT,
-                                   cwd=Path(__file__).resolve().parents[1],
-                                   env={**os.environ, "NEWSBOT_LOG_LEVEL": "INFO"})
+                                   cwd=Path(__file__).resolve().parents[1], env=os.environ)
     try:
         until(lambda: "Watching " in log.read_text(), timeout=30)
         assert "Council Approves Harbour Tram Line" in titles(index)  # the first full check built it
@@ -384,8 +375,10 @@ def test_index_watch_applies_changes_until_sigterm(tmp_path, articles_dir):
     finally:
         process.kill()
     text = log.read_text()
-    assert "applied 1 changed path(s)" in text and "1 added" in text and text.rstrip().endswith("Stopped watching.")
-    assert "Traceback" not in text
+    # One plain line per batch, like the rebuild's summary; no log records (time, level, logger name).
+    assert re.search(r"^\d\d:\d\d:\d\d applied: 1 added, 0 updated, 0 removed; index holds 5 articles$", text, re.M)
+    assert text.rstrip().endswith("Stopped watching.") and "Traceback" not in text
+    assert " INFO " not in text and "index.watch" not in text
 
 
 def test_index_watch_without_a_folder_is_one_line(runner, tmp_path):
