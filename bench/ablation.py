@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import features as F  # noqa: E402
-from bot.answer import PLAIN_BM25, SWITCHES, Ranking  # noqa: E402
-from bot.evaluate import evaluate  # noqa: E402
-from bot.model import HAND_SET, default_model  # noqa: E402
+from bot.ranking import features as F  # noqa: E402
+from bot.ranking.answer import PLAIN_BM25, SWITCHES, Ranking  # noqa: E402
+from bot.ranking.evaluate import evaluate  # noqa: E402
+from bot.ranking.model import HAND_SET, default_model  # noqa: E402
 
 SETS = [  # (label, folder, questions file, language, answered as of the question's date)
     ("realtimeqa-dev", "realtimeqa-dev", None, "english", True),
@@ -39,7 +39,7 @@ METRICS = ["sentence_hit@1", "sentence_hit@3", "quote_hit@1", "quote_hit@3", "mr
 def rankings() -> dict[str, Ranking]:
     fitted = Ranking(model=default_model())
     runs = {
-        "fitted (bot/ranking.json)": fitted,
+        "fitted (bot/ranking/ranking.json)": fitted,
         "hand-set weights, same features": Ranking(model=HAND_SET),
         "BM25 alone (articles, then their sentences)": PLAIN_BM25,
         "hard time window": replace(fitted, hard_window=True),
@@ -68,11 +68,11 @@ def main() -> None:
             report = evaluate(dataset, language, as_of=as_of, ranking=ranking, index_path=index,
                               questions_file=questions)
             results[label][name] = report.as_json()
-        print(label, json.dumps(results[label]["fitted (bot/ranking.json)"]), flush=True)
+        print(label, json.dumps(results[label]["fitted (bot/ranking/ranking.json)"]), flush=True)
     (args.out / "quality.json").write_text(json.dumps(results, indent=1))
     lines = ["| data set | ranking | " + " | ".join(METRICS) + " |", "| --- | --- |" + " ---: |" * len(METRICS)]
     for label, runs in results.items():
-        base = runs["fitted (bot/ranking.json)"]
+        base = runs["fitted (bot/ranking/ranking.json)"]
         for name, data in runs.items():
             cells = []
             for metric in METRICS:

@@ -1,4 +1,4 @@
-"""Fit the ranking's weights (bot/ranking.json) on dated news questions, and check them on unseen ones.
+"""Fit the ranking's weights (bot/ranking/ranking.json) on dated news questions, and check them on unseen ones.
 
     pip install -e '.[bench]'
     python bench/fit_ranking.py                   # fit on ../shared/data, check 2023 <-> 2024, write the file
@@ -10,7 +10,7 @@ date; weighted down, see ARTICLE_WIKIPEDIA_SHARE: they keep the fit from forgett
 plain lexical matching, and keep those sets' figures where they were):
 
 1. builds (or reuses) an index of each corpus in --work;
-2. for every question, computes the article features (`bot.features`) of the
+2. for every question, computes the article features (`bot.ranking.features`) of the
    candidate articles, labelled by whether the article is one of the question's
    gold articles, and fits the article model;
 3. with that article model, computes the passage features of the sentences of the
@@ -45,11 +45,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import features as F  # noqa: E402
-from bot.answer import (MAX_QUERY_TERMS, Ranking, _day, article_pool, clean_question, feature_values, rank,  # noqa: E402
+from bot.ranking import features as F  # noqa: E402
+from bot.ranking.answer import (MAX_QUERY_TERMS, Ranking, _day, article_pool, clean_question, feature_values, rank,  # noqa: E402
                         read_question, reference_day)
-from bot.evaluate import Question, _file_of, contains_answer, load_questions, score_questions  # noqa: E402
-from bot.model import HAND_SET, LinearModel, RankingModel  # noqa: E402
+from bot.ranking.evaluate import Question, _file_of, contains_answer, load_questions, score_questions  # noqa: E402
+from bot.ranking.model import HAND_SET, LinearModel, RankingModel  # noqa: E402
 from index.rebuild import rebuild  # noqa: E402
 from index.search import Index  # noqa: E402
 
@@ -256,7 +256,7 @@ def fit_cut(index_groups: list[tuple[Index, list[Question], bool]], model: Ranki
 
 
 def _answer(index, question, as_of, ranking, top):
-    from bot.answer import answer
+    from bot.ranking.answer import answer
 
     return answer(index, question.question, top=top, as_of=question.question_date if as_of else None,
                   ranking=ranking)
@@ -343,7 +343,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--work", type=Path, default=HERE / "out" / "fit")
-    parser.add_argument("--out", type=Path, default=ROOT / "bot" / "ranking.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "bot" / "ranking" / "ranking.json")
     parser.add_argument("--news-only", action="store_true", help="fit on realtimeqa-dev alone (not on XQuAD)")
     parser.add_argument("--check-only", action="store_true", help="the 2023 <-> 2024 checks, nothing written")
     parser.add_argument("--no-check", action="store_true", help="skip the 2023 <-> 2024 checks")

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpus import load_reuters, make_collection  # noqa: E402
 from bench.scale import SIZES, newsbot, percentile, run_measured  # noqa: E402
-from bot.answer import answer  # noqa: E402
+from bot.ranking.answer import answer  # noqa: E402
 from index.search import Index  # noqa: E402
 
 STORY = (" date 2031-05-{day:02d} Live Story {n}\n\nTraders in the port said the {word} shipment of cocoa "

@@ -77,7 +77,7 @@ def run_once(index: Path, updates: int, users: int, concurrency: int, faults: bo
         return None
 
     counter = Counter()
-    log = logging.getLogger("bot.tg_app")
+    log = logging.getLogger("bot.faces.telegram.app")
     log.addHandler(counter)
     log.setLevel(logging.INFO)
     log.propagate = False

@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.answer import answer  # noqa: E402
-from bot.evaluate import _file_of, contains_answer, load_questions  # noqa: E402
+from bot.ranking.answer import answer  # noqa: E402
+from bot.ranking.evaluate import _file_of, contains_answer, load_questions  # noqa: E402
 from index.rebuild import rebuild  # noqa: E402
 from index.search import Index  # noqa: E402
 

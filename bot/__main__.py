@@ -8,7 +8,7 @@ INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGIN
 
 def main() -> None:
     try:
-        from bot.cli import cli
+        from bot.faces.cli import cli
 
         cli(prog_name="newsbot")
     except KeyboardInterrupt:

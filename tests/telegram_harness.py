@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.config import Settings
-from bot.tg_app import build_application
+from bot.faces.telegram.app import build_application
 from index.search import Index
 
 from .fake_bot_api import FakeBotApi

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.answer import NO_MATCH, NO_WORDS, answer
+from bot.ranking.answer import NO_MATCH, NO_WORDS, answer
 from index.rebuild import rebuild
 from index.search import Index
 

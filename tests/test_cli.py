@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from bot.cli import cli
+from bot.faces.cli import cli
 
 from .conftest import write
 
@@ -118,7 +118,7 @@ def test_console_takes_the_same_date_options(runner, index_path):
 
 
 def test_parse_request():
-    from bot.replies import Request, RequestError, parse_request
+    from bot.chat.replies import Request, RequestError, parse_request
 
     assert parse_request("When? --since 2025-06-01") == Request("When?", since="2025-06-01")
     assert parse_request("—as-of 2025-07-01 rates –until=2025-06-30") == Request(
@@ -284,12 +284,12 @@ def test_ctrl_c_while_python_imports_is_one_line(tmp_path):
 
 
 def test_ctrl_c_during_a_command_is_one_line(runner, monkeypatch, index_path):
-    import bot.cli
+    import bot.faces.cli
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bot.cli, "answer", interrupted)
+    monkeypatch.setattr(bot.faces.cli, "answer", interrupted)
     result = runner.invoke(cli, ["ask", "--index", str(index_path), "tram"])
     assert result.exit_code == 130 and result.stderr.strip() == "Interrupted."
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import commands
-from bot.cli import cli
+from bot.chat import commands
+from bot.chat.replies import example_questions
 from bot.config import SETTINGS, data_dir, sample_articles_dir
-from bot.console import reply
-from bot.replies import example_questions
+from bot.faces.cli import cli
+from bot.faces.console import reply
 from index.rebuild import rebuild
 from index.search import Index
 
@@ -241,7 +241,7 @@ def test_env_example_and_readme_list_exactly_the_settings():
 
 
 def test_ask_does_not_import_telegram_or_sqlite_utils(tmp_path, index_path):
-    code = ("import sys; from bot.cli import cli\n"
+    code = ("import sys; from bot.faces.cli import cli\n"
             "try:\n    cli(['ask', '--index', sys.argv[1], 'tram'])\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('telegram', 'sqlite_utils') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code, str(index_path)], capture_output=True, text=True,

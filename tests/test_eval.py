@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from bot.cli import cli
-from bot.evaluate import contains_answer, evaluate
+from bot.faces.cli import cli
+from bot.ranking.evaluate import contains_answer, evaluate
 
 from .conftest import RATES, RATES_LATER, TRAM, VISIT, write
 
@@ -51,7 +51,7 @@ def test_eval_command_json_ablation_weights_and_question_files(runner, dataset, 
     result = runner.invoke(cli, ["eval", str(dataset), "--json", "--as-of"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["sentence_hit@1"] == pytest.approx(0.8) and data["ranking"] == "bot/ranking.json"
+    assert data["sentence_hit@1"] == pytest.approx(0.8) and data["ranking"] == "bot/ranking/ranking.json"
     plain = runner.invoke(cli, ["eval", str(dataset), "--without", "all"])
     assert plain.exit_code == 0 and "BM25 alone" in plain.output
     hand = runner.invoke(cli, ["eval", str(dataset), "--weights", "hand-set", "--json"])

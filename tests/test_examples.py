@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.replies import example_question
+from bot.chat.replies import example_question
 
 
 @pytest.mark.parametrize("title, question", [

@@ -8,10 +8,10 @@ import re
 import numpy as np
 import pytest
 
-from bot import render
-from bot.answer import Answer, Passage, answer
-from bot.cli import cli
-from bot.model import LinearModel
+from bot.chat import render
+from bot.faces.cli import cli
+from bot.ranking.answer import Answer, Passage, answer
+from bot.ranking.model import LinearModel
 
 ROW = re.compile(r"^    (\w+)\s+(-?\d+\.\d{3})\s+(-?\d+\.\d{3})\s+([+-]\d+\.\d{3})$")
 SUM = re.compile(r"^    sum\s+([+-]\d+\.\d{3})  = (the score|article_score) (-?\d+\.\d{3})$")

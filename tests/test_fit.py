@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from bench.fit_ranking import Group, fit_all, fit_calibration, fit_listwise
-from bot.answer import Ranking, answer
-from bot.evaluate import Question
-from bot.model import RankingModel
+from bot.ranking.answer import Ranking, answer
+from bot.ranking.evaluate import Question
+from bot.ranking.model import RankingModel
 from index.rebuild import rebuild
 from index.search import Index
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
-from bot.follow_replies import follow_reply, following_reply
-from bot.follows import NEWS_DAYS, FollowStore, is_pushable, new_answers
+from bot.faces.follow_replies import follow_reply, following_reply
+from bot.live.follows import NEWS_DAYS, FollowStore, is_pushable, new_answers
 from index.rebuild import rebuild
 from index.search import Index
 

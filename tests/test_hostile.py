@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import cli
+from bot.faces.cli import cli
 from index import ingest
 from index.rebuild import rebuild, rebuild_lock, RebuildError
 from index.search import Index
@@ -192,8 +192,8 @@ def test_the_word_cache_does_not_keep_very_long_words():
 
 def test_one_huge_article_costs_a_bounded_amount_of_work(tmp_path):
     """50,000 matching sentences in one article: only the best few are read in full and quoted."""
-    from bot.answer import Ranking, rank, read_question, reference_day
-    from bot.model import default_model
+    from bot.ranking.answer import Ranking, rank, read_question, reference_day
+    from bot.ranking.model import default_model
 
     folder = tmp_path / "huge"
     write(folder, "transcript.txt", " date 2025-01-01 Transcript\n\n" +

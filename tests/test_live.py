@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.follows import FollowStore, new_answers
-from bot.live import Live
+from bot.live.follows import FollowStore, new_answers
+from bot.live.runner import Live
 from index import watch as watch_module
 from index.rebuild import rebuild
 from index.search import Index
@@ -195,7 +195,7 @@ def test_a_standing_question_is_answered_once_and_only_when_answered(tmp_path, n
 
 
 def test_limits_and_duplicates_of_standing_questions(tmp_path):
-    from bot.follows import FollowError
+    from bot.live.follows import FollowError
 
     store = FollowStore(tmp_path / "s.db", max_per_chat=2)
     store.add(1, 1, "tram")
@@ -278,8 +278,8 @@ def test_the_state_is_not_in_the_index_and_survives_a_full_rebuild(tmp_path, art
 # --- the console's standing questions ------------------------------------------------------
 
 def test_console_follow_commands_say_what_telegram_says(tmp_path, index):
-    from bot import console
-    from bot.follow_replies import following_reply
+    from bot.faces import console
+    from bot.faces.follow_replies import following_reply
 
     store, state = FollowStore(tmp_path / "s.db"), {"question": "", "offset": 0}
     assert console.reply(index, "/following", state, 3, store=store).startswith("No standing questions here.")
@@ -297,8 +297,8 @@ def test_console_follow_commands_say_what_telegram_says(tmp_path, index):
 
 
 def test_console_and_telegram_each_push_only_their_own_chats(tmp_path, newsroom):
-    from bot import render
-    from bot.follows import CONSOLE_CHAT
+    from bot.chat import render
+    from bot.live.follows import CONSOLE_CHAT
 
     articles_dir, index_path = newsroom
     settings = Settings(articles_dir=articles_dir, index_path=index_path, state_path=tmp_path / "state.db")
@@ -382,7 +382,7 @@ def test_index_watch_applies_changes_until_sigterm(tmp_path, articles_dir):
 
 
 def test_index_watch_without_a_folder_is_one_line(runner, tmp_path):
-    from bot.cli import cli
+    from bot.faces.cli import cli
 
     result = runner.invoke(cli, ["index", "watch", "--articles", str(tmp_path / "nope"), "--index",
                                  str(tmp_path / "n.db")])

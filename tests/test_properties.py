@@ -7,10 +7,10 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import render
-from bot.answer import NO_MATCH, NO_WORDS, Answer, Passage, answer
-from bot.timeframe import read_timeframe
-from bot.replies import RequestError, parse_request
+from bot.chat import render
+from bot.chat.replies import RequestError, parse_request
+from bot.ranking.answer import NO_MATCH, NO_WORDS, Answer, Passage, answer
+from bot.ranking.timeframe import read_timeframe
 from index.articles import ArticleError, parse_json_article, parse_txt
 from index.sentences import split_sentences
 from index.terms import Analyzer

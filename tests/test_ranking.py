@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from bot import features as F
-from bot.answer import PLAIN_BM25, Ranking, answer
-from bot.cues import answer_type, carries
-from bot.model import HAND_SET, RankingModel, default_model, model_named
-from bot.timeframe import TimeFrame, read_timeframe
+from bot.ranking import features as F
+from bot.ranking.answer import PLAIN_BM25, Ranking, answer
+from bot.ranking.cues import answer_type, carries
+from bot.ranking.model import HAND_SET, RankingModel, default_model, model_named
+from bot.ranking.timeframe import TimeFrame, read_timeframe
 from index.rebuild import rebuild
 from index.search import Index
 
@@ -198,7 +198,7 @@ def test_sentences_carry_what_is_asked():
 
 def test_shipped_model_names_only_registered_features_and_loads():
     model = default_model()
-    assert model.source == "bot/ranking.json"
+    assert model.source == "bot/ranking/ranking.json"
     assert set(model.article.names) <= set(F.ARTICLE_FEATURES)
     assert set(model.passage.names) <= set(F.PASSAGE_FEATURES)
     assert 0 < model.cut < math.inf and model.calibration[0] > 0
@@ -350,7 +350,7 @@ def test_answers_are_deterministic(tmp_path):
 def test_scoring_only_the_articles_that_can_reach_the_top_gives_the_full_ranking(tmp_path, monkeypatch):
     """best_articles skips the per-term look-ups for articles whose best possible score cannot reach the
     top; with pruning forced on a small collection, the answers equal the full scoring's exactly."""
-    import bot.answer as answer_module
+    import bot.ranking.answer as answer_module
 
     folder = tmp_path / "many"
     words = ["harbour", "tram", "council", "budget", "river", "bridge", "school", "election", "storm", "rates"]

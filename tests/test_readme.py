@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.cli import cli
+from bot.faces.cli import cli
 
 from .conftest import RATES, TRAM, VISIT, write
 from .support.terminal import user_env

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import rank_bm25
 
-from bot.answer import answer
+from bot.ranking.answer import answer
 from index import store
 from index.rebuild import RebuildError, rebuild, rebuild_lock
 from index.search import Index

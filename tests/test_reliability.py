@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.kill_rebuilds import fingerprint, make_folders, run, small_articles, switch_to
-from bot.answer import answer
+from bot.ranking.answer import answer
 from index.rebuild import rebuild, rebuild_lock
 from index.search import Index
 
@@ -64,7 +64,7 @@ def test_readers_never_see_a_partial_index_and_are_not_blocked(tmp_path, two_col
         thread.start()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     other_process = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom index.search import Index\nfrom bot.answer import answer\n"
+        [sys.executable, "-c", "import sys, time\nfrom index.search import Index\nfrom bot.ranking.answer import answer\n"
          "ix = Index(sys.argv[1]); end = time.time() + 4\nwhile time.time() < end: answer(ix, 'wheat gold')",
          str(path)], env=env)
     try:

@@ -1,8 +1,8 @@
 import json
 from html.parser import HTMLParser
 
-from bot import render
-from bot.answer import NO_MATCH, NO_WORDS, Answer, Passage
+from bot.chat import render
+from bot.ranking.answer import NO_MATCH, NO_WORDS, Answer, Passage
 
 
 def passage(quote="Prices < 5 & rising > now.", title="A <b>bold</b> title & more", **kw):
@@ -95,8 +95,8 @@ def test_json_contract():
 # --- pushes look like answers; skip reasons say what is wrong ------------------------------------
 
 def test_a_pushed_passage_is_laid_out_as_an_asked_one(capsys):
-    from bot import console
-    from bot.follows import Follow, Push
+    from bot.faces import console
+    from bot.live.follows import Follow, Push
 
     p = passage(quote="The tram line opens in March 2028.", title="Tram", highlights=((4, 8),))
     push = Push(Follow(1, 0, "When will the tram open?"), (p,), ("k",))

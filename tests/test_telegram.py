@@ -6,8 +6,8 @@ import io
 import logging
 import time
 
+from bot.chat.replies import to_plain
 from bot.logsafe import setup_logging
-from bot.replies import to_plain
 from index.rebuild import rebuild
 from index.search import Index
 
@@ -27,9 +27,9 @@ def messages_to(fake, chat_id, count=1, timeout=10):
 
 
 def test_private_question_gets_quote_bold_words_title_and_date(index_path, articles_dir, monkeypatch):
-    import bot.tg_app
+    import bot.faces.telegram.app
 
-    monkeypatch.setattr(bot.tg_app, "TYPING_AFTER", 0.0)  # show "typing…" even for a fast search
+    monkeypatch.setattr(bot.faces.telegram.app, "TYPING_AFTER", 0.0)  # show "typing…" even for a fast search
     with running_bot(index_path, articles_dir) as (fake, app):
         fake.wait_for(lambda calls: fake.calls_to("setMyCommands"))
         fake.send_text(QUESTION, user_id=1001)
@@ -42,7 +42,7 @@ def test_private_question_gets_quote_bold_words_title_and_date(index_path, artic
         assert actions and actions[0].params["action"] == "typing"
         assert actions[0].at <= fake.calls_to("sendMessage")[0].at
         commands = {c["command"] for c in fake.calls_to("setMyCommands")[0].params["commands"]}
-        from bot.commands import menu
+        from bot.chat.commands import menu
 
         assert commands == {name for name, _ in menu()} and {"ask", "follow", "reindex"} <= commands
 
@@ -171,7 +171,7 @@ def test_retry_after_delays_but_delivers(index_path, articles_dir):
 
 
 def test_blocked_user_is_logged_not_retried(index_path, articles_dir, caplog):
-    caplog.set_level(logging.INFO, logger="bot.tg_app")
+    caplog.set_level(logging.INFO, logger="bot.faces.telegram.app")
     with running_bot(index_path, articles_dir) as (fake, app):
         fake.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
         fake.send_text(QUESTION, user_id=13)
@@ -218,16 +218,16 @@ def test_allowed_chats_get_answers_others_one_refusal(index_path, articles_dir):
 
 
 def test_rate_limit_checked_before_search(index_path, articles_dir, monkeypatch):
-    import bot.tg_app
+    import bot.faces.telegram.app
 
     searches = []
-    real_search = bot.tg_app._search
+    real_search = bot.faces.telegram.app._search
 
     async def counted(*args, **kwargs):
         searches.append(args[1])
         return await real_search(*args, **kwargs)
 
-    monkeypatch.setattr(bot.tg_app, "_search", counted)
+    monkeypatch.setattr(bot.faces.telegram.app, "_search", counted)
     with running_bot(index_path, articles_dir, questions_per_minute=2) as (fake, app):
         for _ in range(3):
             fake.send_text("tram line", user_id=15)

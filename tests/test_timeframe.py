@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from bot.timeframe import read_timeframe
+from bot.ranking.timeframe import read_timeframe
 
 THURSDAY = dt.date(2024, 8, 22)
 

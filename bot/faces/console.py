@@ -14,10 +14,10 @@ import click
 from index.search import Index
 from index.store import IndexUnavailable
 
-from . import commands, render, replies
-from .config import data_dir
+from bot.chat import commands, render, replies
+from bot.config import data_dir
+from bot.live.follows import CONSOLE_CHAT, FollowStore, Push
 from .follow_replies import NOT_KEPT, follow_reply, following_reply, unfollow_reply
-from .follows import CONSOLE_CHAT, FollowStore, Push
 
 MORE_HINT = "(/more for more passages)"
 QUIT = {"/quit", "/exit", "/q"}

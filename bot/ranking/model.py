@@ -1,8 +1,8 @@
-"""The fitted ranking: one linear model per level over the named features of `bot.features`.
+"""The fitted ranking: one linear model per level over the named features of `bot.ranking.features`.
 
 A model is `score = sum(weight * (value - mean) / scale)` over its features, with
 the weights fitted by `bench/fit_ranking.py` (listwise logistic regression) and
-shipped in `bot/ranking.json`. Switching a feature off (`--without`) puts its
+shipped in `bot/ranking/ranking.json`. Switching a feature off (`--without`) puts its
 value at the mean, so its contribution is zero. `calibration` turns a passage
 score into the probability that the passage answers the question (fitted on the
 same questions), and `cut` is how far below the first passage another may score
@@ -167,13 +167,13 @@ BM25_ALONE = RankingModel(
 
 @cache
 def default_model() -> RankingModel:
-    """The fitted ranking shipped with newsbot (bot/ranking.json)."""
-    ref = resources.files("bot").joinpath("ranking.json")
+    """The fitted ranking shipped with newsbot (bot/ranking/ranking.json)."""
+    ref = resources.files("bot.ranking").joinpath("ranking.json")
     try:
         text = ref.read_text(encoding="utf-8")
     except FileNotFoundError:
         return HAND_SET
-    return RankingModel.from_json(json.loads(text), "bot/ranking.json")
+    return RankingModel.from_json(json.loads(text), "bot/ranking/ranking.json")
 
 
 def model_named(name: str | None) -> RankingModel:

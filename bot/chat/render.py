@@ -13,7 +13,7 @@ import math
 import re
 import textwrap
 
-from .answer import NO_WORDS, Answer, Passage
+from bot.ranking.answer import NO_WORDS, Answer, Passage
 
 TELEGRAM_LIMIT = 4096
 MAX_TITLE_CHARS = 200

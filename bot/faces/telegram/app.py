@@ -11,10 +11,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import secrets
-import time
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from telegram import (
@@ -30,17 +26,14 @@ from telegram import (
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import (
     BadRequest,
-    ChatMigrated,
     Conflict,
     Forbidden,
-    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
     TimedOut,
 )
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -58,122 +51,23 @@ from index.rebuild import RebuildError, rebuild
 from index.search import Index
 from index.store import IndexUnavailable
 
-from . import commands, render, replies, tg_follow
-from .answer import Answer
-from .config import Settings
-from .follows import CONSOLE_CHAT
-from .live import Live
+from bot.chat import commands, render, replies
+from bot.config import Settings
+from bot.live.follows import CONSOLE_CHAT
+from bot.live.runner import Live
+from bot.ranking.answer import Answer
+from . import follow as tg_follow
+from .ratelimit import PatientRateLimiter
+from .state import BotState, state_of
 
 logger = logging.getLogger(__name__)
 
 MORE_LABEL = "More ▸"
 TYPING_AFTER = 0.3  # seconds a search may take before the bot shows "typing…"
-MAX_PAGES_KEPT = 5000
 INLINE_RESULTS = 10
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 SLOW_DOWN = "You're asking faster than I can read. Please wait a minute and ask again."
 NOT_ALLOWED = "Sorry, this bot only answers in the chats it was set up for."
-
-
-class PatientRateLimiter(AIORateLimiter):
-    """PTB's AIORateLimiter (30 messages a second, 20 a minute per group), with retries that cannot send
-    twice and cannot hold up other chats.
-
-    * A 429 is waited out by the call that got it, alone (PTB's own retry pauses every request of the
-      bot), at most RETRIES times and MAX_WAIT seconds each.
-    * A 5xx or a refused connection is retried: Telegram did not take the message.
-    * A timeout is not retried, except on getUpdates: the message may have been delivered, and sending it
-      again is how one question got four answers from a slow server.
-    """
-
-    RETRIES = 3
-    MAX_WAIT = 10.0
-    FINAL = (BadRequest, Forbidden, InvalidToken, Conflict, ChatMigrated)
-
-    def __init__(self):
-        super().__init__(max_retries=0)
-
-    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
-        for attempt in range(self.RETRIES + 1):
-            try:
-                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
-            except self.FINAL:
-                raise
-            except RetryAfter as error:
-                wait = error.retry_after.total_seconds() if hasattr(error.retry_after, "total_seconds") \
-                    else float(error.retry_after)
-                if attempt == self.RETRIES or wait > self.MAX_WAIT:
-                    raise
-                logger.info("Bot API call %s: flood limit, waiting %.1f s (%d of %d)", endpoint, wait, attempt + 1,
-                            self.RETRIES)
-                await asyncio.sleep(wait + 0.1)
-            except TimedOut:
-                raise  # maybe delivered: never sent again
-            except NetworkError:  # the updater retries getUpdates itself
-                if attempt == self.RETRIES or endpoint == "getUpdates":
-                    raise
-                logger.info("Bot API call %s failed, retrying (%d of %d)", endpoint, attempt + 1, self.RETRIES)
-                await asyncio.sleep(0.25 * 2**attempt)
-        raise AssertionError("unreachable")
-
-
-@dataclass
-class Page:
-    """A question whose further passages a "More" button can fetch: only at the offsets the bot put on
-    its buttons (a forged offset would make the bot search far down the ranking)."""
-
-    question: str
-    issued: set[int] = field(default_factory=set)
-    served: set[int] = field(default_factory=set)
-
-
-@dataclass
-class BotState:
-    """Everything the handlers share, kept in `application.bot_data["state"]`."""
-
-    settings: Settings
-    index: Index
-    articles_dir: Path
-    pages: OrderedDict[str, Page] = field(default_factory=OrderedDict)
-    asked: dict[int, deque] = field(default_factory=dict)
-    refused_chats: set[int] = field(default_factory=set)
-    warned: dict[int, float] = field(default_factory=dict)  # user -> when they were last told to slow down
-    rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    exit_code: int = 0
-    live: Live | None = None  # the folder watcher and the standing questions
-    background: list = field(default_factory=list)  # tasks started in post_init, stopped in post_stop
-
-    def should_warn(self, user_id: int) -> bool:
-        """One "slow down" per user per minute; further messages over the limit get no reply at all."""
-        now = time.monotonic()
-        if now - self.warned.get(user_id, -1e9) < 60:
-            return False
-        self.warned[user_id] = now
-        if len(self.warned) > MAX_PAGES_KEPT:
-            self.warned = {u: t for u, t in self.warned.items() if now - t < 60}
-        return True
-
-    def allow_question(self, user_id: int) -> bool:
-        """Per-user limit of questions per minute, checked before any search."""
-        now = time.monotonic()
-        times = self.asked.setdefault(user_id, deque())
-        while times and now - times[0] > 60:
-            times.popleft()
-        if len(times) >= self.settings.questions_per_minute:
-            return False
-        times.append(now)
-        return True
-
-    def remember(self, question: str) -> str:
-        key = secrets.token_hex(4)
-        self.pages[key] = Page(question)
-        while len(self.pages) > MAX_PAGES_KEPT:
-            self.pages.popitem(last=False)
-        return key
-
-
-def state_of(context: ContextTypes.DEFAULT_TYPE) -> BotState:
-    return context.bot_data["state"]
 
 
 def more_markup(key: str, offset: int) -> InlineKeyboardMarkup:

@@ -2,7 +2,7 @@
 
 Who / when / where / how many (English, Russian and Arabic question words), and
 whether a sentence carries that kind of thing (a name, a date or time expression,
-a place phrase, a number). The question's dates are read by `bot.timeframe`.
+a place phrase, a number). The question's dates are read by `bot.ranking.timeframe`.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from . import render
-from .follow_replies import NOT_KEPT, follow_reply, following_reply, unfollow_reply
-from .follows import FollowStore, Push
+from bot.chat import render
+from bot.faces.follow_replies import NOT_KEPT, follow_reply, following_reply, unfollow_reply
+from bot.live.follows import FollowStore, Push
 
 logger = logging.getLogger(__name__)
 

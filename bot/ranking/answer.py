@@ -7,7 +7,7 @@ the same `Answer`.
 Ranking is article, then sentence (the document-then-passage pattern):
 
 1. every article holding a question word is scored by the article model over the
-   features of `bot.features` (its BM25 as a whole, its headline, its date against
+   features of `bot.ranking.features` (its BM25 as a whole, its headline, its date against
    the question's time frame and the day it is asked);
 2. the sentences of the best articles are scored by the passage model, with their
    article's score as one feature; the costlier text features only for the best;

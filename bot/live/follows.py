@@ -26,7 +26,7 @@ from pathlib import Path
 from index.search import Index
 from index.store import NO_DAY
 
-from .answer import Passage, Ranking, answer
+from bot.ranking.answer import Passage, Ranking, answer
 
 READ_FOR_PUSH = 10  # the best passages of the whole index among which a new article's must be
 # Standing questions follow the news: only articles dated within this many days of today are pushed, so

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import html
 
-from .follows import NEWS_DAYS, Follow, FollowError, FollowStore
-from .render import shorten
+from bot.chat.render import shorten
+from bot.live.follows import NEWS_DAYS, Follow, FollowError, FollowStore
 
 NOT_KEPT = "Standing questions are not kept by this bot."
 

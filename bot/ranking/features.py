@@ -1,6 +1,6 @@
 """The ranking's evidence, as named features: one small function each, in a registry.
 
-Two levels, each scored by its own fitted linear model (`bot.model`):
+Two levels, each scored by its own fitted linear model (`bot.ranking.model`):
 
 * article features rank whole articles (BM25 over the article, title words, dates);
 * passage features rank sentences inside the best articles, with their article's
@@ -75,7 +75,7 @@ class Question:
     counts: np.ndarray  # how often each term occurs in the question
     sentence_idf: np.ndarray  # Lucene's IDF over sentences, per term (always positive)
     article_idf: np.ndarray  # the same over articles
-    kind: str | None  # the answer type asked for (bot.cues)
+    kind: str | None  # the answer type asked for (bot.ranking.cues)
     frame: TimeFrame
     day: int  # the day it is asked, in days since 1970-01-01 (answers as of then)
     bigrams: frozenset[tuple[str, str]]

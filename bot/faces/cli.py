@@ -1,4 +1,4 @@
-"""The `newsbot` command: a thin click layer over `index` and `bot.answer`.
+"""The `newsbot` command: a thin click layer over `index` and `bot.ranking.answer`.
 
 python-telegram-bot and sqlite-utils are imported only by the commands that use
 them (`run`, and the rebuild), so that `newsbot ask` starts quickly.
@@ -20,12 +20,12 @@ from index.search import VARIANTS, Bm25Params, Index
 from index.store import IndexOutdated, IndexUnavailable
 from index.terms import language_name
 
-from . import render
-from .__main__ import INTERRUPTED
-from .answer import answer
-from .config import (MAX_TOP, Settings, SettingsError, default_index_for, load_settings, own_index,
+from bot.__main__ import INTERRUPTED
+from bot.chat import render
+from bot.ranking.answer import answer
+from bot.config import (MAX_TOP, Settings, SettingsError, default_index_for, load_settings, own_index,
                      samples_index, sample_articles_dir, settings_help)
-from .logsafe import setup_logging
+from bot.logsafe import setup_logging
 
 MAX_SKIPPED_SHOWN = 20
 MAX_BATCH_LINE = 64 * 1024  # bytes: a question longer than this is refused, not read whole
@@ -58,7 +58,7 @@ class IsoDate(click.ParamType):
     name = "YYYY-MM-DD"
 
     def convert(self, value, param, ctx):
-        from .replies import RequestError, read_date
+        from bot.chat.replies import RequestError, read_date
 
         try:
             return read_date(str(value))
@@ -358,7 +358,7 @@ def stats_command(ctx, index_path, as_json):
     Example:
         newsbot index stats --json
     """
-    from .replies import stats_rows
+    from bot.chat.replies import stats_rows
 
     settings = settings_of(ctx)
     path = index_for(settings, index_path)
@@ -396,7 +396,7 @@ def _json_line(data: dict) -> str:
 
 def _batch_item(text: str) -> tuple[object, str, str | None, str | None]:
     """(id, question, as_of, error) from one stdin line."""
-    from .replies import RequestError, read_date
+    from bot.chat.replies import RequestError, read_date
 
     if text.lstrip().startswith("{"):
         try:
@@ -455,7 +455,7 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
         newsbot ask --explain "When will the tram line open?"
         printf 'tram line\\n{"id": 7, "question": "heatwave record"}\\n' | newsbot ask
     """
-    from .replies import RequestError, check_dates
+    from bot.chat.replies import RequestError, check_dates
 
     settings = settings_of(ctx)
     top = top or settings.top
@@ -510,8 +510,8 @@ def console_command(ctx, index_path, top):
         newsbot console --index ~/news.db
     """
     from .console import Printer, run_console
-    from .follows import CONSOLE_CHAT
-    from .live import Live
+    from bot.live.follows import CONSOLE_CHAT
+    from bot.live.runner import Live
 
     settings = settings_of(ctx)
     index, note = open_index(settings, index_path)
@@ -547,7 +547,7 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
 
     from telegram.error import TelegramError
 
-    from .tg_app import BotStartError, run_bot
+    from bot.faces.telegram.app import BotStartError, run_bot
 
     settings = settings_of(ctx)
     # Expected faults of a server we do not control (a Telegram error, a reply that is not JSON): one log
@@ -604,9 +604,9 @@ def eval_command(dataset, questions_file, language, as_of, top, without, weights
         newsbot eval ../shared/data/xquad-ru --language ru --json
         newsbot eval ../shared/data/xquad-en --without redundancy,name_agreement
     """
-    from .answer import PLAIN_BM25, Ranking
-    from .evaluate import DatasetError, evaluate, report_table
-    from .model import model_named
+    from bot.ranking.answer import PLAIN_BM25, Ranking
+    from bot.ranking.evaluate import DatasetError, evaluate, report_table
+    from bot.ranking.model import model_named
 
     try:
         lang = language_name(language)

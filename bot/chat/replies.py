@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from index.search import Index
 from index.stopwords import BY_LANGUAGE
 
-from .answer import Answer, answer
+from bot.ranking.answer import Answer, answer
 
 EXAMPLES_TRIED = 12
 EXAMPLES_SHOWN = 3

@@ -9,8 +9,8 @@ from pathlib import Path
 from index.search import Index
 from index.watch import Batch, FolderWatcher
 
-from .answer import Ranking
-from .config import Settings
+from bot.config import Settings
+from bot.ranking.answer import Ranking
 from .follows import FollowStore, Push, new_answers
 
 logger = logging.getLogger(__name__)
