@@ -32,8 +32,16 @@ SETS = [  # (label, folder, questions file, language, answered as of the questio
     ("xquad-ru", "xquad-ru", None, "russian", False),
     ("xquad-ar", "xquad-ar", None, "arabic", False),
 ]
-METRICS = ["sentence_hit@1", "sentence_hit@3", "quote_hit@1", "quote_hit@3", "mrr@10", "article@1",
-           "mean_quote_chars", "took_ms_median"]
+METRICS = [
+    "sentence_hit@1",
+    "sentence_hit@3",
+    "quote_hit@1",
+    "quote_hit@3",
+    "mrr@10",
+    "article@1",
+    "mean_quote_chars",
+    "took_ms_median",
+]
 
 
 def rankings() -> dict[str, Ranking]:
@@ -44,8 +52,9 @@ def rankings() -> dict[str, Ranking]:
         "BM25 alone (articles, then their sentences)": PLAIN_BM25,
         "hard time window": replace(fitted, hard_window=True),
     }
-    runs |= {f"without {name}": fitted.without([name]) for name in [*SWITCHES, *F.ARTICLE_FEATURES,
-                                                                       *F.PASSAGE_FEATURES]}
+    runs |= {
+        f"without {name}": fitted.without([name]) for name in [*SWITCHES, *F.ARTICLE_FEATURES, *F.PASSAGE_FEATURES]
+    }
     return runs
 
 
@@ -65,8 +74,9 @@ def main() -> None:
         index = args.out / f"{folder}.db"
         results[label] = {}
         for name, ranking in rankings().items():
-            report = evaluate(dataset, language, as_of=as_of, ranking=ranking, index_path=index,
-                              questions_file=questions)
+            report = evaluate(
+                dataset, language, as_of=as_of, ranking=ranking, index_path=index, questions_file=questions
+            )
             results[label][name] = report.as_json()
         print(label, json.dumps(results[label]["fitted (bot/ranking/ranking.json)"]), flush=True)
     (args.out / "quality.json").write_text(json.dumps(results, indent=1))

@@ -81,8 +81,11 @@ def make_collection(sources: list[Source], sentences: int, out: Path, fmt: str =
             template = rng.choice(sources)
             years = rng.randint(1, 30)
             day = dt.date.fromisoformat(template.date)
-            date = day.replace(year=day.year + years).isoformat() if not (day.month == 2 and day.day == 29) \
+            date = (
+                day.replace(year=day.year + years).isoformat()
+                if not (day.month == 2 and day.day == 29)
                 else day.replace(year=day.year + years, day=28).isoformat()
+            )
             paragraphs = [[s if rng.random() < 0.5 else rng.choice(pool) for s in p] for p in template.paragraphs]
             source = Source(template.title, date, paragraphs)
         if fmt == "jsonl":

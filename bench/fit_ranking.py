@@ -46,8 +46,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.ranking import features as F  # noqa: E402
-from bot.ranking.answer import (MAX_QUERY_TERMS, Ranking, _day, article_pool, clean_question, feature_values, rank,  # noqa: E402
-                        read_question, reference_day)
+from bot.ranking.answer import Ranking, article_pool, feature_values, prepare_question, rank  # noqa: E402
 from bot.ranking.evaluate import Question, _file_of, contains_answer, load_questions, score_questions  # noqa: E402
 from bot.ranking.model import HAND_SET, LinearModel, RankingModel  # noqa: E402
 from index.rebuild import rebuild  # noqa: E402
@@ -88,6 +87,7 @@ def year_of(q: Question) -> str:
 
 
 # --- the fit ------------------------------------------------------------------------------
+
 
 def _objective(w: np.ndarray, groups: list[Group], l2: float) -> float:
     total = -0.5 * l2 * float(w @ w)
@@ -171,27 +171,23 @@ def fit_calibration(scores: np.ndarray, labels: np.ndarray, iterations: int = 50
 
 # --- collecting features ------------------------------------------------------------------
 
-def _question_context(snap, question: Question, as_of: bool):
-    text = clean_question(question.question)
-    terms = snap.analyzer.terms(text)[:MAX_QUERY_TERMS]
-    if not terms:
-        return None
-    as_of_date = question.question_date if as_of else None
-    latest_day = _day(as_of_date) if as_of_date else None
-    return read_question(snap, text, terms, reference_day(as_of_date)), latest_day
+
+def _prepared(snap, question: Question, as_of: bool):
+    """The question set up as `answer` sets it up (as of its date, with `as_of`); None without words."""
+    return prepare_question(snap, question.question, as_of=question.question_date if as_of else None)
 
 
 def collect_articles(index: Index, questions: list[Question], as_of: bool) -> list[Group]:
     names = list(F.ARTICLE_FEATURES)
     groups = []
     with index.snapshot() as snap:
-        sources = dict(snap.conn.execute("select id, source from articles").fetchall())
+        sources = {article.id: article.source for article in snap.each_article()}
         for question in questions:
-            context = _question_context(snap, question, as_of)
-            if context is None:
+            prepared = _prepared(snap, question, as_of)
+            if prepared is None:
                 continue
-            q, latest_day = context
-            pool, _ = article_pool(snap, q, None, latest_day)
+            q = prepared.question
+            pool, _ = article_pool(snap, q, None, prepared.latest_day)
             if not len(pool.ids):
                 continue
             values = feature_values(F.ARTICLE_FEATURES, q, pool)
@@ -210,19 +206,20 @@ def collect_passages(index: Index, questions: list[Question], as_of: bool, model
     groups = []
     with index.snapshot() as snap:
         for question in questions:
-            context = _question_context(snap, question, as_of)
-            if context is None:
+            prepared = _prepared(snap, question, as_of)
+            if prepared is None:
                 continue
-            q, latest_day = context
-            ranked = rank(snap, q, ranking, None, latest_day, 4, read_all=True)
+            ranked = rank(snap, prepared.question, ranking, None, prepared.latest_day, 4, read_all=True)
             if not ranked.rows:
                 continue
             # A sentence holding an answer string, from one of the question's gold articles (the news of
             # that week), is a positive; answer strings also turn up in old articles by chance
             # ("California"), which only count when no gold article's sentence has one. The sentence, not
             # the quote: the sentence shown first should be the one that answers.
-            labels = np.array([contains_answer(r["text"], question.answers) for r in ranked.rows], dtype=np.float64)
-            gold = np.array([_file_of(r["source"]) in question.gold_files for r in ranked.rows])
+            labels = np.array(
+                [contains_answer(r.sentence.text, question.answers) for r in ranked.rows], dtype=np.float64
+            )
+            gold = np.array([_file_of(r.article.source) in question.gold_files for r in ranked.rows])
             if (labels * gold).any():
                 labels = labels * gold
             x = np.column_stack([ranked.passage_values[n] for n in names])
@@ -258,8 +255,7 @@ def fit_cut(index_groups: list[tuple[Index, list[Question], bool]], model: Ranki
 def _answer(index, question, as_of, ranking, top):
     from bot.ranking.answer import answer
 
-    return answer(index, question.question, top=top, as_of=question.question_date if as_of else None,
-                  ranking=ranking)
+    return answer(index, question.question, top=top, as_of=question.question_date if as_of else None, ranking=ranking)
 
 
 def _weighted(parts: list[tuple[list[Group], bool]], share: float) -> list[Group]:
@@ -272,7 +268,7 @@ def _weighted(parts: list[tuple[list[Group], bool]], share: float) -> list[Group
 
 
 def language_of(index: Index) -> str:
-    language = index.meta().get("language", "english")
+    language = index.meta().language or "english"
     return "english" if language == "auto" else language
 
 
@@ -280,40 +276,54 @@ def fit_all(parts: list[tuple[Index, list[Question], bool]], log=print) -> Ranki
     """Fit the article model on every question, then a passage model, calibration and cut per language
     (English: the dated news and XQuAD-en; Russian and Arabic: their XQuAD sets, the only data there is)."""
     started = time.perf_counter()
-    article_groups = _weighted([(collect_articles(index, qs, as_of), as_of) for index, qs, as_of in parts],
-                               ARTICLE_WIKIPEDIA_SHARE)
+    article_groups = _weighted(
+        [(collect_articles(index, qs, as_of), as_of) for index, qs, as_of in parts], ARTICLE_WIKIPEDIA_SHARE
+    )
     article_model = fit_model(article_groups, list(F.ARTICLE_FEATURES))
-    log(f"  article model: {len(article_groups)} questions, {sum(len(g.y) for g in article_groups)} candidates "
-        f"({time.perf_counter() - started:.0f} s)")
+    log(
+        f"  article model: {len(article_groups)} questions, {sum(len(g.y) for g in article_groups)} candidates "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
     staged = replace(HAND_SET, article=article_model, source="fitted")
     by_language: dict[str, list[tuple[Index, list[Question], bool]]] = {}
     for part in parts:
         by_language.setdefault(language_of(part[0]), []).append(part)
-    fitted = {language: _fit_passages(staged, language_parts, log, started)
-              for language, language_parts in sorted(by_language.items())}
+    fitted = {
+        language: _fit_passages(staged, language_parts, log, started)
+        for language, language_parts in sorted(by_language.items())
+    }
     main = fitted.get("english") or next(iter(fitted.values()))
     others = tuple((language, model) for language, model in fitted.items() if model is not main)
     return replace(main, languages=others)
 
 
 def _fit_passages(staged: RankingModel, parts, log, started) -> RankingModel:
-    passage_groups = _weighted([(collect_passages(index, qs, as_of, staged), as_of) for index, qs, as_of in parts],
-                               PASSAGE_WIKIPEDIA_SHARE)
+    passage_groups = _weighted(
+        [(collect_passages(index, qs, as_of, staged), as_of) for index, qs, as_of in parts], PASSAGE_WIKIPEDIA_SHARE
+    )
     passage_model = fit_model(passage_groups, list(F.PASSAGE_FEATURES))
-    scores = np.concatenate([passage_model.score({n: g.x[:, j] for j, n in enumerate(passage_model.names)})
-                             for g in passage_groups])
+    scores = np.concatenate(
+        [passage_model.score({n: g.x[:, j] for j, n in enumerate(passage_model.names)}) for g in passage_groups]
+    )
     labels = np.concatenate([g.y for g in passage_groups])
-    model = replace(staged, passage=passage_model, calibration=fit_calibration(scores, labels),
-                    answers_at=fit_answer_threshold(scores, labels))
+    model = replace(
+        staged,
+        passage=passage_model,
+        calibration=fit_calibration(scores, labels),
+        answers_at=fit_answer_threshold(scores, labels),
+    )
     model = replace(model, cut=fit_cut(parts, model))
-    log(f"  {language_of(parts[0][0])} passage model: {len(passage_groups)} questions, "
+    log(
+        f"  {language_of(parts[0][0])} passage model: {len(passage_groups)} questions, "
         f"{sum(len(g.y) for g in passage_groups)} candidates, calibration a={model.calibration[0]:.3f} "
         f"b={model.calibration[1]:.3f}, cut {model.cut}, answers at {model.answers_at:.2f} "
-        f"({time.perf_counter() - started:.0f} s)")
+        f"({time.perf_counter() - started:.0f} s)"
+    )
     return model
 
 
 # --- data sets ----------------------------------------------------------------------------
+
 
 def datasets(data: Path, with_xquad: bool) -> list[Dataset]:
     rtqa = data / "realtimeqa-dev"
@@ -321,8 +331,7 @@ def datasets(data: Path, with_xquad: bool) -> list[Dataset]:
     if with_xquad:
         for language in ("en", "ru", "ar"):
             name = f"xquad-{language}"
-            out.append(Dataset(name, data / name / "corpus", (data / name / "questions.jsonl",), language,
-                               as_of=False))
+            out.append(Dataset(name, data / name / "corpus", (data / name / "questions.jsonl",), language, as_of=False))
     return out
 
 
@@ -335,8 +344,10 @@ def built_index(dataset: Dataset, work: Path) -> Index:
 
 
 def report_line(label: str, report) -> str:
-    return (f"| {label} | {report.questions} | {report.quote_hit_at_1:.3f} | {report.quote_hit_at_3:.3f} | "
-            f"{report.article_at_1:.3f} | {report.mean_quote_chars:.0f} |")
+    return (
+        f"| {label} | {report.questions} | {report.quote_hit_at_1:.3f} | {report.quote_hit_at_3:.3f} | "
+        f"{report.article_at_1:.3f} | {report.mean_quote_chars:.0f} |"
+    )
 
 
 def main(argv=None) -> int:
@@ -362,8 +373,10 @@ def main(argv=None) -> int:
         print("| fitted on | measured on | questions | quote_hit@1 | quote_hit@3 | article@1 | mean_quote_chars |")
         print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
         for train_year, test_year in (("2023", "2024"), ("2024", "2023")):
-            train = [(index, [q for q in qs if year_of(q) == train_year or d.name != "realtimeqa-dev"], d.as_of)
-                     for d, _, index, qs in parts]
+            train = [
+                (index, [q for q in qs if year_of(q) == train_year or d.name != "realtimeqa-dev"], d.as_of)
+                for d, _, index, qs in parts
+            ]
             model = fit_all(train, log=lambda line: print(line, file=sys.stderr))
             for d, stem, index, qs in parts:
                 if d.name != "realtimeqa-dev":
@@ -375,9 +388,11 @@ def main(argv=None) -> int:
         return 0
     model = fit_all([(index, qs, d.as_of) for d, _, index, qs in parts])
     fitted_on = sorted({f"{d.name}/{stem}.jsonl" for d, stem, _, _ in parts})
-    data = {"fitted_on": fitted_on,
-            "method": "listwise logistic regression, L2 = 1 on standardised features (bench/fit_ranking.py)",
-            **model.as_json()}
+    data = {
+        "fitted_on": fitted_on,
+        "method": "listwise logistic regression, L2 = 1 on standardised features (bench/fit_ranking.py)",
+        **model.as_json(),
+    }
     args.out.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

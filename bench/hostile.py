@@ -36,8 +36,18 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 def rebuild(folder: Path, index: Path, *extra: str, timeout: float = 3600) -> dict:
     """`newsbot index rebuild` in a process: seconds, peak MB of its process tree, exit code, output."""
-    command = [sys.executable, "-m", "bot", "index", "rebuild", "--articles", str(folder), "--index", str(index),
-               *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "bot",
+        "index",
+        "rebuild",
+        "--articles",
+        str(folder),
+        "--index",
+        str(index),
+        *extra,
+    ]
     started = time.perf_counter()
     process = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0.0
@@ -54,8 +64,13 @@ def rebuild(folder: Path, index: Path, *extra: str, timeout: float = 3600) -> di
     out, err = process.communicate(timeout=timeout)
     stop.set()
     watcher.join()
-    return {"seconds": time.perf_counter() - started, "peak_mb": peak, "code": process.returncode,
-            "out": out, "err": err.strip()}
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_mb": peak,
+        "code": process.returncode,
+        "out": out,
+        "err": err.strip(),
+    }
 
 
 def reuters_texts(archive: Path) -> list[tuple[str, str, str]]:
@@ -87,8 +102,10 @@ def attack(name: str, make, base: Path) -> str:
         return f"| {name} | not possible here ({error.strerror or error}) | |"
     run = rebuild(folder, base / f"{folder.name}.db", timeout=120)
     lines = [line for line in run["out"].splitlines() if line.startswith("skipped")]
-    return (f"| {name} | exit {run['code']}, {run['seconds']:.1f} s, peak {run['peak_mb']:.0f} MB | "
-            f"{'; '.join(lines) or run['err']} |")
+    return (
+        f"| {name} | exit {run['code']}, {run['seconds']:.1f} s, peak {run['peak_mb']:.0f} MB | "
+        f"{'; '.join(lines) or run['err']} |"
+    )
 
 
 def main() -> None:
@@ -103,17 +120,28 @@ def main() -> None:
         base = Path(scratch)
         rows = ["| attack | result | what the summary says |", "| --- | --- | --- |"]
         rows.append(attack("FIFO named pipe.txt", lambda f: os.mkfifo(f / "pipe.txt"), base))
-        rows.append(attack("device file zero.txt (/dev/zero's numbers)",
-                           lambda f: os.mknod(f / "zero.txt", 0o600 | 0o020000, os.makedev(1, 5)), base))
+        rows.append(
+            attack(
+                "device file zero.txt (/dev/zero's numbers)",
+                lambda f: os.mknod(f / "zero.txt", 0o600 | 0o020000, os.makedev(1, 5)),
+                base,
+            )
+        )
 
         def sparse(folder):
             with open(folder / "huge.txt", "wb") as handle:
                 handle.truncate(3 << 30)
 
         rows.append(attack("sparse 3 GB huge.txt", sparse, base))
-        rows.append(attack("name with undecodable bytes",
-                           lambda f: open(os.fsencode(f) + b"/bad\xff\xfename.txt", "w").write(
-                               " date 2025-01-01 Bad\n\nBad name.\n"), base))
+        rows.append(
+            attack(
+                "name with undecodable bytes",
+                lambda f: open(os.fsencode(f) + b"/bad\xff\xfename.txt", "w").write(
+                    " date 2025-01-01 Bad\n\nBad name.\n"
+                ),
+                base,
+            )
+        )
 
         def long_paragraph(folder):
             body = " ".join(body.replace("\n", " ") for _, _, body in articles)
@@ -133,18 +161,21 @@ def main() -> None:
             while handle.tell() < args.feed_mb << 20:
                 date, title, body = articles[count % len(articles)]
                 year = 1990 + rng.randrange(30)
-                handle.write(json.dumps({"date": f"{year}{date[4:]}", "title": f"{title} ({count})",
-                                         "text": body}) + "\n")
+                handle.write(
+                    json.dumps({"date": f"{year}{date[4:]}", "title": f"{title} ({count})", "text": body}) + "\n"
+                )
                 count += 1
         size = (feed / "feed.jsonl").stat().st_size / 2**20
         first = rebuild(feed, base / "feed.db")
         with open(feed / "feed.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps({"date": "2031-01-01", "title": "Appended", "text": "One more line."}) + "\n")
         appended = rebuild(feed, base / "feed.db")
-        print(f"\nJSONL feed of {size:.0f} MB, {count:,} lines: full rebuild {first['seconds']:.0f} s, "
-              f"peak {first['peak_mb']:.0f} MB (exit {first['code']}); one appended line: "
-              f"{appended['seconds']:.1f} s, peak {appended['peak_mb']:.0f} MB ({appended['out'].splitlines()[0]})",
-              flush=True)
+        print(
+            f"\nJSONL feed of {size:.0f} MB, {count:,} lines: full rebuild {first['seconds']:.0f} s, "
+            f"peak {first['peak_mb']:.0f} MB (exit {first['code']}); one appended line: "
+            f"{appended['seconds']:.1f} s, peak {appended['peak_mb']:.0f} MB ({appended['out'].splitlines()[0]})",
+            flush=True,
+        )
 
         # Ctrl-C and SIGTERM at random moments of parallel rebuilds of 3,000 Reuters files.
         many = base / "many"
@@ -152,17 +183,37 @@ def main() -> None:
         for number, (date, title, body) in enumerate(articles[:3000]):
             (many / f"{number:05d}.txt").write_text(f" date {date} {title}\n\n{body}\n")
         index = base / "many.db"
-        subprocess.run([sys.executable, "-m", "bot", "index", "rebuild", "--articles", str(many), "--index",
-                        str(index)], env=ENV, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "bot", "index", "rebuild", "--articles", str(many), "--index", str(index)],
+            env=ENV,
+            check=True,
+            capture_output=True,
+        )
         before = fingerprint(index)
         exits, codes, lines, unchanged = [], [], [], 0
         for number in range(args.interrupts):
             for path in many.glob("0000*.txt"):  # something to do: touch a few files
                 path.write_text(path.read_text() + f"\n\nUpdate {number}.\n")
             sig = signal.SIGINT if number % 2 == 0 else signal.SIGTERM
-            process = subprocess.Popen([sys.executable, "-m", "bot", "index", "rebuild", "--full", "--articles",
-                                        str(many), "--index", str(index)], env=ENV, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True, start_new_session=True)
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "index",
+                    "rebuild",
+                    "--full",
+                    "--articles",
+                    str(many),
+                    "--index",
+                    str(index),
+                ],
+                env=ENV,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
             time.sleep(rng.uniform(0.5, 2.5))
             os.killpg(process.pid, sig) if sig == signal.SIGINT else process.send_signal(sig)
             started = time.perf_counter()
@@ -173,12 +224,18 @@ def main() -> None:
             now = fingerprint(index)
             unchanged += now == before or process.returncode == 0
             before = now
-        locked = subprocess.run([sys.executable, "-m", "bot", "index", "rebuild", "--articles", str(many),
-                                 "--index", str(index)], env=ENV, capture_output=True, text=True)
-        print(f"\nCtrl-C / SIGTERM during {args.interrupts} parallel full rebuilds (3,000 files): slowest exit "
-              f"{max(exits):.2f} s, exit codes {sorted(set(codes))}, stderr lines {sorted(set(lines))}, index "
-              f"intact and unchanged (or rebuilt) {unchanged}/{args.interrupts}, next rebuild "
-              f"{'ran' if locked.returncode == 0 else 'failed: ' + locked.stderr.strip()}")
+        locked = subprocess.run(
+            [sys.executable, "-m", "bot", "index", "rebuild", "--articles", str(many), "--index", str(index)],
+            env=ENV,
+            capture_output=True,
+            text=True,
+        )
+        print(
+            f"\nCtrl-C / SIGTERM during {args.interrupts} parallel full rebuilds (3,000 files): slowest exit "
+            f"{max(exits):.2f} s, exit codes {sorted(set(codes))}, stderr lines {sorted(set(lines))}, index "
+            f"intact and unchanged (or rebuilt) {unchanged}/{args.interrupts}, next rebuild "
+            f"{'ran' if locked.returncode == 0 else 'failed: ' + locked.stderr.strip()}"
+        )
 
 
 if __name__ == "__main__":

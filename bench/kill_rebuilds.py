@@ -14,13 +14,11 @@ articles of A or exactly those of B (never a mix), and answer a question.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -29,6 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from index.store import fingerprint  # noqa: E402  (integrity_check, and the digest of the articles held)
 
 
 def make_folders(base: Path, articles: list[tuple[str, str]]) -> tuple[Path, Path]:
@@ -46,7 +47,8 @@ def make_folders(base: Path, articles: list[tuple[str, str]]) -> tuple[Path, Pat
         (b / name).write_text(text, encoding="utf-8")
     for number in range(len(articles) // 10):
         (b / f"new_{number:05d}.txt").write_text(
-            f" date 2030-01-01 New Story {number}\n\nA new story, number {number}, about grain and oil.\n")
+            f" date 2030-01-01 New Story {number}\n\nA new story, number {number}, about grain and oil.\n"
+        )
     return a, b
 
 
@@ -69,24 +71,6 @@ def reuters_articles(archive: Path) -> list[tuple[str, str]]:
     return sorted(out)
 
 
-def fingerprint(index: Path) -> tuple[str, str]:
-    """(integrity_check result, a digest of the articles the index holds)."""
-    conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
-    try:
-        check = conn.execute("pragma integrity_check").fetchone()[0]
-        hashes = sorted(r[0] for r in conn.execute("select content_hash from articles"))
-        counted = int(dict(conn.execute("select key, value from meta"))["articles"])
-        if counted != len(hashes):
-            return check, "meta disagrees with articles"
-        orphans = conn.execute(
-            "select count(*) from sentences where article_id not in (select id from articles)").fetchone()[0]
-        if orphans:
-            return check, "sentences without article"
-    finally:
-        conn.close()
-    return check, hashlib.sha256("\n".join(hashes).encode()).hexdigest()
-
-
 def switch_to(live: Path, source: Path) -> Path:
     """Make the articles folder `live` hold exactly the files of `source` (an index keeps its folder)."""
     shutil.rmtree(live, ignore_errors=True)
@@ -95,8 +79,18 @@ def switch_to(live: Path, source: Path) -> Path:
 
 
 def rebuild_command(folder: Path, index: Path, full: bool = False) -> list[str]:
-    return [sys.executable, "-m", "bot", "index", "rebuild", "--articles", str(folder), "--index", str(index),
-            *(["--full"] if full else [])]
+    return [
+        sys.executable,
+        "-m",
+        "bot",
+        "index",
+        "rebuild",
+        "--articles",
+        str(folder),
+        "--index",
+        str(index),
+        *(["--full"] if full else []),
+    ]
 
 
 def run(a: Path, b: Path, index: Path, kills: int, seed: int = 1, full: bool = False) -> dict:
@@ -110,8 +104,7 @@ def run(a: Path, b: Path, index: Path, kills: int, seed: int = 1, full: bool = F
     timings = []
     for name, folder in (("B", b), ("A", a)):
         started = time.perf_counter()
-        subprocess.run(rebuild_command(switch_to(live, folder), index, full), env=env, check=True,
-                       capture_output=True)
+        subprocess.run(rebuild_command(switch_to(live, folder), index, full), env=env, check=True, capture_output=True)
         timings.append(time.perf_counter() - started)
         prints[fingerprint(index)[1]] = name
     typical = max(timings)
@@ -119,8 +112,12 @@ def run(a: Path, b: Path, index: Path, kills: int, seed: int = 1, full: bool = F
     current = "A"
     for number in range(kills):
         target = b if current == "A" else a
-        process = subprocess.Popen(rebuild_command(switch_to(live, target), index, full), env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            rebuild_command(switch_to(live, target), index, full),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0, typical * 1.2))
         finished = process.poll() is not None
         if not finished:
@@ -130,16 +127,21 @@ def run(a: Path, b: Path, index: Path, kills: int, seed: int = 1, full: bool = F
         result["killed_mid_rebuild"] += not finished
         check, digest = fingerprint(index)
         held = prints.get(digest)
-        answered = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "--index", str(index), "grain oil"],
-                                  env=env, capture_output=True, text=True)
+        answered = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "--json", "--index", str(index), "grain oil"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         ok = check == "ok" and held is not None and answered.returncode == 0 and json.loads(answered.stdout)
         if ok:
             result["intact"] += 1
             result["held"][held] += 1
             current = held
         else:
-            result["failures"].append({"kill": number, "integrity": check, "held": held,
-                                       "ask": answered.stderr.strip()[-300:]})
+            result["failures"].append(
+                {"kill": number, "integrity": check, "held": held, "ask": answered.stderr.strip()[-300:]}
+            )
     return result
 
 

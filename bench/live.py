@@ -42,8 +42,10 @@ from bench.scale import SIZES, newsbot, percentile, run_measured  # noqa: E402
 from bot.ranking.answer import answer  # noqa: E402
 from index.search import Index  # noqa: E402
 
-STORY = (" date 2031-05-{day:02d} Live Story {n}\n\nTraders in the port said the {word} shipment of cocoa "
-         "arrived on Monday, a day late.\n\nOfficials expect exports to rise next year.\n")
+STORY = (
+    " date 2031-05-{day:02d} Live Story {n}\n\nTraders in the port said the {word} shipment of cocoa "
+    "arrived on Monday, a day late.\n\nOfficials expect exports to rise next year.\n"
+)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -57,14 +59,19 @@ def answered(index: Index, word: str) -> bool:
 
 def article_count(index: Index) -> int:
     with index.snapshot() as snap:
-        return next(iter(snap.rows("select count(*) as n from articles")))["n"]
+        return snap.article_count()
 
 
 def start_watcher(corpus: Path, index_path: Path, log: Path) -> subprocess.Popen:
     env = {**os.environ, "NEWSBOT_LOG_LEVEL": "INFO", "NEWSBOT_RECONCILE_MINUTES": "1440"}
     handle = log.open("w")
-    process = subprocess.Popen(newsbot("index", "watch", "--articles", str(corpus), "--index", str(index_path)),
-                               cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        newsbot("index", "watch", "--articles", str(corpus), "--index", str(index_path)),
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 600
     while "Watching " not in log.read_text():  # the first full check is done: events are watched
         if process.poll() is not None or time.monotonic() > deadline:
@@ -87,8 +94,8 @@ def bench_size(label: str, size: int, out: Path, sources, drops: int, burst: int
     print(f"[{label}] full rebuild …", flush=True)
     built = run_measured(newsbot("index", "rebuild", "--full", "--articles", str(corpus), "--index", str(index_path)))
     index = Index(index_path)
-    result = {"label": label, "sentences": int(index.meta()["documents"]), "articles": int(index.meta()["articles"]),
-              "rebuild_s": built["seconds"]}
+    meta = index.meta()
+    result = {"label": label, "sentences": meta.documents, "articles": meta.articles, "rebuild_s": built["seconds"]}
     log = out / f"live-{label}.log"
     started = time.perf_counter()
     watcher = start_watcher(corpus, index_path, log)
@@ -112,8 +119,11 @@ def bench_size(label: str, size: int, out: Path, sources, drops: int, burst: int
                 time.sleep(0.02)
             landings.append(time.perf_counter() - landed)
             time.sleep(0.5)
-        result.update(landing_s_median=percentile(landings, 50), landing_s_p95=percentile(landings, 95),
-                      landing_s_max=max(landings))
+        result.update(
+            landing_s_median=percentile(landings, 50),
+            landing_s_p95=percentile(landings, 95),
+            landing_s_max=max(landings),
+        )
 
         print(f"[{label}] burst of {burst} …", flush=True)
         expected = article_count(index) + burst
@@ -122,8 +132,9 @@ def bench_size(label: str, size: int, out: Path, sources, drops: int, burst: int
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         for n in range(burst):
-            (staging / f"burst{n}.txt").write_text(STORY.format(day=n % 28 + 1, n=10_000 + n, word=f"zqxburst{n}"),
-                                                   encoding="utf-8")
+            (staging / f"burst{n}.txt").write_text(
+                STORY.format(day=n % 28 + 1, n=10_000 + n, word=f"zqxburst{n}"), encoding="utf-8"
+            )
         landed = time.perf_counter()
         shutil.copytree(staging, incoming / "burst")  # an rsync or cp -r of 1,000 files
         while article_count(index) < expected:
@@ -133,7 +144,9 @@ def bench_size(label: str, size: int, out: Path, sources, drops: int, burst: int
         result["burst_s"] = time.perf_counter() - landed
         time.sleep(1.0)
         result["burst_transactions"] = log.read_text().count("applied ") - batches_before
-        result["burst_all_answerable"] = all(answered(index, f"zqxburst{n}") for n in range(0, burst, max(burst // 20, 1)))
+        result["burst_all_answerable"] = all(
+            answered(index, f"zqxburst{n}") for n in range(0, burst, max(burst // 20, 1))
+        )
         shutil.rmtree(staging)
     finally:
         watcher.send_signal(signal.SIGTERM)
@@ -143,14 +156,19 @@ def bench_size(label: str, size: int, out: Path, sources, drops: int, burst: int
 
 
 def markdown(results: list[dict], machine: str, command: str) -> str:
-    lines = [f"Machine: {machine}. Command: `{command}`.", "",
-             "| sentences | articles | watcher start s | idle CPU % | landing median s | landing p95 s | "
-             "landing max s | burst articles s | burst transactions |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"Machine: {machine}. Command: `{command}`.",
+        "",
+        "| sentences | articles | watcher start s | idle CPU % | landing median s | landing p95 s | "
+        "landing max s | burst articles s | burst transactions |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in results:
-        lines.append(f"| {r['sentences']:,} | {r['articles']:,} | {r['watch_start_s']:.1f} | "
-                     f"{r['idle_cpu_percent']:.2f} | {r['landing_s_median']:.2f} | {r['landing_s_p95']:.2f} | "
-                     f"{r['landing_s_max']:.2f} | {r['burst_s']:.1f} | {r['burst_transactions']} |")
+        lines.append(
+            f"| {r['sentences']:,} | {r['articles']:,} | {r['watch_start_s']:.1f} | "
+            f"{r['idle_cpu_percent']:.2f} | {r['landing_s_median']:.2f} | {r['landing_s_p95']:.2f} | "
+            f"{r['landing_s_max']:.2f} | {r['burst_s']:.1f} | {r['burst_transactions']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -168,8 +186,10 @@ def main() -> None:
         raise SystemExit(f"needs {archive}")
     args.out.mkdir(parents=True, exist_ok=True)
     sources = load_reuters(archive)
-    results = [bench_size(label, SIZES[label], args.out, sources, args.drops, args.burst, args.idle)
-               for label in args.sizes.split(",")]
+    results = [
+        bench_size(label, SIZES[label], args.out, sources, args.drops, args.burst, args.idle)
+        for label in args.sizes.split(",")
+    ]
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     command = "python bench/live.py " + " ".join(sys.argv[1:])
     (args.out / "live.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))

@@ -28,14 +28,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.fake_bot_api import Fault  # noqa: E402
+from bench.telegram_harness import running_bot  # noqa: E402
 from bot.config import sample_articles_dir  # noqa: E402
 from index.rebuild import rebuild  # noqa: E402
-from tests.fake_bot_api import Fault  # noqa: E402
-from tests.telegram_harness import running_bot  # noqa: E402
 
-QUESTIONS = ["When will the trams run?", "How hot did it get?", "Who won the cup?", "interest rate cut",
-             "satellite launch delay", "election turnout", "plant closure jobs", "wildfire evacuation",
-             "Who is the mayor?", "What did the union say?"]
+QUESTIONS = [
+    "When will the trams run?",
+    "How hot did it get?",
+    "Who won the cup?",
+    "interest rate cut",
+    "satellite launch delay",
+    "election turnout",
+    "plant closure jobs",
+    "wildfire evacuation",
+    "Who is the mayor?",
+    "What did the union say?",
+]
 
 
 class Counter(logging.Handler):
@@ -82,8 +91,10 @@ def run_once(index: Path, updates: int, users: int, concurrency: int, faults: bo
     log.setLevel(logging.INFO)
     log.propagate = False
     try:
-        with running_bot(index, sample_articles_dir(), questions_per_minute=10_000,
-                         concurrent_updates=concurrency) as (fake, app):
+        with running_bot(index, sample_articles_dir(), questions_per_minute=10_000, concurrent_updates=concurrency) as (
+            fake,
+            app,
+        ):
             fake.wait_for(lambda calls: fake.calls_to("setMyCommands"))
             fake.random_fault = random_fault
             per_user = max(1, updates // users)

@@ -63,8 +63,12 @@ def main() -> None:
         ids, docs = load_tokens(args.tokens)
         base = rss_mb()
         started = time.perf_counter()
-        search = {"rank-bm25": rank_engine, "bm25s": bm25s_engine, "bm25s-numba": bm25s_numba_engine,
-                  "fts5": fts5_engine}[engine](docs, ids, args.index, analyzer)
+        search = {
+            "rank-bm25": rank_engine,
+            "bm25s": bm25s_engine,
+            "bm25s-numba": bm25s_numba_engine,
+            "fts5": fts5_engine,
+        }[engine](docs, ids, args.index, analyzer)
     build = time.perf_counter() - started
     added = rss_mb() - base  # while the shared token lists are still held, so they are not counted
     first = next(q for q in sets if q)
@@ -80,8 +84,7 @@ def main() -> None:
             tops.append(top)
         results.append({"times_ms": times, "tops": tops})
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"engine": engine, "build_s": build, "rss_added_mb": added, "peak_rss_mb": peak,
-                      "sets": results}))
+    print(json.dumps({"engine": engine, "build_s": build, "rss_added_mb": added, "peak_rss_mb": peak, "sets": results}))
 
 
 def _top(ids: np.ndarray, scores: np.ndarray, k: int = 10) -> list:
@@ -129,8 +132,7 @@ def bm25s_engine(docs, ids, index_path, analyzer, backend="numpy"):
         known = [t for t in query if t in vocabulary]
         if not known:
             return []
-        found, scores = model.retrieve([known], k=10, show_progress=False, backend_selection=backend,
-                                       n_threads=1)
+        found, scores = model.retrieve([known], k=10, show_progress=False, backend_selection=backend, n_threads=1)
         return [[int(ids[d]), float(s)] for d, s in zip(found[0], scores[0])]
 
     return search
@@ -141,12 +143,12 @@ def bm25s_numba_engine(docs, ids, index_path, analyzer):
 
 
 def fts5_engine(docs, ids, index_path, analyzer):
-    source = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)
     folder = tempfile.mkdtemp()
-    db = sqlite3.connect(Path(folder) / "fts.db")
+    db = sqlite3.connect(Path(folder) / "fts.db")  # the peer's own database, not the index
     db.execute("pragma journal_mode=wal")
     db.execute("create virtual table s using fts5(text, tokenize='porter unicode61')")
-    db.executemany("insert into s(rowid, text) values (?, ?)", source.execute("select id, text from sentences"))
+    with Index(index_path).snapshot() as snap:
+        db.executemany("insert into s(rowid, text) values (?, ?)", ((r.id, r.text) for r in snap.each_sentence()))
     db.commit()
 
     def search(query, question):

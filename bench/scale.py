@@ -48,7 +48,7 @@ def tree_rss_mb(pid: int) -> float:
         current = stack.pop()
         try:
             with open(f"/proc/{current}/status") as status:
-                total += next((int(l.split()[1]) for l in status if l.startswith("VmRSS:")), 0) / 1024
+                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0) / 1024
             with open(f"/proc/{current}/task/{current}/children") as children:
                 stack += [int(c) for c in children.read().split()]
         except (OSError, ValueError):
@@ -59,8 +59,9 @@ def tree_rss_mb(pid: int) -> float:
 def run_measured(cmd: list[str], stdin: str | None = None, env=None) -> dict:
     """Run a command; wall seconds, peak RSS of its process tree, stdout."""
     started = time.perf_counter()
-    process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, cwd=ROOT, env=env)
+    process = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    )
     streams: dict[str, str] = {}
     reader = threading.Thread(target=lambda: streams.update(zip(("out", "err"), process.communicate(stdin))))
     reader.start()
@@ -83,14 +84,19 @@ def export_tokens(index_path: Path, out: Path) -> None:
     """The index's documents as our analyser's tokens, for the peers."""
     analyzer = Analyzer("en")
     with Index(index_path).snapshot() as snap:
-        rows = snap.conn.execute("select id, text from sentences order by id").fetchall()
+        rows = [(row.id, row.text) for row in snap.each_sentence()]
     vocab: dict[str, int] = {}
     flat, offsets = [], [0]
     for _, text in rows:
         flat.extend(vocab.setdefault(t, len(vocab)) for t in analyzer.terms(text))
         offsets.append(len(flat))
-    np.savez(out, ids=np.array([r[0] for r in rows], np.int64), flat=np.array(flat, np.int32),
-             offsets=np.array(offsets, np.int64), vocab=np.array(list(vocab), dtype=object).astype(str))
+    np.savez(
+        out,
+        ids=np.array([r[0] for r in rows], np.int64),
+        flat=np.array(flat, np.int32),
+        offsets=np.array(offsets, np.int64),
+        vocab=np.array(list(vocab), dtype=object).astype(str),
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -101,8 +107,9 @@ def start_to_first_answer(index_path: Path, question: str, runs: int = 5) -> flo
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(newsbot("ask", "--json", "--index", str(index_path), question), cwd=ROOT,
-                       capture_output=True, check=True)
+        subprocess.run(
+            newsbot("ask", "--json", "--index", str(index_path), question), cwd=ROOT, capture_output=True, check=True
+        )
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -131,8 +138,7 @@ def engines_for(size: int, asked: str) -> list[str]:
     return ["newsbot", "bm25s-numba"] if size > 1_000_000 else ENGINES
 
 
-def bench_size(label: str, size: int, out: Path, sources, engines: list[str], inputs: list[str],
-               natural: Path) -> dict:
+def bench_size(label: str, size: int, out: Path, sources, engines: list[str], inputs: list[str], natural: Path) -> dict:
     index_path = out / f"index-{label}.db"
     result = {"label": label, "builds": {}}
     for fmt in inputs:
@@ -143,19 +149,24 @@ def bench_size(label: str, size: int, out: Path, sources, engines: list[str], in
         for suffix in ("", "-wal", "-shm"):
             Path(f"{index_path}{suffix}").unlink(missing_ok=True)
         print(f"[{label}] full rebuild from {fmt} …", flush=True)
-        full = run_measured(newsbot("index", "rebuild", "--full", "--articles", str(corpus), "--index", str(index_path)))
-        result["builds"][fmt] = {"rebuild_s": full["seconds"], "rebuild_peak_mb": full["peak_mb"],
-                                 "index_mb": sum(os.path.getsize(p) for p in out.glob(f"index-{label}.db*")
-                                                 if p.is_file()) / 2**20}
+        full = run_measured(
+            newsbot("index", "rebuild", "--full", "--articles", str(corpus), "--index", str(index_path))
+        )
+        result["builds"][fmt] = {
+            "rebuild_s": full["seconds"],
+            "rebuild_peak_mb": full["peak_mb"],
+            "index_mb": sum(os.path.getsize(p) for p in out.glob(f"index-{label}.db*") if p.is_file()) / 2**20,
+        }
     meta = Index(index_path).meta()
-    result.update(sentences=int(meta["documents"]), articles=int(meta["articles"]), terms=int(meta["vocabulary"]))
+    result.update(sentences=meta.documents, articles=meta.articles, terms=meta.vocabulary)
     incoming = corpus / "incoming"
     shutil.rmtree(incoming, ignore_errors=True)
     incoming.mkdir()
     for i in range(10):
         (incoming / f"new{i}.txt").write_text(
             f" date 2030-01-{i + 1:02d} Incoming Story {i}\n\nA new story number {i} about cocoa and coffee prices. "
-            "Traders said stocks were low.\n\nOfficials said exports would rise next year.\n")
+            "Traders said stocks were low.\n\nOfficials said exports would rise next year.\n"
+        )
     inc = run_measured(newsbot("index", "rebuild", "--articles", str(corpus), "--index", str(index_path)))
     result["incremental_add10_s"] = inc["seconds"]
     shutil.rmtree(incoming)
@@ -170,9 +181,13 @@ def bench_size(label: str, size: int, out: Path, sources, engines: list[str], in
     result["answers"] = {}
     for name, path in question_files.items():
         batch = run_measured(newsbot("ask", "--json", "--index", str(index_path)), stdin=path.read_text())
-        took = [json.loads(l)["took_ms"] for l in batch["stdout"].splitlines()]
-        result["answers"][name] = {"ask_peak_mb": batch["peak_mb"], "took_ms_median": statistics.median(took),
-                                   "took_ms_p99": percentile(took, 99), "questions": len(took)}
+        took = [json.loads(line)["took_ms"] for line in batch["stdout"].splitlines()]
+        result["answers"][name] = {
+            "ask_peak_mb": batch["peak_mb"],
+            "took_ms_median": statistics.median(took),
+            "took_ms_p99": percentile(took, 99),
+            "questions": len(took),
+        }
 
     tokens = out / f"tokens-{label}.npz"
     if any(e != "newsbot" for e in engines) and not tokens.exists():
@@ -182,20 +197,46 @@ def bench_size(label: str, size: int, out: Path, sources, engines: list[str], in
     for engine in engines:
         limit = 50 if engine == "rank-bm25" and size >= 1_000_000 else 0  # about 1 s a question at 1M
         print(f"[{label}] {engine} …", flush=True)
-        run = run_measured([sys.executable, str(HERE / "peers.py"), engine, "--index", str(index_path),
-                            "--tokens", str(tokens), "--questions", *map(str, question_files.values()),
-                            "--limit", str(limit)], env={**os.environ, "PYTHONPATH": str(ROOT)})
+        run = run_measured(
+            [
+                sys.executable,
+                str(HERE / "peers.py"),
+                engine,
+                "--index",
+                str(index_path),
+                "--tokens",
+                str(tokens),
+                "--questions",
+                *map(str, question_files.values()),
+                "--limit",
+                str(limit),
+            ],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         data = json.loads(run["stdout"])
-        result["engines"][engine] = {"build_s": data["build_s"], "rss_added_mb": data["rss_added_mb"], "sets": {
-            name: {"median_ms": statistics.median(part["times_ms"]), "p99_ms": percentile(part["times_ms"], 99),
-                   "questions": len(part["times_ms"]), "tops": part["tops"]}
-            for name, part in zip(question_files, data["sets"])}}
+        result["engines"][engine] = {
+            "build_s": data["build_s"],
+            "rss_added_mb": data["rss_added_mb"],
+            "sets": {
+                name: {
+                    "median_ms": statistics.median(part["times_ms"]),
+                    "p99_ms": percentile(part["times_ms"], 99),
+                    "questions": len(part["times_ms"]),
+                    "tops": part["tops"],
+                }
+                for name, part in zip(question_files, data["sets"])
+            },
+        }
     engines_out = result["engines"]
     if "rank-bm25" in engines_out and "newsbot" in engines_out:
         ours, reference = engines_out["newsbot"]["sets"], engines_out["rank-bm25"]["sets"]
         result["exact_top10_vs_rank_bm25"] = {
-            name: [exactness(ours[name]["tops"][: reference[name]["questions"]], reference[name]["tops"]),
-                   reference[name]["questions"]] for name in reference}
+            name: [
+                exactness(ours[name]["tops"][: reference[name]["questions"]], reference[name]["tops"]),
+                reference[name]["questions"],
+            ]
+            for name in reference
+        }
     for data in engines_out.values():
         for part in data["sets"].values():
             del part["tops"]
@@ -210,36 +251,55 @@ def ratio(result: dict, engine: str, peer: str, name: str, field: str = "median_
 
 
 def markdown(results: list[dict], machine: str, command: str) -> str:
-    lines = [f"Machine: {machine}. Command: `{command}`.", "",
-             "Search only, top 10, one question at a time (`made`: headlines and five-word phrases of the "
-             "collection; `natural`: 200 xquad-en and 200 realtimeqa-dev questions):", "",
-             "| sentences | questions | engine | build s | memory added MB | median ms | p99 ms | "
-             "median ÷ bm25s-numba | p99 ÷ bm25s-numba |",
-             "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"Machine: {machine}. Command: `{command}`.",
+        "",
+        "Search only, top 10, one question at a time (`made`: headlines and five-word phrases of the "
+        "collection; `natural`: 200 xquad-en and 200 realtimeqa-dev questions):",
+        "",
+        "| sentences | questions | engine | build s | memory added MB | median ms | p99 ms | "
+        "median ÷ bm25s-numba | p99 ÷ bm25s-numba |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in results:
         for engine, d in r["engines"].items():
             for name, part in d["sets"].items():
-                lines.append(f"| {r['sentences']:,} | {name} | {engine} | {d['build_s']:.1f} | {d['rss_added_mb']:.0f} | "
-                             f"{part['median_ms']:.2f} | {part['p99_ms']:.2f} | "
-                             f"{ratio(r, engine, 'bm25s-numba', name):.2f} | "
-                             f"{ratio(r, engine, 'bm25s-numba', name, 'p99_ms'):.2f} |")
-    lines += ["", "Rebuilds:", "", "| sentences | input | full rebuild s | peak MB, all processes | index MB |",
-              "| ---: | --- | ---: | ---: | ---: |"]
+                lines.append(
+                    f"| {r['sentences']:,} | {name} | {engine} | {d['build_s']:.1f} | {d['rss_added_mb']:.0f} | "
+                    f"{part['median_ms']:.2f} | {part['p99_ms']:.2f} | "
+                    f"{ratio(r, engine, 'bm25s-numba', name):.2f} | "
+                    f"{ratio(r, engine, 'bm25s-numba', name, 'p99_ms'):.2f} |"
+                )
+    lines += [
+        "",
+        "Rebuilds:",
+        "",
+        "| sentences | input | full rebuild s | peak MB, all processes | index MB |",
+        "| ---: | --- | ---: | ---: | ---: |",
+    ]
     for r in results:
         for fmt, b in r["builds"].items():
-            lines.append(f"| {r['sentences']:,} | {fmt} | {b['rebuild_s']:.1f} | {b['rebuild_peak_mb']:.0f} | "
-                         f"{b['index_mb']:.0f} |")
-    lines += ["", "Answers (`newsbot ask`, the whole `answer()` with the fitted ranking):", "",
-              "| sentences | terms | add 10 articles s | remove 10 s | start → first answer s | questions | "
-              "`ask` peak RSS MB | took_ms median | took_ms p99 | top-10 = rank-bm25 |",
-              "| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+            lines.append(
+                f"| {r['sentences']:,} | {fmt} | {b['rebuild_s']:.1f} | {b['rebuild_peak_mb']:.0f} | "
+                f"{b['index_mb']:.0f} |"
+            )
+    lines += [
+        "",
+        "Answers (`newsbot ask`, the whole `answer()` with the fitted ranking):",
+        "",
+        "| sentences | terms | add 10 articles s | remove 10 s | start → first answer s | questions | "
+        "`ask` peak RSS MB | took_ms median | took_ms p99 | top-10 = rank-bm25 |",
+        "| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
     for r in results:
         for name, a in r["answers"].items():
             exact = (r.get("exact_top10_vs_rank_bm25") or {}).get(name)
-            lines.append(f"| {r['sentences']:,} | {r['terms']:,} | {r['incremental_add10_s']:.2f} | "
-                         f"{r['incremental_remove10_s']:.2f} | {r['start_to_first_answer_s']:.2f} | {name} | "
-                         f"{a['ask_peak_mb']:.0f} | {a['took_ms_median']:.2f} | {a['took_ms_p99']:.2f} | "
-                         f"{'' if exact is None else f'{exact[0]:.1%} of {exact[1]}'} |")
+            lines.append(
+                f"| {r['sentences']:,} | {r['terms']:,} | {r['incremental_add10_s']:.2f} | "
+                f"{r['incremental_remove10_s']:.2f} | {r['start_to_first_answer_s']:.2f} | {name} | "
+                f"{a['ask_peak_mb']:.0f} | {a['took_ms_median']:.2f} | {a['took_ms_p99']:.2f} | "
+                f"{'' if exact is None else f'{exact[0]:.1%} of {exact[1]}'} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -251,8 +311,11 @@ def plot(results: list[dict], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for engine in ENGINES:
-        points = [(r["sentences"], r["engines"][engine]["sets"]["made"]["median_ms"]) for r in results
-                  if engine in r["engines"] and "made" in r["engines"][engine]["sets"]]
+        points = [
+            (r["sentences"], r["engines"][engine]["sets"]["made"]["median_ms"])
+            for r in results
+            if engine in r["engines"] and "made" in r["engines"][engine]["sets"]
+        ]
         if points:
             ax.plot(*zip(*points), marker="o", label=engine)
     ax.set_xscale("log")
@@ -271,10 +334,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10k,100k,1M")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--out", type=Path, default=HERE / "out")
-    parser.add_argument("--engines", default="auto", help="comma-separated, or auto (all; at 10M newsbot and "
-                        "bm25s-numba)")
-    parser.add_argument("--inputs", default="txt", help="txt, jsonl or txt,jsonl: the collection as .txt folders "
-                        "and/or JSONL feed files, each rebuilt in full")
+    parser.add_argument(
+        "--engines", default="auto", help="comma-separated, or auto (all; at 10M newsbot and bm25s-numba)"
+    )
+    parser.add_argument(
+        "--inputs",
+        default="txt",
+        help="txt, jsonl or txt,jsonl: the collection as .txt folders and/or JSONL feed files, each rebuilt in full",
+    )
     args = parser.parse_args()
     archive = args.shared / "data" / "reuters-21578.tar.gz"
     if not archive.exists():
@@ -282,12 +349,23 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     sources = load_reuters(archive)
     natural = args.out / "natural.questions.jsonl"
-    natural.write_text("".join(json.dumps({"id": i, "question": q}) + "\n"
-                               for i, q in enumerate(natural_questions(args.shared))), encoding="utf-8")
+    natural.write_text(
+        "".join(json.dumps({"id": i, "question": q}) + "\n" for i, q in enumerate(natural_questions(args.shared))),
+        encoding="utf-8",
+    )
     results = []
     for label in args.sizes.split(","):
-        results.append(bench_size(label, SIZES[label], args.out, sources, engines_for(SIZES[label], args.engines),
-                                  args.inputs.split(","), natural))
+        results.append(
+            bench_size(
+                label,
+                SIZES[label],
+                args.out,
+                sources,
+                engines_for(SIZES[label], args.engines),
+                args.inputs.split(","),
+                natural,
+            )
+        )
         (args.out / "scale.json").write_text(json.dumps(results, indent=1))
     machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     command = "python bench/scale.py " + " ".join(sys.argv[1:])

@@ -66,13 +66,18 @@ def main() -> None:
     print(f"golden rules: {exact}/{len(cases)} exact")
     paragraphs = reuters_paragraphs(args.shared / "data" / "reuters-21578.tar.gz")
     count, rate = throughput(split_sentences, paragraphs)
-    print(f"newsbot splitter: {count} sentences from {len(paragraphs)} Reuters paragraphs, {rate:,.0f} sentences/s (CPU time, one core)")
+    print(
+        f"newsbot splitter: {count} sentences from {len(paragraphs)} Reuters paragraphs, "
+        f"{rate:,.0f} sentences/s (CPU time, one core)"
+    )
     for size in (1 << 20, 10 << 20):
         text = long_paragraph(size, paragraphs)
         started = time.process_time()
         pieces = split_sentences(text)
-        print(f"one paragraph of {len(text) / 2**20:.0f} MB: {len(pieces):,} sentences in "
-              f"{time.process_time() - started:.2f} s")
+        print(
+            f"one paragraph of {len(text) / 2**20:.0f} MB: {len(pieces):,} sentences in "
+            f"{time.process_time() - started:.2f} s"
+        )
     if args.peers:
         try:
             import pysbd

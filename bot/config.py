@@ -59,6 +59,7 @@ def default_index_for(articles_dir: Path) -> Path:
 
 # --- parsers: (setting name, raw text) -> value, or SettingsError ------------------------
 
+
 def _path(name: str, value: str) -> Path:
     return Path(value).expanduser()
 
@@ -125,29 +126,70 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("articles_dir", "NEWSBOT_ARTICLES_DIR", _path, "the bundled samples",
-            "folder of articles (.txt, .jsonl), read recursively"),
-    Setting("index_path", "NEWSBOT_INDEX", _path, "index.db in the data folder once built, else samples.db",
-            "the index file (SQLite)"),
-    Setting("language", "NEWSBOT_LANGUAGE", _language, "auto",
-            "language of a new index: auto (each word by its script), en, ru or ar"),
+    Setting(
+        "articles_dir",
+        "NEWSBOT_ARTICLES_DIR",
+        _path,
+        "the bundled samples",
+        "folder of articles (.txt, .jsonl), read recursively",
+    ),
+    Setting(
+        "index_path",
+        "NEWSBOT_INDEX",
+        _path,
+        "index.db in the data folder once built, else samples.db",
+        "the index file (SQLite)",
+    ),
+    Setting(
+        "language",
+        "NEWSBOT_LANGUAGE",
+        _language,
+        "auto",
+        "language of a new index: auto (each word by its script), en, ru or ar",
+    ),
     Setting("log_level", "NEWSBOT_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "WARNING", "log level"),
     Setting("top", "NEWSBOT_TOP", _count(1, MAX_TOP), "3", f"passages per answer (1 to {MAX_TOP})"),
     Setting("telegram_token", "TELEGRAM_BOT_TOKEN", _text, "none", "the bot token from @BotFather", secret=True),
-    Setting("telegram_api_base_url", "TELEGRAM_API_BASE_URL", _text, DEFAULT_API_BASE_URL,
-            "Bot API base URL (a self-hosted Bot API server)"),
+    Setting(
+        "telegram_api_base_url",
+        "TELEGRAM_API_BASE_URL",
+        _text,
+        DEFAULT_API_BASE_URL,
+        "Bot API base URL (a self-hosted Bot API server)",
+    ),
     Setting("admin_ids", "NEWSBOT_ADMIN_IDS", _ids, "nobody", "Telegram user ids allowed to run /reindex"),
     Setting("allowed_chat_ids", "NEWSBOT_ALLOWED_CHAT_IDS", _ids, "every chat", "chat ids that get answers"),
-    Setting("questions_per_minute", "NEWSBOT_QUESTIONS_PER_MINUTE", _count(1, 10_000), "10",
-            "questions (and More presses) one user may ask per minute"),
-    Setting("concurrent_updates", "NEWSBOT_CONCURRENT_UPDATES", _count(1, 256), "32",
-            "Telegram updates handled at once"),
-    Setting("watch", "NEWSBOT_WATCH", _flag, "true",
-            "run and console apply new, changed and deleted article files as they appear"),
-    Setting("reconcile_minutes", "NEWSBOT_RECONCILE_MINUTES", _count(1, 1440), "15",
-            "while watching, a full check of the folder this often (catches missed events)"),
-    Setting("state_path", "NEWSBOT_STATE", _path, "<index>.state.db",
-            "the file of standing questions (/follow) and what was sent for them"),
+    Setting(
+        "questions_per_minute",
+        "NEWSBOT_QUESTIONS_PER_MINUTE",
+        _count(1, 10_000),
+        "10",
+        "questions (and More presses) one user may ask per minute",
+    ),
+    Setting(
+        "concurrent_updates", "NEWSBOT_CONCURRENT_UPDATES", _count(1, 256), "32", "Telegram updates handled at once"
+    ),
+    Setting(
+        "watch",
+        "NEWSBOT_WATCH",
+        _flag,
+        "true",
+        "run and console apply new, changed and deleted article files as they appear",
+    ),
+    Setting(
+        "reconcile_minutes",
+        "NEWSBOT_RECONCILE_MINUTES",
+        _count(1, 1440),
+        "15",
+        "while watching, a full check of the folder this often (catches missed events)",
+    ),
+    Setting(
+        "state_path",
+        "NEWSBOT_STATE",
+        _path,
+        "<index>.state.db",
+        "the file of standing questions (/follow) and what was sent for them",
+    ),
     Setting("max_follows", "NEWSBOT_MAX_FOLLOWS", _count(1, 1000), "20", "standing questions per chat"),
 )
 

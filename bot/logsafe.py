@@ -61,8 +61,13 @@ PLAIN_FORMAT = "%(message)s"  # for a person at a terminal: the CLI's own way of
 OWN_HANDLER = "newsbot"  # the handler setup_logging adds (others, such as a test's, keep their format)
 
 
-def setup_logging(level: str | int = "WARNING", secrets: tuple[str, ...] = (), stream=None,
-                  quiet: tuple[type[BaseException], ...] = (), plain: bool = False) -> Redactor:
+def setup_logging(
+    level: str | int = "WARNING",
+    secrets: tuple[str, ...] = (),
+    stream=None,
+    quiet: tuple[type[BaseException], ...] = (),
+    plain: bool = False,
+) -> Redactor:
     """Configure the root logger once, with redaction on every handler.
 
     Exceptions of the `quiet` types are logged as one line unless the level is DEBUG. `plain`: messages

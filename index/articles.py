@@ -136,8 +136,12 @@ def parse_json_article(record: object, source: str) -> Article:
     return Article(source, date, title, tuple(paragraphs), byline, url)
 
 
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"), (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
-         (b"\xff\xfe", "utf-16-le", "UTF-16"), (b"\xfe\xff", "utf-16-be", "UTF-16"))
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16"),
+)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -146,7 +150,7 @@ def decode(data: bytes) -> tuple[str, str]:
     for bom, codec, name in _BOMS:
         if data.startswith(bom):
             try:
-                return data[len(bom):].decode(codec), f"{name} with a byte order mark, read as text"
+                return data[len(bom) :].decode(codec), f"{name} with a byte order mark, read as text"
             except UnicodeDecodeError:
                 raise ArticleError(f"not valid {name} text after its byte order mark") from None
     if b"\x00" in data[:8192]:
@@ -214,8 +218,9 @@ def article_entry(root: Path | str, relative: str) -> str | None:
     return "file" if is_article_name(parts[-1]) else None
 
 
-def article_files(root: Path | str, problems: list[Skipped] | None = None,
-                  unreadable: list[str] | None = None) -> Iterator[tuple[str, str]]:
+def article_files(
+    root: Path | str, problems: list[Skipped] | None = None, unreadable: list[str] | None = None
+) -> Iterator[tuple[str, str]]:
     """Yield (path, source) for article files below root, in a stable order.
 
     Hidden entries are passed over. Symlinked folders are not entered and
@@ -233,8 +238,12 @@ def article_files(root: Path | str, problems: list[Skipped] | None = None,
         if unreadable is not None:
             unreadable.append(folder)
         if problems is not None:
-            problems.append(Skipped(folder or "./", f"folder cannot be read ({error.strerror or error}); "
-                                                    "its articles are kept as they were"))
+            problems.append(
+                Skipped(
+                    folder or "./",
+                    f"folder cannot be read ({error.strerror or error}); its articles are kept as they were",
+                )
+            )
 
     for folder, dirs, files in os.walk(root, followlinks=False, onerror=cannot_read):
         dirs[:] = sorted(d for d in dirs if is_article_folder(d))
@@ -260,8 +269,13 @@ def leads_outside(path: Path, root_real: str) -> bool:
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+    for test, name in (
+        (stat.S_ISFIFO, "a pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
         if test(mode):
             return name
     return "not a regular file"

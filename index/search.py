@@ -14,16 +14,17 @@ import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
 from . import store
-from .store import Postings
+from .store import ArticleRow, Postings, SentenceRow
 from .terms import analyzer_for
 
 VARIANTS = ("okapi", "bm25l", "bm25plus")
@@ -47,14 +48,23 @@ class Bm25Params:
             object.__setattr__(self, "delta", DEFAULT_DELTA[self.variant])
 
     def as_meta(self) -> dict[str, object]:
-        return {"bm25_variant": self.variant, "bm25_k1": self.k1, "bm25_b": self.b,
-                "bm25_epsilon": self.epsilon, "bm25_delta": self.delta}
+        return {
+            "bm25_variant": self.variant,
+            "bm25_k1": self.k1,
+            "bm25_b": self.b,
+            "bm25_epsilon": self.epsilon,
+            "bm25_delta": self.delta,
+        }
 
     @classmethod
     def from_meta(cls, meta: dict[str, str]) -> Bm25Params:
-        return cls(meta.get("bm25_variant", "okapi"), float(meta.get("bm25_k1", 1.5)),
-                   float(meta.get("bm25_b", 0.75)), float(meta.get("bm25_epsilon", 0.25)),
-                   float(meta["bm25_delta"]) if "bm25_delta" in meta else None)
+        return cls(
+            meta.get("bm25_variant", "okapi"),
+            float(meta.get("bm25_k1", 1.5)),
+            float(meta.get("bm25_b", 0.75)),
+            float(meta.get("bm25_epsilon", 0.25)),
+            float(meta["bm25_delta"]) if "bm25_delta" in meta else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,14 +83,77 @@ class CorpusStats:
     @classmethod
     def from_meta(cls, meta: dict[str, str], prefix: str = "") -> CorpusStats:
         """Sentence-level statistics, or with prefix "article_" the article-level ones."""
-        return cls(int(meta.get(prefix + "documents", 0)), int(meta.get(prefix + "total_length", 0)),
-                   int(meta.get(prefix + "vocabulary", 0)), float(meta.get(prefix + "okapi_idf_sum", 0.0)))
+        return cls(
+            int(meta.get(prefix + "documents", 0)),
+            int(meta.get(prefix + "total_length", 0)),
+            int(meta.get(prefix + "vocabulary", 0)),
+            float(meta.get(prefix + "okapi_idf_sum", 0.0)),
+        )
 
     @classmethod
     def from_dfs(cls, documents: int, total_length: int, dfs: np.ndarray) -> CorpusStats:
         dfs = np.asarray(dfs, dtype=np.float64)
         raw = np.log(documents - dfs + 0.5) - np.log(dfs + 0.5)
         return cls(documents, total_length, len(dfs), float(raw.sum()))
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """What the index's ``meta`` table says about it, typed (a key the index does not record reads as 0 or "").
+
+    `get(key)` gives a raw value by its key, for what has no field here.
+    """
+
+    schema_version: int
+    analyzer_version: str
+    language: str  # the index language: a Snowball language, or "auto"
+    article_languages: str  # e.g. "english 4, russian 1", most articles first
+    bm25: Bm25Params
+    stats: CorpusStats  # sentences (and titles) as BM25 documents
+    article_stats: CorpusStats  # whole articles as BM25 documents
+    articles: int
+    sentences: int  # body sentences, titles not counted
+    vocabulary: int  # distinct terms
+    first_date: str
+    last_date: str
+    built_at: str  # ISO time in UTC
+    articles_dir: str  # the folder it was built from
+    max_sentence_id: int
+    max_article_id: int
+    raw: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def documents(self) -> int:
+        """Sentences and titles: the BM25 documents."""
+        return self.stats.documents
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.raw.get(key, default)
+
+    @classmethod
+    def from_raw(cls, meta: Mapping[str, str]) -> IndexMeta:
+        def number(key: str) -> int:
+            return int(meta.get(key) or 0)
+
+        return cls(
+            schema_version=number("schema_version"),
+            analyzer_version=meta.get("analyzer_version", ""),
+            language=meta.get("language", ""),
+            article_languages=meta.get("article_languages", ""),
+            bm25=Bm25Params.from_meta(meta),
+            stats=CorpusStats.from_meta(meta),
+            article_stats=CorpusStats.from_meta(meta, "article_"),
+            articles=number("articles"),
+            sentences=number("sentences"),
+            vocabulary=number("vocabulary"),
+            first_date=meta.get("first_date", ""),
+            last_date=meta.get("last_date", ""),
+            built_at=meta.get("built_at", ""),
+            articles_dir=meta.get("articles_dir", ""),
+            max_sentence_id=number("max_sentence_id"),
+            max_article_id=number("max_article_id"),
+            raw=MappingProxyType(dict(meta)),
+        )
 
 
 def idf(params: Bm25Params, stats: CorpusStats, df: int) -> float:
@@ -116,8 +189,14 @@ def tf_table(params: Bm25Params, stats: CorpusStats) -> np.ndarray:
     return tf_part(params, stats, codes >> 12, codes & 0xFFF)
 
 
-def term_weights(params: Bm25Params, stats: CorpusStats, postings: Postings, table: np.ndarray | None = None,
-                 at: np.ndarray | slice = slice(None), count: int = 1) -> np.ndarray:
+def term_weights(
+    params: Bm25Params,
+    stats: CorpusStats,
+    postings: Postings,
+    table: np.ndarray | None = None,
+    at: np.ndarray | slice = slice(None),
+    count: int = 1,
+) -> np.ndarray:
     """Each posting's score contribution beyond what a sentence without the term gets (all, or those `at`),
     for a term that occurs `count` times in the question."""
     weight = count * idf(params, stats, postings.df)
@@ -137,21 +216,16 @@ def absent_weight(params: Bm25Params, stats: CorpusStats, postings: Postings) ->
 
 
 class Candidates:
-    """Every sentence holding at least one query term, with its full BM25 score.
+    """Every sentence holding at least one query term, with its full BM25 score."""
 
-    While it is the thread's latest result, `lookup` gives the BM25 score of any
-    sentence id in O(1) (0 for sentences without a query term), e.g. neighbours.
-    """
-
-    def __init__(self, ids: np.ndarray, scores: np.ndarray, postings_touched: int, shift: float = 0.0,
-                 complete: bool = True, scratch: _Scratch | None = None):
+    def __init__(
+        self, ids: np.ndarray, scores: np.ndarray, postings_touched: int, shift: float = 0.0, complete: bool = True
+    ):
         self.ids = ids
         self.scores = scores
         self.postings_touched = postings_touched
         self.shift = shift
         self.complete = complete  # False when MaxScore left out sentences that could not reach the top k
-        self.closed = False
-        self._scratch = scratch
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -168,17 +242,6 @@ class Candidates:
         order = part[np.lexsort((self.ids[part], -self.scores[part]))]
         return [(int(self.ids[i]), float(self.scores[i])) for i in order]
 
-    def lookup(self, ids) -> np.ndarray:
-        """BM25 scores (without BM25Plus's constant) of arbitrary sentence ids."""
-        if self.closed:
-            raise RuntimeError("these candidates were superseded by a later search in this thread")
-        ids = np.asarray(ids, dtype=np.int64)
-        buffer = self._scratch.buffer if self._scratch is not None else np.zeros(0)
-        inside = (ids >= 0) & (ids < len(buffer))
-        out = np.zeros(len(ids))
-        out[inside] = buffer[ids[inside]]
-        return out
-
 
 class _Scratch(threading.local):
     """Per-thread buffers indexed by sentence id, reused across queries (reset where they were used):
@@ -187,15 +250,11 @@ class _Scratch(threading.local):
     buffer: np.ndarray | None = None
     marks: np.ndarray | None = None
     dirty: np.ndarray | None = None
-    owner: Candidates | None = None
 
     def claim(self, size: int) -> np.ndarray:
         if self.dirty is not None:
             self.buffer[self.dirty] = 0.0
             self.dirty = None
-        if self.owner is not None:
-            self.owner.closed = True
-            self.owner = None
         if self.buffer is None or len(self.buffer) < size:
             self.buffer = np.zeros(max(size, 1024), dtype=np.float64)
             self.marks = np.zeros(len(self.buffer), dtype=np.bool_)
@@ -233,17 +292,15 @@ def score(
     could give a sentence (MaxScore), those remaining terms are only looked up for
     the sentences found so far that could still reach the top k. The top k is
     exact, and sentences that could not reach it are left out (`complete` is then
-    False); `lookup` still gives their partial scores.
+    False).
     """
     counts = Counter(t for t in query_terms if t in postings)
     acc = scratch.claim(max_sentence_id + 1)
     if not counts or stats.documents == 0:
         empty = np.zeros(0)
-        result = Candidates(empty.astype(np.int64), empty, 0, scratch=scratch)
-        scratch.owner = result
-        return result
-    prunable = k is not None and params.variant == "okapi" and all(
-        idf(params, stats, postings[t].df) > 0 for t in counts
+        return Candidates(empty.astype(np.int64), empty, 0)
+    prunable = (
+        k is not None and params.variant == "okapi" and all(idf(params, stats, postings[t].df) > 0 for t in counts)
     )
     cache = {} if bound_cache is None else bound_cache
     for t in counts:
@@ -288,9 +345,7 @@ def score(
         dirty = ids
     scores = acc[ids]
     scratch.dirty = dirty
-    result = Candidates(ids, scores + shift, work, shift, complete, scratch)
-    scratch.owner = result
-    return result
+    return Candidates(ids, scores + shift, work, shift, complete)
 
 
 def _union(acc: np.ndarray, marks: np.ndarray, lists: list[np.ndarray], cutoff: float | None = None) -> np.ndarray:
@@ -336,8 +391,10 @@ def reuse_freed_memory() -> bool:
     try:
         libc = ctypes.CDLL("libc.so.6")
         m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
-        return all(libc.mallopt(option, value) == 1 for option, value in (
-            (m_mmap_threshold, 32 << 20), (m_trim_threshold, 64 << 20), (m_top_pad, 16 << 20)))
+        return all(
+            libc.mallopt(option, value) == 1
+            for option, value in ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 64 << 20), (m_top_pad, 16 << 20))
+        )
     except (OSError, AttributeError):
         return False
 
@@ -358,8 +415,9 @@ class Index:
         try:
             inode = os.stat(self.path).st_ino
         except OSError:
-            raise store.IndexMissing(f"no index at {self.path}; build it with "
-                                     f"`newsbot index rebuild --articles DIR --index {self.path}`") from None
+            raise store.IndexMissing(
+                f"no index at {self.path}; build it with `newsbot index rebuild --articles DIR --index {self.path}`"
+            ) from None
         conn = getattr(self._local, "conn", None)
         if conn is None or self._local.inode != inode:
             if conn is not None:
@@ -378,10 +436,10 @@ class Index:
             # data_version changes only when another connection commits: reuse the parsed meta until then.
             version = conn.execute("pragma data_version").fetchone()[0]
             snap = getattr(local, "snap", None)
-            if snap is None or local.version != version or snap.conn is not conn:
+            if snap is None or local.version != version or snap._conn is not conn:
                 meta = {k: v for k, v in conn.execute("select key, value from meta")}
                 store.check_schema(meta, self.path)
-                snap = Snapshot(conn, meta)
+                snap = Snapshot(conn, IndexMeta.from_raw(meta))
                 local.snap, local.version = snap, version
         except sqlite3.DatabaseError as error:
             if conn.in_transaction:
@@ -397,9 +455,10 @@ class Index:
         finally:
             conn.rollback()
 
-    def meta(self) -> dict[str, str]:
+    def meta(self) -> IndexMeta:
+        """What the index records about itself (raises IndexUnavailable as `snapshot` does)."""
         with self.snapshot() as snap:
-            return dict(snap.meta)
+            return snap.meta
 
 
 @dataclass(frozen=True)
@@ -424,17 +483,21 @@ class SentenceMatrix:
 
 
 class Snapshot:
-    """The index as of one read transaction."""
+    """The index as of one read transaction.
 
-    def __init__(self, conn: sqlite3.Connection, meta: dict[str, str]):
-        self.conn = conn
+    Readers outside `index` go through its methods, which return frozen rows (`SentenceRow`,
+    `ArticleRow`); the tables themselves are this package's business.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, meta: IndexMeta):
+        self._conn = conn
         self.meta = meta
-        self.params = Bm25Params.from_meta(meta)
-        self.stats = CorpusStats.from_meta(meta)
-        self.article_stats = CorpusStats.from_meta(meta, "article_")
-        self.analyzer = analyzer_for(meta.get("language", "english"))
-        self.max_sentence_id = int(meta.get("max_sentence_id", 0))
-        self.max_article_id = int(meta.get("max_article_id", 0))
+        self.params = meta.bm25
+        self.stats = meta.stats
+        self.article_stats = meta.article_stats
+        self.analyzer = analyzer_for(meta.language or "english")
+        self.max_sentence_id = meta.max_sentence_id
+        self.max_article_id = meta.max_article_id
         self.last_postings: dict[str, Postings] = {}
         self.last_terms: list[str] | None = None
         self.last_article_postings: dict[str, Postings] = {}
@@ -446,23 +509,23 @@ class Snapshot:
     @cached_property
     def article_days(self) -> np.ndarray:
         """Each article id's date as days since 1970-01-01 (store.NO_DAY where there is no article)."""
-        return store.read_array(self.conn, "article_days", store.DAY_DTYPE)
+        return store.read_array(self._conn, "article_days", store.DAY_DTYPE)
 
     @cached_property
     def article_first(self) -> np.ndarray:
         """Each article id's title sentence id (its body follows with consecutive ids)."""
-        return store.read_array(self.conn, "article_first", store.ID_DTYPE)
+        return store.read_array(self._conn, "article_first", store.ID_DTYPE)
 
     @cached_property
     def article_size(self) -> np.ndarray:
         """Each article id's number of sentences, title included."""
-        return store.read_array(self.conn, "article_size", store.ID_DTYPE)
+        return store.read_array(self._conn, "article_size", store.ID_DTYPE)
 
     def postings(self, query_terms: list[str]) -> dict[str, Postings]:
         """The sentence postings of the query's terms (kept while the same terms are asked again)."""
         wanted = sorted(set(query_terms))
         if self.last_terms != wanted:
-            self.last_postings = store.fetch_postings(self.conn, query_terms)
+            self.last_postings = store.fetch_postings(self._conn, query_terms)
             self.last_terms = wanted
         return self.last_postings
 
@@ -470,22 +533,40 @@ class Snapshot:
         """The article postings of the query's terms."""
         wanted = sorted(set(query_terms))
         if self.last_article_terms != wanted:
-            self.last_article_postings = store.fetch_postings(self.conn, query_terms, store.ARTICLE_POSTINGS)
+            self.last_article_postings = store.fetch_postings(self._conn, query_terms, store.ARTICLE_POSTINGS)
             self.last_article_terms = wanted
         return self.last_article_postings
 
     def candidates(self, query_terms: list[str], k: int | None = None) -> Candidates:
         """Scored sentences; with k, only as many as needed for an exact top k (see `score`)."""
-        return score(query_terms, self.postings(query_terms), self.params, self.stats, self.max_sentence_id, k,
-                     self.table, self.bounds)
+        return score(
+            query_terms,
+            self.postings(query_terms),
+            self.params,
+            self.stats,
+            self.max_sentence_id,
+            k,
+            self.table,
+            self.bounds,
+        )
 
     def article_candidates(self, query_terms: list[str], k: int | None = None) -> Candidates:
         """Scored articles (title and body as one BM25 document, rank-bm25's definition); ids are article ids."""
-        return score(query_terms, self.article_postings(query_terms), self.params, self.article_stats,
-                     self.max_article_id, k, None, self.article_bounds, _article_scratch)
+        return score(
+            query_terms,
+            self.article_postings(query_terms),
+            self.params,
+            self.article_stats,
+            self.max_article_id,
+            k,
+            None,
+            self.article_bounds,
+            _article_scratch,
+        )
 
-    def sentence_matrix(self, query_terms: list[str], ranges: list[tuple[int, int]],
-                        extra: Iterable[int] = ()) -> SentenceMatrix:
+    def sentence_matrix(
+        self, query_terms: list[str], ranges: list[tuple[int, int]], extra: Iterable[int] = ()
+    ) -> SentenceMatrix:
         """The query terms' counts in the sentences of the given [start, end) id ranges that hold one,
         and rows for the `extra` sentence ids of those ranges too, whatever they hold.
 
@@ -516,35 +597,42 @@ class Snapshot:
             lengths[rows] = p.lengths[at]
         return SentenceMatrix(ids, terms, tfs, lengths)
 
-    def rows(self, sql: str, args: Iterable = ()) -> list[dict]:
-        cursor = self.conn.execute(sql, list(args))
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
+    def sentences(self, ids: Iterable[int]) -> dict[int, SentenceRow]:
+        """The sentences of these ids, by id (ids that hold none are left out)."""
+        return store.read_sentences(self._conn, ids)
 
-    def sentences(self, ids: list[int]) -> dict[int, dict]:
-        """Sentence rows joined with their article, by sentence id."""
-        out: dict[int, dict] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self.rows(
-                "select s.id, s.article_id, s.position, s.paragraph, s.text, s.is_title, a.title, a.date, "
-                "a.source, a.url, a.sentences as article_sentences "
-                "from sentences s join articles a on a.id = s.article_id "
-                f"where s.id in ({marks})",
-                chunk,
-            ):
-                out[row["id"]] = row
-        return out
+    def each_sentence(self) -> Iterator[SentenceRow]:
+        """Every sentence, titles included, in id order (read lazily)."""
+        return store.each_sentence(self._conn)
 
-    def article_sentences(self, article_id: int, positions: Iterable[int]) -> dict[int, dict]:
-        """Some sentences of one article, by position."""
-        positions = sorted(set(positions))
-        if not positions:
-            return {}
-        marks = ",".join("?" * len(positions))
-        rows = self.rows(
-            f"select id, position, paragraph, text from sentences where article_id = ? and position in ({marks})",
-            [article_id, *positions],
-        )
-        return {row["position"]: row for row in rows}
+    def articles(self, ids: Iterable[int]) -> dict[int, ArticleRow]:
+        """The articles of these ids, by id (ids that hold none are left out)."""
+        return store.read_articles(self._conn, ids)
+
+    def each_article(self) -> Iterator[ArticleRow]:
+        """Every article, in id order (read lazily)."""
+        return store.each_article(self._conn)
+
+    def newest_articles(self, count: int) -> list[ArticleRow]:
+        """The `count` newest articles, newest first (the same date: the later id first)."""
+        return store.newest_articles(self._conn, count)
+
+    def titles(self, ids: Iterable[int]) -> dict[int, str]:
+        """The titles of these article ids, by id."""
+        return store.read_titles(self._conn, ids)
+
+    def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many sentences (titles included) hold each term; terms in none are left out."""
+        return store.document_frequencies(self._conn, terms)
+
+    def mean_sentence_length(self) -> float:
+        """The mean length of the body sentences, in characters."""
+        return store.mean_sentence_length(self._conn)
+
+    def article_count(self) -> int:
+        """The articles it holds, counted (`meta.articles` records the same)."""
+        return store.article_count(self._conn)
+
+    def content_digest(self) -> str:
+        """A digest of the articles' content: two indexes of the same articles have the same one."""
+        return store.content_digest(self._conn)

@@ -48,9 +48,7 @@ _CANDIDATE = re.compile(
 _NEXT = re.compile(r"\S")  # the first character after the white space that follows a candidate
 _FIRST_WORD = re.compile(r"[\"'“‘«(]*([^\W_]+)")
 _MULTI_DOT_ABBR = re.compile(r"^(?:[^\W\d_]{1,2}\.)+[^\W\d_]{1,2}$")
-_LIST_MARKER = re.compile(
-    r"(?:(?<=\s)|^)(?P<bullet>[•⁃◦▪‣·-]\s?)?(?P<label>\d{1,3}|[a-z])(?P<suffix>\.\)|\)|\.)(?=\s)"
-)
+_LIST_MARKER = re.compile(r"(?:(?<=\s)|^)(?P<bullet>[•⁃◦▪‣·-]\s?)?(?P<label>\d{1,3}|[a-z])(?P<suffix>\.\)|\)|\.)(?=\s)")
 _BULLETS = "•⁃◦▪‣"
 MAX_SENTENCE_CHARS = 1000
 

@@ -40,8 +40,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -118,6 +118,177 @@ class PostingsTable:
 
 SENTENCE_POSTINGS = PostingsTable("postings", COUNT_DTYPE, True)
 ARTICLE_POSTINGS = PostingsTable("article_postings", LENGTH_DTYPE, False)
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    """One row of ``sentences``: position 0 is the title; a body's sentences follow it with consecutive ids."""
+
+    id: int
+    article_id: int
+    position: int
+    paragraph: int
+    text: str
+    length: int  # number of index terms
+    is_title: bool
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    """One row of ``articles``, what readers need of it (the file hashes and stat stay the rebuild's)."""
+
+    id: int
+    source: str  # the path below the articles folder; ``file.jsonl#L3`` for a JSONL line
+    date: str  # ISO date
+    title: str
+    byline: str
+    url: str
+    sentences: int  # body sentences, the title not counted
+    first_sentence: int  # the id of its title in ``sentences``
+    language: str
+
+
+_SENTENCE_COLUMNS = "id, article_id, position, paragraph, text, length, is_title"
+_ARTICLE_COLUMNS = (
+    "id, source, date, title, coalesce(byline, ''), coalesce(url, ''), sentences, first_sentence, "
+    "coalesce(language, '')"
+)
+_CHUNK = 500  # ids per `in (...)` query
+
+
+# Frozen rows are made without a call to the dataclass's __init__ per row, which sets each field through
+# object.__setattr__ and took twice as long as the SQL: an answer reads a hundred sentences or more.
+
+
+def _sentences(rows: Iterable[tuple]) -> Iterator[SentenceRow]:
+    new, names = object.__new__, _SENTENCE_FIELDS
+    for row in rows:
+        made = new(SentenceRow)
+        fields = made.__dict__
+        fields.update(zip(names, row))
+        fields["is_title"] = row[6] == 1
+        yield made
+
+
+def _articles(rows: Iterable[tuple]) -> Iterator[ArticleRow]:
+    new, names = object.__new__, _ARTICLE_FIELDS
+    for row in rows:
+        made = new(ArticleRow)
+        made.__dict__.update(zip(names, row))
+        yield made
+
+
+_SENTENCE_FIELDS = tuple(SentenceRow.__dataclass_fields__)
+_ARTICLE_FIELDS = tuple(ArticleRow.__dataclass_fields__)
+
+
+def read_sentences(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, SentenceRow]:
+    """The sentences of these ids that exist, by id."""
+    ids = list(ids)
+    out: dict[int, SentenceRow] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        rows = conn.execute(
+            f"select {_SENTENCE_COLUMNS} from sentences where id in ({','.join('?' * len(chunk))})", chunk
+        )
+        for row in _sentences(rows):
+            out[row.id] = row
+    return out
+
+
+def each_sentence(conn: sqlite3.Connection) -> Iterator[SentenceRow]:
+    """Every sentence, titles included, in id order."""
+    return _sentences(conn.execute(f"select {_SENTENCE_COLUMNS} from sentences order by id"))
+
+
+def read_articles(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, ArticleRow]:
+    """The articles of these ids that exist, by id."""
+    ids = list(ids)
+    out: dict[int, ArticleRow] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        rows = conn.execute(
+            f"select {_ARTICLE_COLUMNS} from articles where id in ({','.join('?' * len(chunk))})", chunk
+        )
+        out.update((row.id, row) for row in _articles(rows))
+    return out
+
+
+def each_article(conn: sqlite3.Connection) -> Iterator[ArticleRow]:
+    """Every article, in id order."""
+    return _articles(conn.execute(f"select {_ARTICLE_COLUMNS} from articles order by id"))
+
+
+def newest_articles(conn: sqlite3.Connection, count: int) -> list[ArticleRow]:
+    """The `count` newest articles, newest first (by date, then the later id)."""
+    return list(
+        _articles(
+            conn.execute(
+                f"select {_ARTICLE_COLUMNS} from articles order by date desc, id desc limit ?", [max(int(count), 0)]
+            )
+        )
+    )
+
+
+def read_titles(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
+    """The titles of these article ids that exist, by id."""
+    ids = list(ids)
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        out.update(conn.execute(f"select id, title from articles where id in ({','.join('?' * len(chunk))})", chunk))
+    return out
+
+
+def document_frequencies(
+    conn: sqlite3.Connection, terms: Iterable[str], table: PostingsTable = SENTENCE_POSTINGS
+) -> dict[str, int]:
+    """How many documents (sentences, or articles) hold each of these terms; terms in none are left out."""
+    terms = sorted(set(terms))
+    out: dict[str, int] = {}
+    for start in range(0, len(terms), _CHUNK):
+        chunk = terms[start : start + _CHUNK]
+        out.update(
+            conn.execute(f"select term, df from {table.name} where term in ({','.join('?' * len(chunk))})", chunk)
+        )
+    return out
+
+
+def mean_sentence_length(conn: sqlite3.Connection) -> float:
+    """The mean length in characters of the body sentences (titles left out); 0 with none."""
+    return float(conn.execute("select avg(length(text)) from sentences where is_title = 0").fetchone()[0] or 0.0)
+
+
+def article_count(conn: sqlite3.Connection) -> int:
+    """The rows of ``articles`` (meta's ``articles`` says the same after every rebuild)."""
+    return int(conn.execute("select count(*) from articles").fetchone()[0])
+
+
+def content_digest(conn: sqlite3.Connection) -> str:
+    """SHA-256 over the sorted content hashes of the articles: the same articles, the same digest."""
+    import hashlib
+
+    hashes = sorted(row[0] for row in conn.execute("select content_hash from articles"))
+    return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+
+
+def fingerprint(path: Path | str) -> tuple[str, str]:
+    """(SQLite's integrity_check result, the content digest) of an index file, or in place of the digest
+    what is inconsistent: meta's article count against the rows, sentences whose article is gone."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        check = conn.execute("pragma integrity_check").fetchone()[0]
+        counted = int(read_meta(conn).get("articles", -1))
+        if counted != article_count(conn):
+            return check, "meta disagrees with articles"
+        orphans = conn.execute(
+            "select count(*) from sentences where article_id not in (select id from articles)"
+        ).fetchone()[0]
+        if orphans:
+            return check, "sentences without article"
+        return check, content_digest(conn)
+    finally:
+        conn.close()
 
 
 def pack(values, dtype: np.dtype) -> bytes:
@@ -253,8 +424,17 @@ def create_schema(db: sqlite_utils.Database) -> None:
     )
     for table in (SENTENCE_POSTINGS, ARTICLE_POSTINGS):
         db[table.name].create(
-            {"term": str, "df": int, "max_tf": int, "min_length": int, "frontier": bytes, "ids": bytes,
-             "codes": bytes, "tfs": bytes, "lengths": bytes},
+            {
+                "term": str,
+                "df": int,
+                "max_tf": int,
+                "min_length": int,
+                "frontier": bytes,
+                "ids": bytes,
+                "codes": bytes,
+                "tfs": bytes,
+                "lengths": bytes,
+            },
             pk="term",
             if_not_exists=True,
         )
@@ -276,16 +456,20 @@ def read_meta(db: sqlite_utils.Database | sqlite3.Connection) -> dict[str, str]:
 
 def damaged_message(path: Path | str, detail: str) -> str:
     """One line for a file that is not a usable index, with the command that fixes it."""
-    return (f"{path} is damaged or not a newsbot index ({detail}); move it aside "
-            f"(mv {path} {path}.broken) and rebuild: newsbot index rebuild --articles DIR --index {path}")
+    return (
+        f"{path} is damaged or not a newsbot index ({detail}); move it aside "
+        f"(mv {path} {path}.broken) and rebuild: newsbot index rebuild --articles DIR --index {path}"
+    )
 
 
 def check_schema(meta: dict[str, str], path: Path | str) -> None:
     """Raise a one-line error unless the index has this program's schema."""
     version = meta.get("schema_version")
     if version is None:
-        raise IndexUnavailable(f"{path} is not a newsbot index (or is empty); build it with "
-                               f"`newsbot index rebuild --articles DIR --index {path}`")
+        raise IndexUnavailable(
+            f"{path} is not a newsbot index (or is empty); build it with "
+            f"`newsbot index rebuild --articles DIR --index {path}`"
+        )
     if version != str(SCHEMA_VERSION):
         raise IndexOutdated(
             f"{path} has index schema {version}, this newsbot reads {SCHEMA_VERSION}; "
@@ -298,8 +482,9 @@ def write_meta(db: sqlite_utils.Database, values: dict[str, object]) -> None:
     db["meta"].upsert_all(({"key": k, "value": str(v)} for k, v in values.items()), pk="key")
 
 
-def fetch_postings(conn: sqlite3.Connection, terms: list[str],
-                   table: PostingsTable = SENTENCE_POSTINGS) -> dict[str, Postings]:
+def fetch_postings(
+    conn: sqlite3.Connection, terms: list[str], table: PostingsTable = SENTENCE_POSTINGS
+) -> dict[str, Postings]:
     """Postings for the distinct terms given (missing terms are left out)."""
     wanted = sorted(set(terms))
     if not wanted:
@@ -396,12 +581,23 @@ class PostingsBuilder:
             handle, self._run_path = tempfile.mkstemp(prefix=".newsbot-runs-", suffix=".db", dir=self.spill_dir)
             os.close(handle)
             self._runs = sqlite3.connect(self._run_path)
-            self._runs.executescript("pragma journal_mode = off; pragma synchronous = off; "
-                                     "create table runs (term text, run integer, ids blob, tfs blob, lengths blob)")
+            self._runs.executescript(
+                "pragma journal_mode = off; pragma synchronous = off; "
+                "create table runs (term text, run integer, ids blob, tfs blob, lengths blob)"
+            )
         self._runs.executemany(
             "insert into runs values (?, ?, ?, ?, ?)",
-            ((p.term, self._run_count, pack(p.ids, ID_DTYPE), pack(p.tfs, COUNT_DTYPE),
-              np.asarray(p.lengths, np.int64).astype(LENGTH_DTYPE).tobytes()) for p in self._build_memory()))
+            (
+                (
+                    p.term,
+                    self._run_count,
+                    pack(p.ids, ID_DTYPE),
+                    pack(p.tfs, COUNT_DTYPE),
+                    np.asarray(p.lengths, np.int64).astype(LENGTH_DTYPE).tobytes(),
+                )
+                for p in self._build_memory()
+            ),
+        )
         self._run_count += 1
         self._reset()
 
@@ -415,7 +611,8 @@ class PostingsBuilder:
             self._runs.execute("create index runs_by_term on runs (term, run)")
             current, parts = None, []
             for term, ids, tfs, lengths in self._runs.execute(
-                    "select term, ids, tfs, lengths from runs order by term, run"):
+                "select term, ids, tfs, lengths from runs order by term, run"
+            ):
                 if term != current and parts:
                     yield _joined(current, parts)
                     parts = []
@@ -465,8 +662,13 @@ def _joined(term: str, parts: list[tuple[bytes, bytes, bytes]]) -> Postings:
     return Postings(term, ids, tfs, lengths)
 
 
-def article_postings(sentence_postings: Iterable[Postings], article_of: np.ndarray, first_sentence: int,
-                     article_lengths: np.ndarray, first_article: int) -> Iterator[Postings]:
+def article_postings(
+    sentence_postings: Iterable[Postings],
+    article_of: np.ndarray,
+    first_sentence: int,
+    article_lengths: np.ndarray,
+    first_article: int,
+) -> Iterator[Postings]:
     """Whole-article postings from sentence postings: an article's tf is the sum over its sentences.
 
     `article_of[s - first_sentence]` is the article of sentence s and
@@ -493,8 +695,13 @@ def insert_sentences(conn: sqlite3.Connection, rows: list[tuple]) -> None:
     )
 
 
-def write_postings(conn: sqlite3.Connection, new: Iterable[Postings], removed: dict[str, set[int]],
-                   fresh: bool = False, table: PostingsTable = SENTENCE_POSTINGS) -> None:
+def write_postings(
+    conn: sqlite3.Connection,
+    new: Iterable[Postings],
+    removed: dict[str, set[int]],
+    fresh: bool = False,
+    table: PostingsTable = SENTENCE_POSTINGS,
+) -> None:
     """Merge new postings and removals into a postings table (old ids all precede new ones)."""
     new_by_term = {p.term: p for p in new}
     terms = sorted(set(new_by_term) | set(removed))
@@ -523,10 +730,19 @@ def write_postings(conn: sqlite3.Connection, new: Iterable[Postings], removed: d
                 codes = pack((tfs.astype(np.uint32) << 12) | lengths, COUNT_DTYPE)
             else:
                 raw_tfs, raw_lengths = pack(tfs, COUNT_DTYPE), pack(lengths, table.length_dtype)
-            rows.append((
-                term, len(ids), int(tfs.max()), int(lengths.min()),
-                frontier(tfs, lengths, table.length_dtype).tobytes(), pack(ids, ID_DTYPE), codes, raw_tfs, raw_lengths,
-            ))
+            rows.append(
+                (
+                    term,
+                    len(ids),
+                    int(tfs.max()),
+                    int(lengths.min()),
+                    frontier(tfs, lengths, table.length_dtype).tobytes(),
+                    pack(ids, ID_DTYPE),
+                    codes,
+                    raw_tfs,
+                    raw_lengths,
+                )
+            )
         if gone:
             conn.execute(f"delete from {table.name} where term in ({','.join('?' * len(gone))})", gone)
         conn.executemany(

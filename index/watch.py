@@ -58,8 +58,9 @@ logger = logging.getLogger(__name__)
 # Names that, by name alone, only temporary files have (editors, downloaders, copy tools). Used only when
 # `wanted` is asked about a path without knowing whether it is a file or a folder; the watcher itself always
 # knows, and then the articles module's rules decide (folders named 4913 or drafts.bak are folders).
-_TEMPORARY = re.compile(r"(\.(tmp|temp|part|partial|crdownload|download|swp|swo|swx|bak)$|~$|^4913$|^#.*#$)",
-                        re.IGNORECASE)
+_TEMPORARY = re.compile(
+    r"(\.(tmp|temp|part|partial|crdownload|download|swp|swo|swx|bak)$|~$|^4913$|^#.*#$)", re.IGNORECASE
+)
 RETRY_SECONDS = 2.0  # after a failed batch (another rebuild running, a full disk)
 RESTART_SECONDS = 5.0  # after the watching loop crashed
 ROOT_POLL_SECONDS = 1.0  # how often a missing articles folder is looked for
@@ -88,8 +89,10 @@ def own_files(index_path: Path | str, also: Iterable[Path | str] = ()) -> set[st
     state = index + ".state.db"
     names: set[str] = set()
     for path in (index, state, *map(os.fspath, also)):
-        for spelling in {os.path.realpath(path),
-                         os.path.join(os.path.realpath(os.path.dirname(path) or "."), os.path.basename(path))}:
+        for spelling in {
+            os.path.realpath(path),
+            os.path.join(os.path.realpath(os.path.dirname(path) or "."), os.path.basename(path)),
+        }:
             names.update(spelling + suffix for suffix in ("", "-wal", "-shm", "-journal"))
     names.add(os.path.realpath(index) + ".lock")  # rebuild_lock: beside the resolved index
     return names
@@ -176,8 +179,7 @@ def _signature(folder: str) -> int:
                                 stack.append(entry.path)
                         elif is_article_name(entry.name):
                             info = entry.stat()
-                            digest += hash((entry.path, info.st_ino, info.st_size, info.st_mtime_ns,
-                                            info.st_ctime_ns))
+                            digest += hash((entry.path, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
                     except OSError:
                         continue
         except OSError:
@@ -210,9 +212,15 @@ def _warn_if_over_watch_limit(root: str, folders: int | None = None) -> None:
     if folders is None:
         folders = 1 + sum(1 for _ in _folders_below(root))
     if folders > limit * 0.8:
-        logger.warning("%s has %d folders and this user may watch %d (fs.inotify.max_user_watches): changes in "
-                       "some are found only by the periodic full check; raise the limit, e.g. "
-                       "`sudo sysctl fs.inotify.max_user_watches=%d`", root, folders, limit, max(folders * 2, 524288))
+        logger.warning(
+            "%s has %d folders and this user may watch %d (fs.inotify.max_user_watches): changes in "
+            "some are found only by the periodic full check; raise the limit, e.g. "
+            "`sudo sysctl fs.inotify.max_user_watches=%d`",
+            root,
+            folders,
+            limit,
+            max(folders * 2, 524288),
+        )
 
 
 @dataclass
@@ -226,8 +234,10 @@ class Batch:
     def line(self) -> str:
         s = self.summary
         kind = "reconciled" if self.reconciliation else f"applied {len(self.paths)} changed path(s)"
-        return (f"{kind} in {s.seconds:.2f} s: {s.added} added, {s.updated} updated, {s.removed} removed, "
-                f"{len(s.skipped)} skipped")
+        return (
+            f"{kind} in {s.seconds:.2f} s: {s.added} added, {s.updated} updated, {s.removed} removed, "
+            f"{len(s.skipped)} skipped"
+        )
 
 
 @dataclass
@@ -246,10 +256,18 @@ class FolderWatcher:
     folder, not an SQLite file, another application's database), it is that reason in one line, logged
     once, and the watcher has stopped (`ready` is then never set)."""
 
-    def __init__(self, root: Path | str, index_path: Path | str,
-                 on_batch: Callable[[Batch], None] | None = None, stable_seconds: float = 0.5,
-                 reconcile_seconds: float = 900.0, debounce_ms: int = 300, tick_ms: int = 250,
-                 reconcile_first: bool = True, also_ignore: Iterable[Path | str] = ()):
+    def __init__(
+        self,
+        root: Path | str,
+        index_path: Path | str,
+        on_batch: Callable[[Batch], None] | None = None,
+        stable_seconds: float = 0.5,
+        reconcile_seconds: float = 900.0,
+        debounce_ms: int = 300,
+        tick_ms: int = 250,
+        reconcile_first: bool = True,
+        also_ignore: Iterable[Path | str] = (),
+    ):
         self.root = Path(root)
         self.index_path = Path(index_path)
         self.on_batch = on_batch or (lambda batch: None)
@@ -316,8 +334,9 @@ class FolderWatcher:
         identity = self._identity()
         if identity is not None:
             return identity
-        logger.warning("The articles folder %s is not there (removed, renamed or not mounted); waiting for it",
-                       self.root)
+        logger.warning(
+            "The articles folder %s is not there (removed, renamed or not mounted); waiting for it", self.root
+        )
         while identity is None:
             if self.stop_event.wait(ROOT_POLL_SECONDS):
                 return None
@@ -334,10 +353,19 @@ class FolderWatcher:
         # No watch_filter: watchfiles does not return a batch it filtered out entirely, and a reader of an
         # index kept in the folder touches its -wal file all the time: pending files would never be looked
         # at again. `_note` filters instead.
-        changes = watch(root, *(os.path.join(root, folder) for folder in sorted(self._folders)),
-                        watch_filter=None, debounce=self.debounce_ms, step=50, rust_timeout=self.tick_ms,
-                        yield_on_timeout=True, stop_event=self.stop_event, raise_interrupt=False, recursive=False,
-                        ignore_permission_denied=True)
+        changes = watch(
+            root,
+            *(os.path.join(root, folder) for folder in sorted(self._folders)),
+            watch_filter=None,
+            debounce=self.debounce_ms,
+            step=50,
+            rust_timeout=self.tick_ms,
+            yield_on_timeout=True,
+            stop_event=self.stop_event,
+            raise_interrupt=False,
+            recursive=False,
+            ignore_permission_denied=True,
+        )
         return changes, next(changes, None)  # the watches are in place once the first wait returns
 
     def _watch(self) -> None:

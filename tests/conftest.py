@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings as hypothesis_settings
 
 from bot.config import SETTINGS
 from index.rebuild import rebuild
 from index.search import Index
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+# Property tests: a few hundred examples in the fast tier; .ci/run runs them again with
+# HYPOTHESIS_PROFILE=full (5,000 examples each).
+hypothesis_settings.register_profile("fast", max_examples=200)
+hypothesis_settings.register_profile("full", max_examples=5000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 TRAM = """ date 2025-03-04 Council Approves Harbour Tram Line
 

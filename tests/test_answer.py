@@ -95,7 +95,13 @@ def test_questions_without_words(index, question):
 
 @pytest.mark.parametrize(
     "question",
-    ["tram" * 30000, "tram " * 5000, 'NEAR(tram line) "tram* col:line -x AND OR NOT', "tram'; drop table articles; --", "%s %d {0} {}"],
+    [
+        "tram" * 30000,
+        "tram " * 5000,
+        'NEAR(tram line) "tram* col:line -x AND OR NOT',
+        "tram'; drop table articles; --",
+        "%s %d {0} {}",
+    ],
 )
 def test_hostile_questions_answer_normally(index, question):
     result = answer(index, question)

@@ -20,9 +20,9 @@ def _corpus_and_index(tmp_path, articles_dir, variant):
     rebuild(articles_dir, path, params=Bm25Params(variant))
     index = Index(path)
     with index.snapshot() as snap:
-        rows = snap.rows("select id, text from sentences order by id")
+        rows = list(snap.each_sentence())
     analyzer = Analyzer("en")
-    return index, [r["id"] for r in rows], [analyzer.terms(r["text"]) for r in rows]
+    return index, [r.id for r in rows], [analyzer.terms(r.text) for r in rows]
 
 
 def _synthetic_articles(folder, n_articles=60, seed=7):
@@ -116,8 +116,8 @@ def test_every_sentence_and_title_is_one_document(articles_dir, index):
     articles = [a for a in read_articles(articles_dir) if hasattr(a, "paragraphs")]
     total = sum(len(article_sentences(a)) for a in articles)
     meta = index.meta()
-    assert int(meta["documents"]) == total
-    assert int(meta["sentences"]) == total - len(articles)
+    assert meta.documents == total
+    assert meta.sentences == total - len(articles)
 
 
 def test_maxscore_top_k_is_exact_and_does_less_work(tmp_path):
@@ -143,8 +143,9 @@ def test_maxscore_skips_the_long_lists_of_common_words(tmp_path):
     folder.mkdir()
     (folder / "needle.txt").write_text(" date 2025-01-01 Needle\n\nThe zeppelin landed near the farmers.")
     for i in range(300):  # "farmers" in a third of the sentences: a common word, but IDF still positive
-        (folder / f"hay{i}.txt").write_text(f" date 2025-01-02 Hay {i}\n\nFarmers sold wheat number {i}. "
-                                            "The market was busy.")
+        (folder / f"hay{i}.txt").write_text(
+            f" date 2025-01-02 Hay {i}\n\nFarmers sold wheat number {i}. The market was busy."
+        )
     rebuild(folder, tmp_path / "c.db")
     with Index(tmp_path / "c.db").snapshot() as snap:
         terms = Analyzer("en").terms("zeppelin farmers")
@@ -160,10 +161,10 @@ def _article_corpus(index):
     """Each article's terms (title and body as one document), in article id order."""
     analyzer = Analyzer("en")
     with index.snapshot() as snap:
-        rows = snap.rows("select article_id, text from sentences order by id")
+        rows = list(snap.each_sentence())
     docs: dict[int, list[str]] = {}
     for row in rows:
-        docs.setdefault(row["article_id"], []).extend(analyzer.terms(row["text"]))
+        docs.setdefault(row.article_id, []).extend(analyzer.terms(row.text))
     return list(docs), list(docs.values())
 
 

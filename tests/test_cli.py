@@ -56,8 +56,14 @@ def test_ask_json_contract(runner, index_path):
 
 
 def test_ask_batch_from_stdin_in_order(runner, index_path):
-    lines = ["tram line", json.dumps({"id": "x1", "question": "interest rate", "as_of": "2025-10-01"}),
-             "", "{broken", "🙂", json.dumps({"id": 3, "question": "visit", "as_of": "soon"})]
+    lines = [
+        "tram line",
+        json.dumps({"id": "x1", "question": "interest rate", "as_of": "2025-10-01"}),
+        "",
+        "{broken",
+        "🙂",
+        json.dumps({"id": 3, "question": "visit", "as_of": "soon"}),
+    ]
     result = runner.invoke(cli, ["ask", "--index", str(index_path)], input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.output.splitlines()]
@@ -75,8 +81,9 @@ def test_bad_input_is_one_line_and_non_zero(runner, tmp_path, index_path):
     assert typo.exit_code == 1 and "no index at" in typo.output and not (tmp_path / "typo.db").exists()
     bad_date = runner.invoke(cli, ["ask", "--index", str(index_path), "--since", "June", "x"])
     assert bad_date.exit_code == 2 and "not a date" in bad_date.output
-    bad_folder = runner.invoke(cli, ["index", "rebuild", "--articles", str(tmp_path / "nope"), "--index",
-                                     str(tmp_path / "y.db")])
+    bad_folder = runner.invoke(
+        cli, ["index", "rebuild", "--articles", str(tmp_path / "nope"), "--index", str(tmp_path / "y.db")]
+    )
     assert bad_folder.exit_code == 1 and "does not exist" in bad_folder.output
     bad_lang = runner.invoke(cli, ["index", "rebuild", "--language", "xx", "--index", str(tmp_path / "z.db")])
     assert bad_lang.exit_code == 2 and "unknown language" in bad_lang.output
@@ -106,9 +113,11 @@ def test_console_session(runner, index_path):
 
 
 def test_console_takes_the_same_date_options(runner, index_path):
-    session = ("central bank interest rate --until 2025-10-01\n"
-               "central bank interest rate --since=2025-10-01 --as-of 2025-12-31\n"
-               "central bank interest rate --since 2025-12-01 --until 2025-01-01\n/quit\n")
+    session = (
+        "central bank interest rate --until 2025-10-01\n"
+        "central bank interest rate --since=2025-10-01 --as-of 2025-12-31\n"
+        "central bank interest rate --since 2025-12-01 --until 2025-01-01\n/quit\n"
+    )
     result = runner.invoke(cli, ["console", "--index", str(index_path), "--top", "1"], input=session)
     assert result.exit_code == 0, result.output
     answers = result.output.split("\n> ")[1:]
@@ -122,7 +131,8 @@ def test_parse_request():
 
     assert parse_request("When? --since 2025-06-01") == Request("When?", since="2025-06-01")
     assert parse_request("—as-of 2025-07-01 rates –until=2025-06-30") == Request(
-        "rates", until="2025-06-30", as_of="2025-07-01")
+        "rates", until="2025-06-30", as_of="2025-07-01"
+    )
     assert parse_request("well-known --sincerely") == Request("well-known --sincerely")
     with pytest.raises(RequestError, match="--until: 'June' is not a date like"):
         parse_request("rates --until June")
@@ -178,15 +188,18 @@ def test_python_dash_m_bot(tmp_path):
 
 def test_rebuild_reports_skipped_files(runner, articles_dir, tmp_path):
     write(articles_dir, "bad.txt", "no header")
-    result = runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", str(tmp_path / "s.db")])
+    result = runner.invoke(
+        cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", str(tmp_path / "s.db")]
+    )
     assert result.exit_code == 0 and "skipped bad.txt: first line is not" in result.output
 
 
 def test_ask_explain_shows_features_in_text_and_json(runner, index_path):
     text = runner.invoke(cli, ["ask", "--explain", "--index", str(index_path), "tram line cost"])
     assert text.exit_code == 0 and "passage features" in text.output and "article_bm25" in text.output
-    data = json.loads(runner.invoke(cli, ["ask", "--explain", "--json", "--index", str(index_path),
-                                          "tram line cost"]).output)
+    data = json.loads(
+        runner.invoke(cli, ["ask", "--explain", "--json", "--index", str(index_path), "tram line cost"]).output
+    )
     features = data["passages"][0]["features"]
     assert "passage.sentence_bm25" in features and set(features["article.article_bm25"]) == {"value", "contribution"}
 
@@ -250,13 +263,16 @@ def test_a_few_removals_are_applied_incrementally(runner, tmp_path, articles_dir
     assert result.exit_code == 0 and "1 removed" in result.output
 
 
-@pytest.mark.parametrize("args, env", [
-    (["index", "rebuild", "--language", "fr"], {}),
-    (["ask", "--top", "0", "tram"], {}),
-    (["ask", "tram"], {"NEWSBOT_TOP": "0"}),
-    (["index", "stats"], {"NEWSBOT_WATCH": "maybe"}),
-    (["ask", "tram"], {"NEWSBOT_ADMIN_IDS": "me"}),
-])
+@pytest.mark.parametrize(
+    "args, env",
+    [
+        (["index", "rebuild", "--language", "fr"], {}),
+        (["ask", "--top", "0", "tram"], {}),
+        (["ask", "tram"], {"NEWSBOT_TOP": "0"}),
+        (["index", "stats"], {"NEWSBOT_WATCH": "maybe"}),
+        (["ask", "tram"], {"NEWSBOT_ADMIN_IDS": "me"}),
+    ],
+)
 def test_one_exit_code_per_kind_of_mistake(runner, args, env, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -268,8 +284,10 @@ def test_the_language_setting_only_matters_when_an_index_is_built(runner, tmp_pa
     monkeypatch.setenv("NEWSBOT_LANGUAGE", "fr")
     asked = runner.invoke(cli, ["ask", "--index", str(index_path), "tram line"])
     assert asked.exit_code == 0 and "Tram" in asked.stdout
-    built = runner.invoke(cli, ["index", "rebuild", "--articles", str(index_path.parent / "articles"), "--index",
-                                str(tmp_path / "other.db")])
+    built = runner.invoke(
+        cli,
+        ["index", "rebuild", "--articles", str(index_path.parent / "articles"), "--index", str(tmp_path / "other.db")],
+    )
     assert built.exit_code == 2 and "NEWSBOT_LANGUAGE" in built.stderr and not (tmp_path / "other.db").exists()
 
 
@@ -277,9 +295,13 @@ def test_ctrl_c_while_python_imports_is_one_line(tmp_path):
     """A KeyboardInterrupt raised while the CLI's modules load (here: by a stand-in for click)."""
     (tmp_path / "click.py").write_text("raise KeyboardInterrupt\n")
     root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-c", "from bot.__main__ import main; main()", "ask", "tram"],
-                            capture_output=True, text=True, timeout=60,
-                            env={"PYTHONPATH": f"{tmp_path}:{root}", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-c", "from bot.__main__ import main; main()", "ask", "tram"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": f"{tmp_path}:{root}", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 130 and result.stderr == "Interrupted.\n", result.stderr
 
 

@@ -34,15 +34,15 @@ def test_own_folder_goes_to_its_own_index_and_later_rebuilds_keep_it(runner, tmp
     assert again.exit_code == 0 and "1 added, 0 updated, 0 removed" in again.output, again.output
     samples = runner.invoke(cli, ["index", "rebuild", "--index", str(own), "--articles", str(sample_articles_dir())])
     assert samples.exit_code == 1 and "would replace them" in samples.output and "--full" in samples.output
-    assert Index(own).meta()["articles"] == "5"
+    assert Index(own).meta().articles == 5
 
 
 def test_samples_index_is_only_ever_built_from_the_samples(runner, tmp_path, articles_dir):
     assert runner.invoke(cli, ["ask", "When will the first trams run?"]).exit_code == 0  # builds samples.db
-    before = Index(data_dir() / "samples.db").meta()["articles"]
+    before = Index(data_dir() / "samples.db").meta().articles
     runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir)])
-    assert Index(data_dir() / "samples.db").meta()["articles"] == before
-    assert Index(data_dir() / "index.db").meta()["articles"] == "4"
+    assert Index(data_dir() / "samples.db").meta().articles == before
+    assert Index(data_dir() / "index.db").meta().articles == 4
 
 
 def test_ask_and_console_say_which_index_they_answer_from(runner, tmp_path, articles_dir, index_path):
@@ -58,12 +58,16 @@ def test_ask_and_console_say_which_index_they_answer_from(runner, tmp_path, arti
 
 def test_an_index_keeps_its_language_until_asked(runner, tmp_path, articles_dir):
     db = tmp_path / "lang.db"
-    assert runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", str(db),
-                               "--language", "en"]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", str(db), "--language", "en"]
+        ).exit_code
+        == 0
+    )
     kept = runner.invoke(cli, ["index", "rebuild", "--index", str(db)])
-    assert kept.exit_code == 0 and kept.output.startswith("incremental") and Index(db).meta()["language"] == "english"
+    assert kept.exit_code == 0 and kept.output.startswith("incremental") and Index(db).meta().language == "english"
     changed = runner.invoke(cli, ["index", "rebuild", "--index", str(db), "--language", "auto"])
-    assert changed.output.startswith("full") and Index(db).meta()["language"] == "auto"
+    assert changed.output.startswith("full") and Index(db).meta().language == "auto"
 
 
 def test_new_indexes_read_each_word_by_its_script(runner, tmp_path, articles_dir):
@@ -121,15 +125,18 @@ def test_an_unreadable_subfolder_is_named_and_its_articles_kept(tmp_path, articl
     rebuild(articles_dir, db)
     (articles_dir / "sub").chmod(0o000)
     try:
-        code = ("import sys; from index.rebuild import rebuild; "
-                f"print('\\n'.join(rebuild({str(articles_dir)!r}, {str(db)!r}).lines()))")
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                                preexec_fn=without_root_override)
+        code = (
+            "import sys; from index.rebuild import rebuild; "
+            f"print('\\n'.join(rebuild({str(articles_dir)!r}, {str(db)!r}).lines()))"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, preexec_fn=without_root_override
+        )
     finally:
         (articles_dir / "sub").chmod(0o755)
     assert result.returncode == 0, result.stderr
     assert "0 removed" in result.stdout and "skipped sub/: folder cannot be read" in result.stdout
-    assert Index(db).meta()["articles"] == "4"
+    assert Index(db).meta().articles == 4
 
 
 def test_readme_first_example_works_on_the_bundled_samples(runner):
@@ -142,11 +149,13 @@ def test_readme_first_example_works_on_the_bundled_samples(runner):
 
 def test_dates_are_explained_when_they_leave_everything_out(runner, index_path):
     outside = runner.invoke(cli, ["ask", "--index", str(index_path), "--since", "2025-06-01", "tram line"])
-    assert re.search(r"Nothing between 2025-06-01 and today: \d+ matching articles? lies? outside those dates",
-                     outside.output), outside.output
+    assert re.search(
+        r"Nothing between 2025-06-01 and today: \d+ matching articles? lies? outside those dates", outside.output
+    ), outside.output
     assert "don't mention" not in outside.output
-    backwards = runner.invoke(cli, ["ask", "--index", str(index_path), "--since", "2025-06-02",
-                                    "--until", "2025-06-01", "tram"])
+    backwards = runner.invoke(
+        cli, ["ask", "--index", str(index_path), "--since", "2025-06-02", "--until", "2025-06-01", "tram"]
+    )
     assert backwards.exit_code == 2 and "is after --until" in backwards.output
     impossible = runner.invoke(cli, ["ask", "--index", str(index_path), "--until", "2025-02-30", "tram"])
     assert impossible.exit_code == 2 and "2025-02-30 is an impossible date" in impossible.output
@@ -164,14 +173,30 @@ def test_start_examples_are_answered_from_their_own_articles():
 
 def test_json_url_and_batch_ids(runner, tmp_path):
     folder = tmp_path / "feed"
-    write(folder, "feed.jsonl", json.dumps({"date": "2025-01-01", "title": "Port Reopens", "text": "The port "
-                                            "reopened on Monday.", "url": "https://example.org/port"}) + "\n")
+    write(
+        folder,
+        "feed.jsonl",
+        json.dumps(
+            {
+                "date": "2025-01-01",
+                "title": "Port Reopens",
+                "text": "The port reopened on Monday.",
+                "url": "https://example.org/port",
+            }
+        )
+        + "\n",
+    )
     db = tmp_path / "feed.db"
     rebuild(folder, db)
     data = json.loads(runner.invoke(cli, ["ask", "--json", "--index", str(db), "port reopened"]).output)
     assert data["passages"][0]["url"] == "https://example.org/port"
-    lines = [json.dumps({"id": 9}), json.dumps({"id": 4, "question": "port", "as_of": "2025-02-30"}),
-             '{"id":1,"question":"\\ud800 port"}', "x" * 70_000, "port"]
+    lines = [
+        json.dumps({"id": 9}),
+        json.dumps({"id": 4, "question": "port", "as_of": "2025-02-30"}),
+        '{"id":1,"question":"\\ud800 port"}',
+        "x" * 70_000,
+        "port",
+    ]
     out = runner.invoke(cli, ["ask", "--index", str(db)], input="\n".join(lines) + "\n").output.splitlines()
     got = [json.loads(line) for line in out]
     assert [g["id"] for g in got] == [9, 4, 1, None, None]
@@ -241,11 +266,12 @@ def test_env_example_and_readme_list_exactly_the_settings():
 
 
 def test_ask_does_not_import_telegram_or_sqlite_utils(tmp_path, index_path):
-    code = ("import sys; from bot.faces.cli import cli\n"
-            "try:\n    cli(['ask', '--index', sys.argv[1], 'tram'])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('telegram', 'sqlite_utils') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code, str(index_path)], capture_output=True, text=True,
-                            cwd=ROOT)
+    code = (
+        "import sys; from bot.faces.cli import cli\n"
+        "try:\n    cli(['ask', '--index', sys.argv[1], 'tram'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('telegram', 'sqlite_utils') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(index_path)], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
 
 

@@ -8,14 +8,31 @@ from bot.ranking.evaluate import contains_answer, evaluate
 from .conftest import RATES, RATES_LATER, TRAM, VISIT, write
 
 QUESTIONS = [
-    {"id": 1, "question": "When will President Kallas visit Norland?", "answers": ["next month"],
-     "gold_files": ["002_visit.txt"]},
-    {"id": 2, "question": "How much will the tram line cost?", "answers": ["620 million euros"],
-     "gold_files": ["001_tram.txt"]},
-    {"id": 3, "question": "Where does the tram route go?", "answers": ["from the central station"],
-     "gold_files": ["001_tram.txt"]},
-    {"id": 4, "question": "What did the central bank do with the interest rate?", "answers": ["cut"],
-     "gold_files": ["003_rates.txt"], "question_date": "2025-10-01"},
+    {
+        "id": 1,
+        "question": "When will President Kallas visit Norland?",
+        "answers": ["next month"],
+        "gold_files": ["002_visit.txt"],
+    },
+    {
+        "id": 2,
+        "question": "How much will the tram line cost?",
+        "answers": ["620 million euros"],
+        "gold_files": ["001_tram.txt"],
+    },
+    {
+        "id": 3,
+        "question": "Where does the tram route go?",
+        "answers": ["from the central station"],
+        "gold_files": ["001_tram.txt"],
+    },
+    {
+        "id": 4,
+        "question": "What did the central bank do with the interest rate?",
+        "answers": ["cut"],
+        "gold_files": ["003_rates.txt"],
+        "question_date": "2025-10-01",
+    },
     {"id": 5, "question": "Is there any quidditch?", "answers": ["snitch"], "gold_files": ["x.txt"]},
 ]
 
@@ -23,8 +40,12 @@ QUESTIONS = [
 @pytest.fixture
 def dataset(tmp_path):
     folder = tmp_path / "mini"
-    for name, text in (("001_tram.txt", TRAM), ("002_visit.txt", VISIT), ("003_rates.txt", RATES),
-                       ("004_rates_later.txt", RATES_LATER)):
+    for name, text in (
+        ("001_tram.txt", TRAM),
+        ("002_visit.txt", VISIT),
+        ("003_rates.txt", RATES),
+        ("004_rates_later.txt", RATES_LATER),
+    ):
         write(folder / "corpus", name, text)
     (folder / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in QUESTIONS) + "\n")
     return folder

@@ -39,20 +39,29 @@ def test_printed_contributions_add_up_to_the_printed_score(runner, index_path):
     assert sum(printed) == pytest.approx(score, abs=0.0005 * len(printed) + 1e-9)
     article_score = next(r[1] for r in passage_level["rows"] if r[0] == "article_score")
     assert article_level["of"] == "article_score" and article_level["target"] == article_score
-    assert sum(r[3] for r in article_level["rows"]) == pytest.approx(article_score,
-                                                                       abs=0.0005 * len(article_level["rows"]))
+    assert sum(r[3] for r in article_level["rows"]) == pytest.approx(
+        article_score, abs=0.0005 * len(article_level["rows"])
+    )
 
 
 def test_a_feature_at_its_typical_value_contributes_nothing():
-    model = LinearModel(("window_distance", "article_bm25"), np.array([-3.9, 2.0]), np.array([0.37, 0.2]),
-                        np.array([0.46, 0.1]))
+    model = LinearModel(
+        ("window_distance", "article_bm25"), np.array([-3.9, 2.0]), np.array([0.37, 0.2]), np.array([0.46, 0.1])
+    )
     at_mean = model.terms({"window_distance": np.array([0.37]), "article_bm25": np.array([0.2])})
     assert at_mean.tolist() == [[0.0, 0.0]]
     zero = model.terms({"window_distance": np.array([0.0]), "article_bm25": np.array([0.2])})[0]
     assert zero[0] == pytest.approx(-3.9 * (0 - 0.37) / 0.46) and zero[0] > 3  # a zero value, a large part
-    explained = Passage("s", "s", "T", "2025-01-02", "a.txt", score=float(zero.sum()),
-                        explain=(("passage.window_distance", 0.0, float(zero[0])),
-                                 ("passage.article_bm25", 0.2, 0.0)), typical=(0.37, 0.2))
+    explained = Passage(
+        "s",
+        "s",
+        "T",
+        "2025-01-02",
+        "a.txt",
+        score=float(zero.sum()),
+        explain=(("passage.window_distance", 0.0, float(zero[0])), ("passage.article_bm25", 0.2, 0.0)),
+        typical=(0.37, 0.2),
+    )
     text = render.explain_text(Answer("q", (explained,)))
     assert "article_bm25                 0.200     0.200        +0.000" in text
     assert "window_distance              0.000     0.370        +3.137" in text

@@ -16,11 +16,11 @@ from .conftest import write
 
 STORIES = {
     "tram_old.txt": " date 2025-01-10 Tram Plans Delayed\n\nThe tram line will open in 2030, officials said in "
-                    "January.\n\nThe council met on Monday.",
+    "January.\n\nThe council met on Monday.",
     "tram_new.txt": " date 2025-03-04 Tram Line Approved\n\nThe tram line will open in 2028, the council said "
-                    "on Tuesday.\n\nIt will cost 620 million euros.",
+    "on Tuesday.\n\nIt will cost 620 million euros.",
     "bank.txt": " date 2025-03-03 Bank Cuts Rate\n\nThe central bank cut its rate to 3.25 percent.\n\n"
-                "Governor Paul Adeyemi spoke.",
+    "Governor Paul Adeyemi spoke.",
     "bank_old.txt": " date 2024-03-03 Bank Holds Rate\n\nThe central bank held its rate at 4 percent.",
     "storm.txt": " date 2025-03-02 Storm Closes Port\n\nA storm closed the port of Eastfield for two days.",
     "cup.txt": " date 2025-03-01 Harbour City Wins Cup\n\nHarbour City won the cup on penalties.",
@@ -43,8 +43,10 @@ def tiny_index(tmp_path) -> Index:
 
 
 def test_fitting_is_deterministic_and_gives_a_working_model(tiny_index):
-    runs = [json.dumps(fit_all([(tiny_index, QUESTIONS, True)], log=lambda line: None).as_json(), sort_keys=True)
-            for _ in range(2)]
+    runs = [
+        json.dumps(fit_all([(tiny_index, QUESTIONS, True)], log=lambda line: None).as_json(), sort_keys=True)
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
     model = RankingModel.from_json(json.loads(runs[0]))
     first = answer(tiny_index, "When will the tram line open?", as_of="2025-03-05", ranking=Ranking(model=model))

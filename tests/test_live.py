@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.telegram_harness import running_bot
 from bot.config import Settings
 from bot.live.follows import FollowStore, new_answers
 from bot.live.runner import Live
@@ -24,15 +25,18 @@ from .conftest import write
 from .support.polling import titles, until
 
 SAMPLES = Path(__file__).resolve().parents[1] / "bot" / "samples"
-from .telegram_harness import running_bot
 
 # News, dated yesterday: standing questions push only recent articles (follows.is_pushable).
 NEWS_DATE = (dt.date.today() - dt.timedelta(days=1)).isoformat()
-ZEPPELIN = f" date {NEWS_DATE} Zeppelin Lands in Oslo\n\nA zeppelin from Hamburg landed in Oslo on Friday after a " \
-           "two-day flight, the airline said.\n"
-TRAM_DATE = (f" date {NEWS_DATE} Lakeshore Tram Line to Open in March 2028\n\nThe Lakeshore tram line will open "
-             "on 14 March 2028, the council said on Saturday, ending months of doubt about the date.\n\n"
-             "The first trams will run between the central station and the harbour district.\n")
+ZEPPELIN = (
+    f" date {NEWS_DATE} Zeppelin Lands in Oslo\n\nA zeppelin from Hamburg landed in Oslo on Friday after a "
+    "two-day flight, the airline said.\n"
+)
+TRAM_DATE = (
+    f" date {NEWS_DATE} Lakeshore Tram Line to Open in March 2028\n\nThe Lakeshore tram line will open "
+    "on 14 March 2028, the council said on Saturday, ending months of doubt about the date.\n\n"
+    "The first trams will run between the central station and the harbour district.\n"
+)
 
 
 @pytest.fixture
@@ -58,8 +62,6 @@ def watching_bot(tmp_path, newsroom):
         yield fake, state, articles_dir
 
 
-
-
 @pytest.fixture
 def watched(tmp_path, articles_dir):
     batches = []
@@ -77,12 +79,11 @@ def test_temporary_and_hidden_names_are_not_articles():
 
 def test_a_new_article_is_applied_within_seconds(watched):
     folder, index, batches, _ = watched
-    landed = time.monotonic()
     write(folder, "zeppelin.txt", ZEPPELIN)
-    until(lambda: "Zeppelin Lands in Oslo" in titles(index))
-    assert time.monotonic() - landed < 3.0
+    until(lambda: "Zeppelin Lands in Oslo" in titles(index))  # how fast: bench/live.py
 
 
+@pytest.mark.slow
 def test_a_file_still_being_written_is_applied_once_whole(watched):
     folder, index, batches, _ = watched
     with open(folder / "slow.txt", "w") as handle:
@@ -95,11 +96,12 @@ def test_a_file_still_being_written_is_applied_once_whole(watched):
         handle.write(ZEPPELIN[40:])
     until(lambda: "Zeppelin Lands in Oslo" in titles(index))
     with Index(index).snapshot() as snap:
-        text = " ".join(r["text"] for r in snap.rows("select text from sentences"))
+        text = " ".join(r.text for r in snap.each_sentence())
     assert "two-day flight" in text
     assert not [s for b in batches for s in b.summary.skipped if s.source == "slow.txt"]
 
 
+@pytest.mark.slow
 def test_write_then_rename_is_one_update_and_swap_files_are_ignored(watched):
     folder, index, batches, _ = watched
     (folder / ".zep.txt.tmp").write_text(ZEPPELIN)
@@ -112,6 +114,7 @@ def test_write_then_rename_is_one_update_and_swap_files_are_ignored(watched):
     assert applied == ["zep.txt"]
 
 
+@pytest.mark.slow
 def test_a_burst_is_applied_in_a_few_batches(watched):
     folder, index, batches, _ = watched
     before = len(batches)
@@ -123,6 +126,7 @@ def test_a_burst_is_applied_in_a_few_batches(watched):
     assert len(batches) - before <= 10
 
 
+@pytest.mark.slow
 def test_a_removed_and_a_moved_subfolder(watched, tmp_path):
     folder, index, batches, _ = watched
     shutil.rmtree(folder / "sub")
@@ -133,6 +137,7 @@ def test_a_removed_and_a_moved_subfolder(watched, tmp_path):
     until(lambda: "Zeppelin Lands in Oslo" in titles(index))
 
 
+@pytest.mark.slow
 def test_a_folder_that_disappears_and_comes_back_is_reconciled(tmp_path, articles_dir):
     index = tmp_path / "gone.db"
     watcher = FolderWatcher(articles_dir, index, stable_seconds=0.3).start()
@@ -148,6 +153,7 @@ def test_a_folder_that_disappears_and_comes_back_is_reconciled(tmp_path, article
         watcher.stop()
 
 
+@pytest.mark.slow
 def test_a_crash_of_the_watcher_is_logged_and_it_restarts(tmp_path, articles_dir, monkeypatch, caplog):
     monkeypatch.setattr(watch_module, "RESTART_SECONDS", 0.2)
     calls = {"n": 0}
@@ -172,6 +178,7 @@ def test_a_crash_of_the_watcher_is_logged_and_it_restarts(tmp_path, articles_dir
 
 
 # --- standing questions --------------------------------------------------------------------
+
 
 def test_a_standing_question_is_answered_once_and_only_when_answered(tmp_path, newsroom):
     articles_dir, index_path = newsroom
@@ -213,12 +220,11 @@ def test_follow_on_telegram_pushes_new_answers_once(watching_bot):
     fake.send_text("/follow When will the Lakeshore tram line open?", user_id=81)
     (confirm,) = fake.wait_for(lambda calls: fake.sent_to(81))
     assert "Following" in confirm["text"] and confirm["reply_markup"]["inline_keyboard"][0][0][
-        "callback_data"].startswith("unf:")
+        "callback_data"
+    ].startswith("unf:")
     write(articles_dir, "zep.txt", ZEPPELIN)  # does not answer it
-    landed = time.monotonic()
     write(articles_dir, "tram_date.txt", TRAM_DATE)
     pushed = fake.wait_for(lambda calls: len(fake.sent_to(81)) >= 2 and fake.sent_to(81), timeout=15)
-    assert time.monotonic() - landed < 5.0
     assert pushed[1]["text"].startswith("New for your question ‘When will the Lakeshore tram line open?’:")
     assert "14 March 2028" in pushed[1]["text"] and "Zeppelin" not in pushed[1]["text"]
     state.live.on_batch(_batch_of(state))  # the same articles again, as after a restart
@@ -239,10 +245,11 @@ def _batch_of(state):
     from index.rebuild import RebuildSummary
 
     with state.index.snapshot() as snap:
-        ids = [r["id"] for r in snap.rows("select id from articles")]
+        ids = [article.id for article in snap.each_article()]
     return _batch_of_summary(RebuildSummary(new_article_ids=ids))
 
 
+@pytest.mark.slow
 def test_a_chat_that_blocked_the_bot_is_paused(watching_bot):
     fake, state, articles_dir = watching_bot
     fake.send_text("/follow When will the Lakeshore tram line open?", user_id=82)
@@ -277,6 +284,7 @@ def test_the_state_is_not_in_the_index_and_survives_a_full_rebuild(tmp_path, art
 
 # --- the console's standing questions ------------------------------------------------------
 
+
 def test_console_follow_commands_say_what_telegram_says(tmp_path, index):
     from bot.faces import console
     from bot.faces.follow_replies import following_reply
@@ -285,8 +293,10 @@ def test_console_follow_commands_say_what_telegram_says(tmp_path, index):
     assert console.reply(index, "/following", state, 3, store=store).startswith("No standing questions here.")
     followed = console.reply(index, "/follow When will the tram line open?", state, 3, store=store)
     assert followed.startswith("Following ‘When will the tram line open?’.")
-    assert console.reply(index, "/follow When will the tram line open?", state, 3, store=store) == \
-        "I'm already following that question here."
+    assert (
+        console.reply(index, "/follow When will the tram line open?", state, 3, store=store)
+        == "I'm already following that question here."
+    )
     listing = console.reply(index, "/following", state, 3, store=store)
     assert listing == console.plain(following_reply(store, 0))
     assert "1. When will the tram line open?" in listing and "/unfollow <number> ends one." in listing
@@ -303,8 +313,14 @@ def test_console_and_telegram_each_push_only_their_own_chats(tmp_path, newsroom)
     articles_dir, index_path = newsroom
     settings = Settings(articles_dir=articles_dir, index_path=index_path, state_path=tmp_path / "state.db")
     printed = []
-    live = Live(settings, Index(index_path), articles_dir, deliver=printed.extend, watch=False,
-                serves=lambda chat_id: chat_id == CONSOLE_CHAT)
+    live = Live(
+        settings,
+        Index(index_path),
+        articles_dir,
+        deliver=printed.extend,
+        watch=False,
+        serves=lambda chat_id: chat_id == CONSOLE_CHAT,
+    )
     live.store.add(CONSOLE_CHAT, 0, "When will the Lakeshore tram line open?")
     telegram_follow = live.store.add(55, 55, "When will the Lakeshore tram line open?")
     write(articles_dir, "tram_date.txt", TRAM_DATE)
@@ -314,8 +330,7 @@ def test_console_and_telegram_each_push_only_their_own_chats(tmp_path, newsroom)
     assert shown.startswith("New for your question ‘When will the Lakeshore tram line open?’:")
     assert "14 March 2028" in shown and "<b>" not in shown
     # the Telegram chat's passage was not claimed by the console: the bot still sends it
-    (push,) = new_answers(Index(index_path), live.store, [printed[0].passages[0].article_id],
-                          follows=[telegram_follow])
+    (push,) = new_answers(Index(index_path), live.store, [printed[0].passages[0].article_id], follows=[telegram_follow])
     assert push.follow == telegram_follow
     live.stop()
 
@@ -328,8 +343,9 @@ def _batch_of_summary(summary):
 
 def test_a_tree_near_the_inotify_limit_is_named(tmp_path, monkeypatch, caplog):
     real = Path.read_text
-    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: "3" if "max_user_watches" in str(self)
-                        else real(self, *a, **k))
+    monkeypatch.setattr(
+        Path, "read_text", lambda self, *a, **k: "3" if "max_user_watches" in str(self) else real(self, *a, **k)
+    )
     for name in ("a", "b", "c/d"):
         (tmp_path / name).mkdir(parents=True)
     with caplog.at_level(logging.WARNING, logger="index.watch"):
@@ -337,6 +353,7 @@ def test_a_tree_near_the_inotify_limit_is_named(tmp_path, monkeypatch, caplog):
     assert "fs.inotify.max_user_watches" in caplog.text and "5 folders" in caplog.text
 
 
+@pytest.mark.slow
 def test_many_followers_of_one_story_do_not_hold_up_answers(watching_bot):
     fake, state, articles_dir = watching_bot
     followers = list(range(1000, 1040))
@@ -354,6 +371,8 @@ def test_many_followers_of_one_story_do_not_hold_up_answers(watching_bot):
 
 # --- newsbot index watch -------------------------------------------------------------------
 
+
+@pytest.mark.slow
 def test_index_watch_applies_changes_until_sigterm(tmp_path, articles_dir):
     import signal
     import subprocess
@@ -362,9 +381,13 @@ def test_index_watch_applies_changes_until_sigterm(tmp_path, articles_dir):
     index = tmp_path / "watched.db"
     log = tmp_path / "watch.log"
     with log.open("w") as handle:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "index", "watch", "--articles", str(articles_dir),
-                                    "--index", str(index)], stdout=handle, stderr=subprocess.STDOUT,
-                                   cwd=Path(__file__).resolve().parents[1], env=os.environ)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "index", "watch", "--articles", str(articles_dir), "--index", str(index)],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[1],
+            env=os.environ,
+        )
     try:
         until(lambda: "Watching " in log.read_text(), timeout=30)
         assert "Council Approves Harbour Tram Line" in titles(index)  # the first full check built it
@@ -384,6 +407,7 @@ def test_index_watch_applies_changes_until_sigterm(tmp_path, articles_dir):
 def test_index_watch_without_a_folder_is_one_line(runner, tmp_path):
     from bot.faces.cli import cli
 
-    result = runner.invoke(cli, ["index", "watch", "--articles", str(tmp_path / "nope"), "--index",
-                                 str(tmp_path / "n.db")])
+    result = runner.invoke(
+        cli, ["index", "watch", "--articles", str(tmp_path / "nope"), "--index", str(tmp_path / "n.db")]
+    )
     assert result.exit_code == 1 and result.output.count("\n") == 1 and "nope" in result.output

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.fake_bot_api import visible_length
 from bot.chat import render
 from bot.chat.replies import RequestError, parse_request
 from bot.ranking.answer import NO_MATCH, NO_WORDS, Answer, Passage, answer
@@ -15,13 +14,35 @@ from index.articles import ArticleError, parse_json_article, parse_txt
 from index.sentences import split_sentences
 from index.terms import Analyzer
 
-from .fake_bot_api import visible_length
-
-MANY = settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                         HealthCheck.function_scoped_fixture])
-QUERY_SYNTAX = ["NEAR(", '"', "*", "col:", "-x", "AND", "OR", "NOT", "%s", "{0}", "'; drop table x; --",
-                "--since", "—until=", "--as-of", "2025-06-01", "9999-99-99",
-                "\x00", "\u202e", "\u200f", "🙂", "ﷺ", "\ufeff", "tram", "line"]
+# How many examples: the Hypothesis profile (tests/conftest.py): a few hundred in the fast tier, 5,000 with
+# HYPOTHESIS_PROFILE=full, as .ci/run runs them.
+MANY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+QUERY_SYNTAX = [
+    "NEAR(",
+    '"',
+    "*",
+    "col:",
+    "-x",
+    "AND",
+    "OR",
+    "NOT",
+    "%s",
+    "{0}",
+    "'; drop table x; --",
+    "--since",
+    "—until=",
+    "--as-of",
+    "2025-06-01",
+    "9999-99-99",
+    "\x00",
+    "\u202e",
+    "\u200f",
+    "🙂",
+    "ﷺ",
+    "\ufeff",
+    "tram",
+    "line",
+]
 questions = st.one_of(
     st.text(max_size=300),
     st.lists(st.sampled_from(QUERY_SYNTAX), max_size=30).map(" ".join),
@@ -40,8 +61,12 @@ def test_parser_never_raises_anything_but_article_error(text):
 
 
 @MANY
-@given(st.dictionaries(st.sampled_from(["date", "title", "text", "byline", "url"]),
-                       st.one_of(st.text(max_size=50), st.integers(), st.none(), st.lists(st.integers()))))
+@given(
+    st.dictionaries(
+        st.sampled_from(["date", "title", "text", "byline", "url"]),
+        st.one_of(st.text(max_size=50), st.integers(), st.none(), st.lists(st.integers())),
+    )
+)
 def test_jsonl_records_never_raise_anything_but_article_error(record):
     try:
         parse_json_article(record, "x.jsonl#L1")
@@ -78,10 +103,34 @@ def test_hostile_questions_get_a_normal_reply_or_no_searchable_words(index, ques
 
 
 @MANY
-@given(st.lists(st.sampled_from(["yesterday", "today", "last week", "this week", "last month", "this month",
-                                 "last year", "this year", "latest", "in 2024", "June 2025", "rates", "on Tuesday",
-                                 "last weekend", "in August", "on 3 March", "March 3, 2024", "Sunday's"]),
-                max_size=4).map(" ".join), st.dates())
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "yesterday",
+                "today",
+                "last week",
+                "this week",
+                "last month",
+                "this month",
+                "last year",
+                "this year",
+                "latest",
+                "in 2024",
+                "June 2025",
+                "rates",
+                "on Tuesday",
+                "last weekend",
+                "in August",
+                "on 3 March",
+                "March 3, 2024",
+                "Sunday's",
+            ]
+        ),
+        max_size=4,
+    ).map(" ".join),
+    st.dates(),
+)
 def test_date_words_work_on_any_day(words, today):
     """Relative dates near year 1 or 9999 cannot always be computed: no window, never an error, and
     never a window that ends after the day asked."""
@@ -91,10 +140,12 @@ def test_date_words_work_on_any_day(words, today):
 
 
 def test_huge_questions_are_bounded(index):
+    """The work is bounded by what is read of the question, not by a clock (bench/ measures time)."""
+    from bot.ranking.answer import MAX_QUESTION_CHARS, clean_question
+
     for question in ("tram " * 5000, "x" * 100_000, "🙂" * 50_000):
-        started = time.perf_counter()
-        answer(index, question)
-        assert time.perf_counter() - started < 2.0
+        assert len(clean_question(question)) <= MAX_QUESTION_CHARS
+        assert len(answer(index, question).terms) <= MAX_QUESTION_CHARS // 2  # terms of what was read
 
 
 passage_text = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=3000)
@@ -104,8 +155,9 @@ passage_text = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_
 @given(passage_text, passage_text, st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 3000)), max_size=8))
 def test_any_passage_renders_to_valid_telegram_html(quote, title, spans):
     spans = tuple(sorted((min(a, b), max(a, b)) for a, b in spans if a != b))
-    passage = Passage(sentence=quote, quote=quote, title=title, date="2025-01-01", source="s.txt", score=1.0,
-                      highlights=spans)
+    passage = Passage(
+        sentence=quote, quote=quote, title=title, date="2025-01-01", source="s.txt", score=1.0, highlights=spans
+    )
     result = Answer("q", (passage,) * 3)
     messages = render.html_messages(result)
     for message in messages:

@@ -17,8 +17,24 @@ from index.search import Index
 
 from .conftest import write
 
-FILLER_TOPICS = ["harvest", "orchestra", "marathon", "bridge", "museum", "ferry", "library", "vineyard",
-                 "glacier", "festival", "airport", "hospital", "stadium", "railway", "canal", "observatory"]
+FILLER_TOPICS = [
+    "harvest",
+    "orchestra",
+    "marathon",
+    "bridge",
+    "museum",
+    "ferry",
+    "library",
+    "vineyard",
+    "glacier",
+    "festival",
+    "airport",
+    "hospital",
+    "stadium",
+    "railway",
+    "canal",
+    "observatory",
+]
 EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
@@ -28,39 +44,72 @@ def build(tmp_path, articles: dict[str, str]) -> Index:
     for name, text in articles.items():
         write(folder, name, text)
     for i, topic in enumerate(FILLER_TOPICS):
-        write(folder, f"filler/{i}.txt", f" date 2024-0{i % 9 + 1}-1{i % 9} The {topic} reopens\n\n"
-              f"The {topic} reopened on a sunny morning after repairs.\n\nLocal people welcomed the {topic}.")
+        write(
+            folder,
+            f"filler/{i}.txt",
+            f" date 2024-0{i % 9 + 1}-1{i % 9} The {topic} reopens\n\n"
+            f"The {topic} reopened on a sunny morning after repairs.\n\nLocal people welcomed the {topic}.",
+        )
     rebuild(folder, tmp_path / "r.db")
     return Index(tmp_path / "r.db")
 
 
-def question(terms=("tram", "open"), idf=(2.0, 1.0), frame=TimeFrame(), day="2025-06-18", kind=None,
-             text="When will the tram open?") -> F.Question:
-    return F.Question(text=text, terms=tuple(terms), counts=np.ones(len(terms)), sentence_idf=np.array(idf),
-                      article_idf=np.array(idf), kind=kind, frame=frame,
-                      day=dt.date.fromisoformat(day).toordinal() - EPOCH,
-                      bigrams=frozenset(zip(terms, terms[1:])), words=frozenset(text.casefold().split()))
+def question(
+    terms=("tram", "open"),
+    idf=(2.0, 1.0),
+    frame=TimeFrame(),
+    day="2025-06-18",
+    kind=None,
+    text="When will the tram open?",
+) -> F.Question:
+    return F.Question(
+        text=text,
+        terms=tuple(terms),
+        counts=np.ones(len(terms)),
+        sentence_idf=np.array(idf),
+        article_idf=np.array(idf),
+        kind=kind,
+        frame=frame,
+        day=dt.date.fromisoformat(day).toordinal() - EPOCH,
+        bigrams=frozenset(zip(terms, terms[1:])),
+        words=frozenset(text.casefold().split()),
+    )
 
 
 def articles(days_ago, bm25, holds, in_title=None, frame_days=None, day="2025-06-18") -> F.ArticlePool:
     today = dt.date.fromisoformat(day).toordinal() - EPOCH
     holds = np.array(holds, dtype=bool)
-    return F.ArticlePool(np.arange(len(bm25)), np.array(bm25, float), 10.0, holds,
-                         np.array(in_title if in_title is not None else np.zeros_like(holds), dtype=bool),
-                         today - np.array(days_ago), frame_days)
+    return F.ArticlePool(
+        np.arange(len(bm25)),
+        np.array(bm25, float),
+        10.0,
+        holds,
+        np.array(in_title if in_title is not None else np.zeros_like(holds), dtype=bool),
+        today - np.array(days_ago),
+        frame_days,
+    )
 
 
-def passages(tfs, lengths=None, position=None, rank=None, texts=None) -> F.PassagePool:
+def passages(tfs, lengths=None, position=None, rank=None, texts=None, **text_fields) -> F.TextPassagePool:
+    """A pool with what every feature needs: the "text" fields given (texts default to empty strings)."""
     tfs = np.array(tfs)
     n = len(tfs)
-    pool = F.PassagePool(np.arange(n), np.zeros(n), np.array(rank if rank is not None else [0] * n, float),
-                         np.array(position if position is not None else [2] * n, float), tfs,
-                         np.array(lengths if lengths is not None else [10] * n, float), np.zeros(n), 10.0)
-    pool.texts = texts or [""] * n
-    return pool
+    return F.TextPassagePool(
+        np.arange(n),
+        np.zeros(n),
+        np.array(rank if rank is not None else [0] * n, float),
+        np.array(position if position is not None else [2] * n, float),
+        tfs,
+        np.array(lengths if lengths is not None else [10] * n, float),
+        np.zeros(n),
+        10.0,
+        texts=tuple(texts or [""] * n),
+        **text_fields,
+    )
 
 
 # --- article features ----------------------------------------------------------------------
+
 
 def test_article_bm25_is_a_share_of_the_most_any_article_could_score():
     pool = articles([1, 1], [5.0, 2.0], [[1, 1], [1, 0]])
@@ -85,7 +134,7 @@ def test_recency_falls_with_age_and_says_nothing_when_the_question_names_a_date(
 def test_recency_among_close_rivals_only():
     pool = articles([0, 0], [5.0, 1.0], [[1, 1], [1, 0]])
     values = F.recent_among_close(question(), pool)
-    assert values[0] == 1.0 and values[1] == pytest.approx(0.2 ** 4)
+    assert values[0] == 1.0 and values[1] == pytest.approx(0.2**4)
 
 
 def test_window_features():
@@ -99,12 +148,15 @@ def test_window_features():
     assert distance[:2].tolist() == [0.0, 0.0] and 0 < distance[2] < distance[3] <= 1.0
     assert F.in_soft_window(q, pool).tolist() == [0.0] * 4
     year = question(frame=TimeFrame("2025-01-01", "2025-06-18", "year", False))
-    assert F.in_soft_window(year, articles([0, 200], [1, 1], [[1, 1]] * 2, frame_days=(day - 168, day))).tolist() \
-        == [1.0, 0.0]
+    assert F.in_soft_window(year, articles([0, 200], [1, 1], [[1, 1]] * 2, frame_days=(day - 168, day))).tolist() == [
+        1.0,
+        0.0,
+    ]
     assert F.in_window(year, pool).tolist() == [0.0] * 4
 
 
 # --- passage features ----------------------------------------------------------------------
+
 
 def test_sentence_bm25_and_coverage():
     pool = passages([[1, 1], [1, 0], [0, 0]], lengths=[10, 10, 10])
@@ -131,18 +183,21 @@ def test_lead_position_and_article_rank():
 
 
 def test_text_features():
-    q = question(terms=("tram", "line", "open"), idf=(2.0, 1.0, 1.0), kind="time",
-                 text="When will the tram line open?")
-    pool = passages([[1, 1, 0], [1, 0, 0]], texts=["The tram line opens in 2028, said Mayor Varga.",
-                                                      "Trams are nice."])
-    pool.sentence_terms = [["tram", "line", "opens", "2028", "said", "mayor", "varga"], ["tram", "nice"]]
-    pool.quotes = pool.texts
-    pool.quote_terms = pool.sentence_terms
-    pool.title_terms = [frozenset({"varga"}), frozenset({"budget"})]
-    pool.term_idf = {"varga": 3.0, "budget": 1.0, "2028": 2.0}
-    pool.article_ids = np.array([1, 2])
-    pool.article_weight = np.array([0.5, 0.5])
-    pool.feedback_by_article = {1: {"2028": 0.5}, 2: {"varga": 0.5}}
+    q = question(terms=("tram", "line", "open"), idf=(2.0, 1.0, 1.0), kind="time", text="When will the tram line open?")
+    texts = ("The tram line opens in 2028, said Mayor Varga.", "Trams are nice.")
+    sentence_terms = (["tram", "line", "opens", "2028", "said", "mayor", "varga"], ["tram", "nice"])
+    pool = passages(
+        [[1, 1, 0], [1, 0, 0]],
+        texts=texts,
+        sentence_terms=sentence_terms,
+        quotes=texts,
+        quote_terms=sentence_terms,
+        title_terms=(frozenset({"varga"}), frozenset({"budget"})),
+        term_idf={"varga": 3.0, "budget": 1.0, "2028": 2.0},
+        article_ids=np.array([1, 2]),
+        article_weight=np.array([0.5, 0.5]),
+        feedback_by_article={1: {"2028": 0.5}, 2: {"varga": 0.5}},
+    )
     assert F.proximity(q, pool).tolist() == [0.5, 0.0]  # "tram line" side by side; "line open" not
     assert F.near_coverage(q, pool)[0] == pytest.approx(1 / 4)  # "opens" for "open": same first four letters
     assert F.answer_cue(q, pool).tolist() == [1.0, 0.0]
@@ -155,10 +210,12 @@ def test_text_features():
 
 def test_name_agreement_counts_other_articles_only():
     q = question(text="Which team does he play for?")
-    pool = passages([[1, 0]] * 3, texts=["He plays for the Buffalo Bills.", "The team is the Buffalo Bills.",
-                                         "He plays for the Bills."])
-    pool.article_ids = np.array([1, 1, 2])
-    pool.article_weight = np.array([0.6, 0.6, 0.4])
+    pool = passages(
+        [[1, 0]] * 3,
+        texts=["He plays for the Buffalo Bills.", "The team is the Buffalo Bills.", "He plays for the Bills."],
+        article_ids=np.array([1, 1, 2]),
+        article_weight=np.array([0.6, 0.6, 0.4]),
+    )
     values = F.name_agreement(q, pool)
     assert values.tolist() == pytest.approx([0.4, 0.4, 0.6])
 
@@ -173,16 +230,20 @@ def test_every_feature_is_documented_and_registered_once():
 
 # --- answer types --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, kind", [
-    ("How many people were evacuated?", "number"),
-    ("When will the tram open?", "time"),
-    ("Who is the mayor?", "person"),
-    ("Where did the satellite launch?", "place"),
-    ("Сколько стоит линия?", "number"),
-    ("Когда откроется линия?", "time"),
-    ("متى تفتح الخط؟", "time"),
-    ("What did the council decide?", None),
-])
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("How many people were evacuated?", "number"),
+        ("When will the tram open?", "time"),
+        ("Who is the mayor?", "person"),
+        ("Where did the satellite launch?", "place"),
+        ("Сколько стоит линия?", "number"),
+        ("Когда откроется линия?", "time"),
+        ("متى تفتح الخط؟", "time"),
+        ("What did the council decide?", None),
+    ],
+)
 def test_answer_types(text, kind):
     assert answer_type(text) == kind
 
@@ -195,6 +256,7 @@ def test_sentences_carry_what_is_asked():
 
 
 # --- the model file ------------------------------------------------------------------------
+
 
 def test_shipped_model_names_only_registered_features_and_loads():
     model = default_model()
@@ -218,42 +280,57 @@ def test_a_bad_model_file_is_one_clear_error(tmp_path):
 
 # --- the answer path -----------------------------------------------------------------------
 
+
 def test_news_without_a_date_word_prefers_the_recent_story(tmp_path):
-    index = build(tmp_path, {
-        "old.txt": " date 2024-01-10 Bank Holds Rate\n\nThe central bank kept the interest rate at 4 percent.",
-        "new.txt": " date 2025-05-10 Bank Moves Rate\n\nThe central bank set the interest rate at 3 percent.",
-    })
+    index = build(
+        tmp_path,
+        {
+            "old.txt": " date 2024-01-10 Bank Holds Rate\n\nThe central bank kept the interest rate at 4 percent.",
+            "new.txt": " date 2025-05-10 Bank Moves Rate\n\nThe central bank set the interest rate at 3 percent.",
+        },
+    )
     question_ = "What did the central bank do with the interest rate?"
     assert answer(index, question_, as_of="2025-05-12").passages[0].date == "2025-05-10"
     assert answer(index, question_, as_of="2024-02-01").passages[0].date == "2024-01-10"  # later ones left out
 
 
 def test_a_named_month_beats_recency(tmp_path):
-    index = build(tmp_path, {
-        "a.txt": " date 2025-03-02 Storm\n\nA storm hit the coast and closed the port for two days.",
-        "b.txt": " date 2025-06-02 Storm\n\nA storm hit the coast and closed the harbour port.",
-    })
-    assert answer(index, "Which storm closed the port in March 2025?", as_of="2025-06-03").passages[0].date \
-        == "2025-03-02"
-    assert answer(index, "Which storm closed the port in June 2025?", as_of="2025-06-03").passages[0].date \
-        == "2025-06-02"
+    index = build(
+        tmp_path,
+        {
+            "a.txt": " date 2025-03-02 Storm\n\nA storm hit the coast and closed the port for two days.",
+            "b.txt": " date 2025-06-02 Storm\n\nA storm hit the coast and closed the harbour port.",
+        },
+    )
+    assert (
+        answer(index, "Which storm closed the port in March 2025?", as_of="2025-06-03").passages[0].date == "2025-03-02"
+    )
+    assert (
+        answer(index, "Which storm closed the port in June 2025?", as_of="2025-06-03").passages[0].date == "2025-06-02"
+    )
 
 
 def test_this_week_means_the_seven_days_up_to_as_of(tmp_path):
-    index = build(tmp_path, {
-        "a.txt": " date 2025-06-05 Strike\n\nDock workers went on strike over pay at the northern port.",
-        "b.txt": " date 2025-06-16 Strike\n\nBus drivers went on strike over pay at the port.",
-    })
+    index = build(
+        tmp_path,
+        {
+            "a.txt": " date 2025-06-05 Strike\n\nDock workers went on strike over pay at the northern port.",
+            "b.txt": " date 2025-06-16 Strike\n\nBus drivers went on strike over pay at the port.",
+        },
+    )
     first = answer(index, "Which workers went on strike over pay at the port this week?", as_of="2025-06-18")
     assert first.passages[0].date == "2025-06-16"
     assert first.frame.kind == "relative"
 
 
 def test_hard_window_takes_answers_from_inside_only_when_it_has_some(tmp_path):
-    index = build(tmp_path, {
-        "a.txt": " date 2025-06-05 Strike\n\nDock workers went on strike over pay at the northern port.",
-        "b.txt": " date 2025-06-16 Pay\n\nBus drivers were paid.",
-    })
+    index = build(
+        tmp_path,
+        {
+            "a.txt": " date 2025-06-05 Strike\n\nDock workers went on strike over pay at the northern port.",
+            "b.txt": " date 2025-06-16 Pay\n\nBus drivers were paid.",
+        },
+    )
     hard = Ranking(hard_window=True)
     inside = answer(index, "Which workers went on strike over pay this week?", as_of="2025-06-18", ranking=hard)
     assert {p.date for p in inside.passages} == {"2025-06-16"}
@@ -262,10 +339,15 @@ def test_hard_window_takes_answers_from_inside_only_when_it_has_some(tmp_path):
 
 
 def test_quote_takes_in_the_neighbour_that_matches(tmp_path):
-    index = build(tmp_path, {"a.txt": (
-        " date 2025-01-01 Network\n\n"
-        "Packet switching was designed for the Datagram network. The X.25 suite uses this network type."
-    )})
+    index = build(
+        tmp_path,
+        {
+            "a.txt": (
+                " date 2025-01-01 Network\n\n"
+                "Packet switching was designed for the Datagram network. The X.25 suite uses this network type."
+            )
+        },
+    )
     passage = answer(index, "What network type does X.25 use?").passages[0]
     assert "X.25" in passage.sentence
     assert "Datagram" in passage.quote and "X.25" in passage.quote
@@ -274,13 +356,19 @@ def test_quote_takes_in_the_neighbour_that_matches(tmp_path):
 
 
 def test_two_passages_of_one_article_never_repeat_a_sentence(tmp_path):
-    index = build(tmp_path, {"tram.txt": (
-        " date 2025-03-04 Tram\n\n"
-        "The council voted to build the harbour tram line on Tuesday. The harbour tram line opens in 2028.\n\n"
-        "The weather was mild. Officials expect the harbour tram line to carry 40,000 people a day."
-    )})
-    passages_ = answer(index, "When does the harbour tram line open?", top=3,
-                       ranking=Ranking().without(["cut"])).passages
+    index = build(
+        tmp_path,
+        {
+            "tram.txt": (
+                " date 2025-03-04 Tram\n\n"
+                "The council voted to build the harbour tram line on Tuesday. The harbour tram line opens in 2028.\n\n"
+                "The weather was mild. Officials expect the harbour tram line to carry 40,000 people a day."
+            )
+        },
+    )
+    passages_ = answer(
+        index, "When does the harbour tram line open?", top=3, ranking=Ranking().without(["cut"])
+    ).passages
     assert passages_[0].sentence == "The harbour tram line opens in 2028."
     quoted = [sentence for p in passages_ for sentence in p.quote.split(". ")]
     assert len(quoted) == len(set(quoted)), [p.quote for p in passages_]
@@ -288,21 +376,28 @@ def test_two_passages_of_one_article_never_repeat_a_sentence(tmp_path):
 
 def test_republished_sentence_is_shown_once_with_earliest_date_and_count(tmp_path):
     wire = "The ministry said exports of cocoa rose by a tenth."
-    index = build(tmp_path, {
-        "a.txt": f" date 2025-02-03 Cocoa A\n\n{wire}",
-        "b.txt": f" date 2025-02-01 Cocoa B\n\nAnother report.\n\n{wire}",
-        "c.txt": f" date 2025-02-05 Cocoa C\n\n{wire}\n\nMore.",
-    })
+    index = build(
+        tmp_path,
+        {
+            "a.txt": f" date 2025-02-03 Cocoa A\n\n{wire}",
+            "b.txt": f" date 2025-02-01 Cocoa B\n\nAnother report.\n\n{wire}",
+            "c.txt": f" date 2025-02-05 Cocoa C\n\n{wire}\n\nMore.",
+        },
+    )
     passages_ = answer(index, "cocoa exports rose", top=5, ranking=Ranking().without(["cut"])).passages
     same = [p for p in passages_ if p.sentence == wire]
     assert len(same) == 1 and same[0].copies == 3 and same[0].date == "2025-02-01"
 
 
 def test_a_passage_far_weaker_than_the_first_is_not_shown(tmp_path):
-    index = build(tmp_path, {
-        "tram.txt": " date 2025-03-04 Tram Line\n\nThe Lakeshore tram line will open in spring 2028, the council said.",
-        "plant.txt": " date 2025-03-05 Plant\n\nUnions asked the owners to keep the plant open.",
-    })
+    index = build(
+        tmp_path,
+        {
+            "tram.txt": " date 2025-03-04 Tram Line\n\n"
+            "The Lakeshore tram line will open in spring 2028, the council said.",
+            "plant.txt": " date 2025-03-05 Plant\n\nUnions asked the owners to keep the plant open.",
+        },
+    )
     shown = answer(index, "When will the Lakeshore tram line open?", top=3).passages
     assert [p.title for p in shown] == ["Tram Line"]
     padded = answer(index, "When will the Lakeshore tram line open?", top=3, ranking=Ranking().without(["cut"]))
@@ -310,12 +405,15 @@ def test_a_passage_far_weaker_than_the_first_is_not_shown(tmp_path):
 
 
 def test_only_articles_restricts_the_answer(tmp_path):
-    index = build(tmp_path, {
-        "a.txt": " date 2025-03-04 Tram A\n\nThe tram line opens in 2028.",
-        "b.txt": " date 2025-03-05 Tram B\n\nThe tram line opening is delayed to 2029.",
-    })
+    index = build(
+        tmp_path,
+        {
+            "a.txt": " date 2025-03-04 Tram A\n\nThe tram line opens in 2028.",
+            "b.txt": " date 2025-03-05 Tram B\n\nThe tram line opening is delayed to 2029.",
+        },
+    )
     with index.snapshot() as snap:
-        ids = dict(snap.conn.execute("select title, id from articles").fetchall())
+        ids = {article.title: article.id for article in snap.each_article()}
     result = answer(index, "When does the tram line open?", only_articles=[ids["Tram B"]])
     assert {p.title for p in result.passages} == {"Tram B"}
 
@@ -336,8 +434,7 @@ def test_without_validates_names_and_plain_bm25_is_bm25_alone():
         Ranking().without(["magic"])
     model = PLAIN_BM25.ranking_model
     assert {n for n, w in zip(model.article.names, model.article.weights) if w} == {"article_bm25"}
-    assert {n for n, w in zip(model.passage.names, model.passage.weights) if w} == {"sentence_okapi",
-                                                                                   "article_score"}
+    assert {n for n, w in zip(model.passage.names, model.passage.weights) if w} == {"sentence_okapi", "article_score"}
 
 
 def test_answers_are_deterministic(tmp_path):
@@ -357,18 +454,28 @@ def test_scoring_only_the_articles_that_can_reach_the_top_gives_the_full_ranking
     for i in range(300):
         picked = [words[(i * 7 + j) % len(words)] for j in range(1 + i % 4)]
         day = dt.date(2025, 1, 1) + dt.timedelta(days=i % 200)
-        write(folder, f"{i:03d}.txt", f" date {day} Story {i} about the {' '.join(picked)}\n\nThe {picked[0]} "
-              f"plan number {i} was discussed on Monday by the {' and the '.join(picked)} committee.\n")
+        write(
+            folder,
+            f"{i:03d}.txt",
+            f" date {day} Story {i} about the {' '.join(picked)}\n\nThe {picked[0]} "
+            f"plan number {i} was discussed on Monday by the {' and the '.join(picked)} committee.\n",
+        )
     rebuild(folder, tmp_path / "many.db")
     index = Index(tmp_path / "many.db")
-    questions = ["What did the council decide about the harbour tram?", "storm river bridge",
-                 "When was the school budget discussed this week?", "rates election council budget"]
+    questions = [
+        "What did the council decide about the harbour tram?",
+        "storm river bridge",
+        "When was the school budget discussed this week?",
+        "rates election council budget",
+    ]
 
     def answers(prune_from: int, chunk: int):
         monkeypatch.setattr(answer_module, "PRUNE_FROM", prune_from)
         monkeypatch.setattr(answer_module, "PRUNE_CHUNK", chunk)
-        return [[(p.sentence_id, round(p.score, 9)) for p in answer(index, q, top=10, as_of="2025-07-01").passages]
-                for q in questions]
+        return [
+            [(p.sentence_id, round(p.score, 9)) for p in answer(index, q, top=10, as_of="2025-07-01").passages]
+            for q in questions
+        ]
 
     full = answers(10**9, 1024)
     assert all(full)

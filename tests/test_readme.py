@@ -19,7 +19,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def shell_block(after_heading: str) -> list[str]:
     """The commands of the first ```sh block under a README heading, comments dropped."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index(after_heading):]
+    section = text[text.index(after_heading) :]
     block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
     return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
 
@@ -28,8 +28,9 @@ def run_as_user(command: str, home: Path, typed: str = "/quit\n") -> subprocess.
     """One README line through the shell, with `newsbot` the code under test."""
     assert command.startswith("newsbot "), command
     line = f"{shlex.quote(sys.executable)} -m bot {command.removeprefix('newsbot ')}"
-    return subprocess.run(["bash", "-c", line], env=user_env(home), cwd=home, input=typed, text=True,
-                          capture_output=True, timeout=120)
+    return subprocess.run(
+        ["bash", "-c", line], env=user_env(home), cwd=home, input=typed, text=True, capture_output=True, timeout=120
+    )
 
 
 def own_articles(home: Path) -> None:
@@ -42,8 +43,11 @@ def test_using_it_with_your_own_articles_as_written(tmp_path):
     home = tmp_path / "home"
     own_articles(home)
     commands = shell_block("## Using it with your own articles")
-    assert [c.split()[:3] for c in commands] == [["newsbot", "index", "rebuild"], ["newsbot", "ask", '"When'],
-                                                 ["newsbot", "console"]]
+    assert [c.split()[:3] for c in commands] == [
+        ["newsbot", "index", "rebuild"],
+        ["newsbot", "ask", '"When'],
+        ["newsbot", "console"],
+    ]
     rebuilt = run_as_user(commands[0], home)
     assert rebuilt.returncode == 0 and "index holds 3 articles" in rebuilt.stdout, rebuilt.stderr
     asked = run_as_user(commands[1], home)
@@ -60,7 +64,7 @@ def test_the_quick_start_in_newsbot_help_as_written(tmp_path, runner):
     home = tmp_path / "home"
     own_articles(home)
     shown = runner.invoke(cli, ["--help"]).output
-    block = shown[shown.index("Your own articles:"):].split("\n\n")[0].splitlines()[1:]
+    block = shown[shown.index("Your own articles:") :].split("\n\n")[0].splitlines()[1:]
     commands = [line.strip() for line in block if line.strip().startswith("newsbot ")]
     assert len(commands) == 2
     assert run_as_user(commands[0], home).returncode == 0

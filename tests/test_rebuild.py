@@ -74,15 +74,15 @@ def test_incremental_index_scores_like_a_fresh_one(tmp_path, articles_dir):
     rebuild(articles_dir, path)
     index = Index(path)
     with index.snapshot() as snap:
-        rows = snap.rows("select id, text from sentences order by id")
-        corpus = [Analyzer("en").terms(r["text"]) for r in rows]
+        rows = list(snap.each_sentence())
+        corpus = [Analyzer("en").terms(r.text) for r in rows]
         reference = rank_bm25.BM25Okapi(corpus)
         for query in (["metro", "line"], ["interest", "rate"], ["visit"]):
             got = dict(zip(*(a.tolist() for a in (snap.candidates(query).ids, snap.candidates(query).scores))))
             expected = reference.get_scores(query)
             for i, row in enumerate(rows):
-                if row["id"] in got:
-                    assert got[row["id"]] == pytest.approx(expected[i], rel=1e-6)
+                if row.id in got:
+                    assert got[row.id] == pytest.approx(expected[i], rel=1e-6)
 
 
 def test_duplicate_text_under_two_names_is_indexed_once(tmp_path, articles_dir):
@@ -104,21 +104,29 @@ def test_skipped_files_are_named_and_the_index_is_written(tmp_path, articles_dir
 def test_language_is_stored_and_a_change_rebuilds_fully(tmp_path, articles_dir):
     path = tmp_path / "l.db"
     rebuild(articles_dir, path, language="en")
-    assert Index(path).meta()["language"] == "english"
+    assert Index(path).meta().language == "english"
     summary = rebuild(articles_dir, path, language="ru")
-    assert summary.full and Index(path).meta()["language"] == "russian"
+    assert summary.full and Index(path).meta().language == "russian"
 
 
 def test_auto_language_indexes_a_mixed_collection(tmp_path, articles_dir):
-    write(articles_dir, "005_ru.txt", " date 2025-07-01 Путин посетит Иран\n\n"
-          "Президент России Владимир Путин посетит Тегеран в октябре. Визит готовят министры.\n")
-    write(articles_dir, "006_ar.txt", " date 2025-07-02 بوتين يزور طهران\n\n"
-          "قال مسؤولون إن الرئيس الروسي سيزور طهران في أكتوبر. وتستعد الوزارات للزيارة.\n")
+    write(
+        articles_dir,
+        "005_ru.txt",
+        " date 2025-07-01 Путин посетит Иран\n\n"
+        "Президент России Владимир Путин посетит Тегеран в октябре. Визит готовят министры.\n",
+    )
+    write(
+        articles_dir,
+        "006_ar.txt",
+        " date 2025-07-02 بوتين يزور طهران\n\n"
+        "قال مسؤولون إن الرئيس الروسي سيزور طهران في أكتوبر. وتستعد الوزارات للزيارة.\n",
+    )
     path = tmp_path / "auto.db"
     rebuild(articles_dir, path, language="auto")
     meta = Index(path).meta()
-    assert meta["language"] == "auto"
-    assert meta["article_languages"] == "english 4, arabic 1, russian 1"
+    assert meta.language == "auto"
+    assert meta.article_languages == "english 4, arabic 1, russian 1"
     index = Index(path)
     assert answer(index, "Когда Путин посетит Тегеран?").passages[0].title == "Путин посетит Иран"
     assert answer(index, "متى يزور الرئيس الروسي طهران؟").passages[0].title == "بوتين يزور طهران"
@@ -148,8 +156,11 @@ def test_refuses_to_overwrite_a_database_that_is_not_an_index(tmp_path, articles
 def test_refuses_a_file_that_is_not_sqlite(tmp_path, articles_dir):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(RebuildError, match=r"damaged or not a newsbot index.*mv .*junk.db.broken.*"
-                                           r"newsbot index rebuild --articles DIR --index .*junk.db"):
+    with pytest.raises(
+        RebuildError,
+        match=r"damaged or not a newsbot index.*mv .*junk.db.broken.*"
+        r"newsbot index rebuild --articles DIR --index .*junk.db",
+    ):
         rebuild(articles_dir, junk)
     assert junk.read_bytes() == b"this is not a database" * 100
 
@@ -179,7 +190,7 @@ def test_a_stub_left_by_a_failed_first_build_is_built_over(tmp_path, articles_di
         db.commit()
         db.close()
     summary = rebuild(articles_dir, path)
-    assert summary.added == 4 and Index(path).meta()["articles"] == "4"
+    assert summary.added == 4 and Index(path).meta().articles == 4
 
 
 def test_an_index_keeps_its_folder_unless_full(tmp_path, articles_dir):
@@ -271,9 +282,10 @@ def test_postings_built_in_runs_on_disk_equal_those_built_in_memory(tmp_path, ar
     rebuild(articles_dir, tmp_path / "memory.db")
     monkeypatch.setattr(store, "RUN_TOKENS", 7)  # a run every few sentences
     rebuild(articles_dir, tmp_path / "runs.db")
-    tables = ("select term, df, max_tf, min_length, frontier, ids, codes, tfs, lengths from postings order by term",
-              "select term, df, max_tf, min_length, frontier, ids, codes, tfs, lengths from article_postings "
-              "order by term")
+    tables = (
+        "select term, df, max_tf, min_length, frontier, ids, codes, tfs, lengths from postings order by term",
+        "select term, df, max_tf, min_length, frontier, ids, codes, tfs, lengths from article_postings order by term",
+    )
     for sql in tables:
         with sqlite3.connect(tmp_path / "memory.db") as a, sqlite3.connect(tmp_path / "runs.db") as b:
             assert a.execute(sql).fetchall() == b.execute(sql).fetchall()

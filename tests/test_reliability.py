@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,6 +24,7 @@ def two_collections(tmp_path):
     return make_folders(tmp_path, small_articles(300))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
 def test_killed_rebuilds_leave_a_whole_index(tmp_path, two_collections, full):
     a, b = two_collections
@@ -34,6 +33,7 @@ def test_killed_rebuilds_leave_a_whole_index(tmp_path, two_collections, full):
     assert result["intact"] == result["kills"] == 4
 
 
+@pytest.mark.slow
 def test_readers_never_see_a_partial_index_and_are_not_blocked(tmp_path, two_collections):
     a, b = two_collections
     path = tmp_path / "live.db"
@@ -44,32 +44,40 @@ def test_readers_never_see_a_partial_index_and_are_not_blocked(tmp_path, two_col
     index = Index(path)
     stop = threading.Event()
     problems: list[str] = []
-    slowest = [0.0]
+    rebuilding = threading.Event()
+    reads_while_rebuilding = [0]
 
     def reader():
         while not stop.is_set():
-            started = time.perf_counter()
+            began_during = rebuilding.is_set()
             with index.snapshot() as snap:
-                count = snap.conn.execute("select count(*) from articles").fetchone()[0]
-                hashes = sorted(r[0] for r in snap.conn.execute("select content_hash from articles"))
-                if int(snap.meta["articles"]) != count:
+                if snap.meta.articles != snap.article_count():
                     problems.append("meta and articles disagree")
-                if hashlib.sha256("\n".join(hashes).encode()).hexdigest() not in prints:
+                if snap.content_digest() not in prints:
                     problems.append("a mix of two collections")
             answer(index, "grain oil prices")
-            slowest[0] = max(slowest[0], time.perf_counter() - started)
+            if began_during and rebuilding.is_set():
+                reads_while_rebuilding[0] += 1
 
     threads = [threading.Thread(target=reader) for _ in range(2)]
     for thread in threads:
         thread.start()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     other_process = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom index.search import Index\nfrom bot.ranking.answer import answer\n"
-         "ix = Index(sys.argv[1]); end = time.time() + 4\nwhile time.time() < end: answer(ix, 'wheat gold')",
-         str(path)], env=env)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom index.search import Index\nfrom bot.ranking.answer import answer\n"
+            "ix = Index(sys.argv[1]); end = time.time() + 4\nwhile time.time() < end: answer(ix, 'wheat gold')",
+            str(path),
+        ],
+        env=env,
+    )
     try:
+        rebuilding.set()
         for folder in (a, b, a, b):
             rebuild(folder, path)
+        rebuilding.clear()
     finally:
         stop.set()
         for thread in threads:
@@ -77,9 +85,10 @@ def test_readers_never_see_a_partial_index_and_are_not_blocked(tmp_path, two_col
         other_process.wait(30)
     assert problems == []
     assert other_process.returncode == 0
-    assert slowest[0] < 1.0
+    assert reads_while_rebuilding[0] >= 4  # readers kept answering while the rebuilds ran (how fast: bench/)
 
 
+@pytest.mark.slow
 def test_second_rebuild_refuses_while_one_runs(tmp_path, two_collections):
     a, _ = two_collections
     path = tmp_path / "two.db"
@@ -90,11 +99,14 @@ def test_second_rebuild_refuses_while_one_runs(tmp_path, two_collections):
     with rebuild_lock(path):  # a rebuild is running
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert second.returncode == 1
-    assert second.stderr.strip().splitlines() == [f"Error: another rebuild of {path} is running; try again when it ends"]
+    assert second.stderr.strip().splitlines() == [
+        f"Error: another rebuild of {path} is running; try again when it ends"
+    ]
     assert fingerprint(path) == before
     assert subprocess.run(command, env=env, capture_output=True, timeout=120).returncode == 0
 
 
+@pytest.mark.slow
 def test_load_with_faults_answers_everyone_exactly_once(tmp_path):
     """A fast version of bench/load.py: 200 questions from 20 users with random 429, 502, timeouts, 403."""
     from bench.load import run_once
@@ -110,8 +122,9 @@ def test_load_with_faults_answers_everyone_exactly_once(tmp_path):
     assert any(k.endswith(" 429") for k in result["injected_failures"])
 
 
+@pytest.mark.slow
 def test_polling_resumes_after_the_server_drops_the_connection(index_path, articles_dir):
-    from .telegram_harness import running_bot
+    from bench.telegram_harness import running_bot
 
     with running_bot(index_path, articles_dir) as (fake, app):
         fake.wait_for(lambda calls: fake.calls_to("setMyCommands"))
@@ -141,25 +154,29 @@ def test_awkward_article_folders(tmp_path):
     assert answer(Index(tmp_path / "odd.db"), "bottom of sixty folders").passages
 
 
+@pytest.mark.slow
 def test_ten_thousand_tiny_files(tmp_path):
     root = tmp_path / "tiny"
     for i in range(10_000):
         folder = root / f"{i // 1000}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{i}.txt").write_text(f" date 2025-01-01 Tiny {i}\n\nTiny story number {i} about item{i}.")
-    started = time.perf_counter()
-    summary = rebuild(root, tmp_path / "tiny.db")
+    summary = rebuild(root, tmp_path / "tiny.db")  # how long: bench/hostile.py
     assert summary.added == 10_000 and not summary.skipped
-    assert time.perf_counter() - started < 60
     assert answer(Index(tmp_path / "tiny.db"), "item9876").passages[0].title == "Tiny 9876"
 
 
 def rebuild_in_process(articles: Path, index: Path, preexec_fn, options=("--full",)) -> subprocess.CompletedProcess:
     """`newsbot index rebuild` (by default `--full`) in a child process that preexec_fn has constrained."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "bot", "index", "rebuild", *options, "--articles", str(articles),
-                           "--index", str(index)], env=env, capture_output=True, text=True, timeout=120,
-                          preexec_fn=preexec_fn)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "index", "rebuild", *options, "--articles", str(articles), "--index", str(index)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=preexec_fn,
+    )
 
 
 def assert_refused_and_unchanged(result, index: Path, before) -> None:
@@ -171,6 +188,7 @@ def assert_refused_and_unchanged(result, index: Path, before) -> None:
     assert answer(Index(index), "grain oil").passages
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["incremental", "full", "forced full"])
 @pytest.mark.parametrize("fraction", [0.2, 0.6, 1.02])
 def test_full_disk_during_rebuild_is_one_line_and_keeps_the_old_index(tmp_path, two_collections, mode, fraction):
@@ -230,6 +248,7 @@ def without_root_override():
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="drops a Linux capability to make root obey file modes")
 @pytest.mark.parametrize("read_only", ["folder", "file"])
 def test_read_only_index_path_is_one_line_and_keeps_the_old_index(tmp_path, two_collections, read_only):

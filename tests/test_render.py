@@ -79,20 +79,27 @@ def test_notices():
 
 
 def test_json_contract():
-    line = json.loads(render.json_line(Answer("q", (passage(),), took_ms=1.23456), id_=7))
+    line = json.loads(render.json_line(Answer("q", (passage(),), took_ms=1.23456).as_json(7)))
     assert line == {
         "id": 7,
         "question": "q",
         "took_ms": 1.235,
-        "passages": [{
-            "sentence": "Prices < 5 & rising > now.", "quote": "Prices < 5 & rising > now.",
-            "title": "A <b>bold</b> title & more", "date": "2025-01-02", "source": "a.txt", "url": None,
-            "score": 1.5,
-        }],
+        "passages": [
+            {
+                "sentence": "Prices < 5 & rising > now.",
+                "quote": "Prices < 5 & rising > now.",
+                "title": "A <b>bold</b> title & more",
+                "date": "2025-01-02",
+                "source": "a.txt",
+                "url": None,
+                "score": 1.5,
+            }
+        ],
     }
 
 
 # --- pushes look like answers; skip reasons say what is wrong ------------------------------------
+
 
 def test_a_pushed_passage_is_laid_out_as_an_asked_one(capsys):
     from bot.faces import console

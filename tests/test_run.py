@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from .fake_bot_api import FakeBotApi
+from bench.fake_bot_api import FakeBotApi
 
-QUESTION = "When will President Kallas visit Norland?"
+from .support.bot_process import QUESTION, start_bot
+
+pytestmark = pytest.mark.slow  # each test runs `newsbot run` as a real process
 
 
 @pytest.fixture
@@ -26,22 +25,7 @@ def fake():
     server.stop()
 
 
-def start_bot(fake, index_path, articles_dir, tmp_path, token=None, level="DEBUG", args=()):
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))},
-        "TELEGRAM_BOT_TOKEN": token or fake.token,
-        "TELEGRAM_API_BASE_URL": fake.base_url,
-        "NEWSBOT_INDEX": str(index_path),
-        "NEWSBOT_ARTICLES_DIR": str(articles_dir),
-        "NEWSBOT_LOG_LEVEL": level,
-        "XDG_DATA_HOME": str(tmp_path / "xdg"),
-    }
-    return subprocess.Popen([sys.executable, "-m", "bot", "run", *args], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def test_run_answers_and_stops_cleanly_on_sigterm_without_leaking_the_token(fake, index_path, articles_dir,
-                                                                            tmp_path):
+def test_run_answers_and_stops_cleanly_on_sigterm_without_leaking_the_token(fake, index_path, articles_dir, tmp_path):
     process = start_bot(fake, index_path, articles_dir, tmp_path)
     try:
         fake.wait_for(lambda calls: fake.calls_to("setMyCommands"), timeout=30)
@@ -65,7 +49,8 @@ def test_missing_token_is_one_line(tmp_path, index_path, articles_dir, fake):
     out, err = process.communicate(timeout=30)
     assert process.returncode == 1
     assert err.strip().splitlines() == [
-        "Error: TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env (see .env.example)"
+        "Error: TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env "
+        "(see .env.example)"
     ]
 
 
@@ -79,8 +64,12 @@ def test_rejected_token_is_one_line_without_the_token(tmp_path, index_path, arti
 
 
 def test_second_instance_conflict_exits_plainly(tmp_path, index_path, articles_dir, fake):
-    fake.fail("getUpdates", 409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
-              "instance is running", times=3)
+    fake.fail(
+        "getUpdates",
+        409,
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+        times=3,
+    )
     process = start_bot(fake, index_path, articles_dir, tmp_path, level="WARNING")
     out, err = process.communicate(timeout=60)
     assert process.returncode == 1
@@ -111,15 +100,27 @@ def free_port() -> int:
 def test_webhook_mode(tmp_path, index_path, articles_dir, fake):
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram"
-    process = start_bot(fake, index_path, articles_dir, tmp_path, level="WARNING",
-                        args=["--webhook-url", url, "--port", str(port), "--secret-token", "s3cret"])
+    process = start_bot(
+        fake,
+        index_path,
+        articles_dir,
+        tmp_path,
+        level="WARNING",
+        args=["--webhook-url", url, "--port", str(port), "--secret-token", "s3cret"],
+    )
     try:
         (call,) = fake.wait_for(lambda calls: fake.calls_to("setWebhook"), timeout=30)
         assert call.params["url"] == url and call.params["secret_token"] == "s3cret"
-        update = {"update_id": 1, "message": {
-            "message_id": 1, "date": int(time.time()), "text": "tram line",
-            "chat": {"id": 21, "type": "private", "first_name": "Ada"},
-            "from": {"id": 21, "is_bot": False, "first_name": "Ada"}}}
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "text": "tram line",
+                "chat": {"id": 21, "type": "private", "first_name": "Ada"},
+                "from": {"id": 21, "is_bot": False, "first_name": "Ada"},
+            },
+        }
         deadline = time.monotonic() + 15
         while (wrong := _post(url, update, "wrong")) == 0 and time.monotonic() < deadline:
             time.sleep(0.2)  # the webhook server is still starting
@@ -134,8 +135,12 @@ def test_webhook_mode(tmp_path, index_path, articles_dir, fake):
 
 
 def _post(url, payload, secret) -> int:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST", headers={
-        "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status

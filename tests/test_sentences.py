@@ -19,20 +19,25 @@ def test_golden_rules_at_least_46_of_48():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("Mr. Smith met Dr. Jones at 5 p.m. on Friday. They talked.",
-         ["Mr. Smith met Dr. Jones at 5 p.m. on Friday.", "They talked."]),
+        (
+            "Mr. Smith met Dr. Jones at 5 p.m. on Friday. They talked.",
+            ["Mr. Smith met Dr. Jones at 5 p.m. on Friday.", "They talked."],
+        ),
         ("The U.S. Senate voted. The bill passed.", ["The U.S. Senate voted.", "The bill passed."]),
         ("He lived in the U.S. He moved later.", ["He lived in the U.S.", "He moved later."]),
-        ("Prices rose 3.5 percent. Wages rose 2.1 percent.",
-         ["Prices rose 3.5 percent.", "Wages rose 2.1 percent."]),
+        ("Prices rose 3.5 percent. Wages rose 2.1 percent.", ["Prices rose 3.5 percent.", "Wages rose 2.1 percent."]),
         ("George W. Bush spoke. J. R. R. Tolkien wrote.", ["George W. Bush spoke.", "J. R. R. Tolkien wrote."]),
         ('"We will win," he said. "Soon."', ['"We will win," he said.', '"Soon."']),
         ('She said: "It is over." Then she left.', ['She said: "It is over."', "Then she left."]),
         ("Is it true? Yes! It is.", ["Is it true?", "Yes!", "It is."]),
-        ("Президент В. В. Путин прибыл в Тегеран. Визит продлится два дня.",
-         ["Президент В. В. Путин прибыл в Тегеран.", "Визит продлится два дня."]),
-        ("وصل الرئيس إلى طهران. هل ستستمر الزيارة يومين؟ نعم.",
-         ["وصل الرئيس إلى طهران.", "هل ستستمر الزيارة يومين؟", "نعم."]),
+        (
+            "Президент В. В. Путин прибыл в Тегеран. Визит продлится два дня.",
+            ["Президент В. В. Путин прибыл в Тегеран.", "Визит продлится два дня."],
+        ),
+        (
+            "وصل الرئيس إلى طهران. هل ستستمر الزيارة يومين؟ نعم.",
+            ["وصل الرئيس إلى طهران.", "هل ستستمر الزيارة يومين؟", "نعم."],
+        ),
     ],
 )
 def test_news_cases(text, expected):
@@ -64,8 +69,10 @@ def test_splitting_one_long_paragraph_is_linear():
     20 times as long (the bound is twice that, for timer noise), not 400 times as a quadratic split did."""
     import time
 
-    unit = ("The council met on Tuesday. Mr. Smith said the U.S. plan would cost 5.2 million dollars. "
-            "It was approved, officials said! ")
+    unit = (
+        "The council met on Tuesday. Mr. Smith said the U.S. plan would cost 5.2 million dollars. "
+        "It was approved, officials said! "
+    )
 
     def seconds(size: int) -> float:
         text = (unit * (size // len(unit) + 1))[:size]

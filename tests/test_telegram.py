@@ -6,14 +6,16 @@ import io
 import logging
 import time
 
-from bot.chat.replies import to_plain
+import pytest
+
+from bench.fake_bot_api import BOT_USER, visible_length
+from bench.telegram_harness import running_bot
+from bot.chat.render import to_plain
 from bot.logsafe import setup_logging
 from index.rebuild import rebuild
 from index.search import Index
 
 from .conftest import write
-from .fake_bot_api import BOT_USER, visible_length
-from .telegram_harness import running_bot
 
 QUESTION = "When will President Kallas visit Norland?"
 
@@ -54,6 +56,7 @@ def test_no_match_gets_a_friendly_hint(index_path, articles_dir):
         assert "don't mention" in reply["text"] and "fewer words" in reply["text"]
 
 
+@pytest.mark.slow
 def test_more_button_pages_and_survives_double_press_and_restart(index_path, articles_dir):
     with running_bot(index_path, articles_dir, top=1) as (fake, app):
         fake.send_text("central bank interest rate governor", user_id=7)
@@ -61,8 +64,13 @@ def test_more_button_pages_and_survives_double_press_and_restart(index_path, art
         button = first["reply_markup"]["inline_keyboard"][0][0]
         assert button["text"] == "More ▸" and len(button["callback_data"].encode()) <= 64
         bot_message = next(c for c in fake.calls if c.method == "sendMessage")
-        message = {"message_id": 2, "date": int(time.time()), "chat": {"id": 7, "type": "private"},
-                   "from": BOT_USER, "text": bot_message.params["text"]}
+        message = {
+            "message_id": 2,
+            "date": int(time.time()),
+            "chat": {"id": 7, "type": "private"},
+            "from": BOT_USER,
+            "text": bot_message.params["text"],
+        }
         fake._messages[(7, 2)] = {**message, "reply_markup": first["reply_markup"]}
         fake.press(message, button["callback_data"], user_id=7)
         sent = messages_to(fake, 7, count=2)
@@ -70,8 +78,9 @@ def test_more_button_pages_and_survives_double_press_and_restart(index_path, art
         fake.press(message, button["callback_data"], user_id=7)  # pressed twice
         fake.press(message, "more:deadbeef:3", user_id=7)  # a button from before a restart
         fake.press(message, "something-else", user_id=7)
-        answers = fake.wait_for(lambda calls: len(fake.calls_to("answerCallbackQuery")) >= 4 and
-                                fake.calls_to("answerCallbackQuery"))
+        answers = fake.wait_for(
+            lambda calls: len(fake.calls_to("answerCallbackQuery")) >= 4 and fake.calls_to("answerCallbackQuery")
+        )
         texts = [a.params.get("text", "") for a in answers]
         assert any("already" in t for t in texts)
         assert any("expired" in t for t in texts)
@@ -80,21 +89,29 @@ def test_more_button_pages_and_survives_double_press_and_restart(index_path, art
         assert len(fake.sent_to(7)) == 2
 
 
+@pytest.mark.slow
 def test_groups_answer_mentions_replies_and_ask_and_ignore_chatter(index_path, articles_dir):
     group = -100123
     with running_bot(index_path, articles_dir) as (fake, app):
         fake.send_text("anyone seen the football?", user_id=1, chat_id=group, chat_type="supergroup")
         fake.send_text("/ask@other_bot tram line", user_id=1, chat_id=group, chat_type="supergroup")
-        fake.send_text("@news_test_bot when will the tram construction start?", user_id=1, chat_id=group,
-                       chat_type="supergroup")
+        fake.send_text(
+            "@news_test_bot when will the tram construction start?", user_id=1, chat_id=group, chat_type="supergroup"
+        )
         (reply,) = messages_to(fake, group)
         assert "Construction starts in September 2025" in visible(reply["text"])
-        fake.send_text("/ask@news_test_bot central bank interest rate", user_id=2, chat_id=group,
-                       chat_type="supergroup")
+        fake.send_text(
+            "/ask@news_test_bot central bank interest rate", user_id=2, chat_id=group, chat_type="supergroup"
+        )
         replies = messages_to(fake, group, count=2)
         assert "interest rate" in visible(replies[1]["text"])
-        bot_message = {"message_id": 99, "date": int(time.time()), "chat": {"id": group, "type": "supergroup"},
-                       "from": BOT_USER, "text": "…"}
+        bot_message = {
+            "message_id": 99,
+            "date": int(time.time()),
+            "chat": {"id": group, "type": "supergroup"},
+            "from": BOT_USER,
+            "text": "…",
+        }
         fake.send_text("and the mayor?", user_id=3, chat_id=group, chat_type="supergroup", reply_to=bot_message)
         replies = messages_to(fake, group, count=3)
         assert "Mayor Helena Varga" in visible(replies[2]["text"])
@@ -103,6 +120,7 @@ def test_groups_answer_mentions_replies_and_ask_and_ignore_chatter(index_path, a
         assert all(r.get("reply_parameters") for r in replies)  # group answers reply to the question
 
 
+@pytest.mark.slow
 def test_date_options_in_a_question(index_path, articles_dir):
     with running_bot(index_path, articles_dir) as (fake, app):
         # A phone turns "--" into "—"; both work.
@@ -117,12 +135,15 @@ def test_date_options_in_a_question(index_path, articles_dir):
         assert replies[2]["text"] == "--as-of: 2025-13-40 is an impossible date."
 
 
+@pytest.mark.slow
 def test_inline_mode(index_path, articles_dir):
     with running_bot(index_path, articles_dir) as (fake, app):
         fake.inline("tram line", user_id=4)
         fake.inline("", user_id=4)
         fake.inline("zzzz unknown", user_id=4)
-        calls = fake.wait_for(lambda c: len(fake.calls_to("answerInlineQuery")) >= 3 and fake.calls_to("answerInlineQuery"))
+        calls = fake.wait_for(
+            lambda c: len(fake.calls_to("answerInlineQuery")) >= 3 and fake.calls_to("answerInlineQuery")
+        )
         by_query = {c.params["inline_query_id"]: c.params["results"] for c in calls}
         results = list(by_query.values())
         found = next(r for r in results if r and r[0]["id"] != "hint")
@@ -133,9 +154,14 @@ def test_inline_mode(index_path, articles_dir):
         assert any("Type a question" in h for h in hints) and any("No match" in h for h in hints)
 
 
+@pytest.mark.slow
 def test_article_text_with_markup_characters_is_escaped(tmp_path):
     folder = tmp_path / "a"
-    write(folder, "x.txt", " date 2025-01-01 Prices <b>up</b> & down\n\nThe index rose 5% as x < y & y > z in Q&A <script> tests.")
+    write(
+        folder,
+        "x.txt",
+        " date 2025-01-01 Prices <b>up</b> & down\n\nThe index rose 5% as x < y & y > z in Q&A <script> tests.",
+    )
     rebuild(folder, tmp_path / "x.db")
     with running_bot(tmp_path / "x.db", folder) as (fake, app):
         fake.send_text("index rose", user_id=9)
@@ -144,6 +170,7 @@ def test_article_text_with_markup_characters_is_escaped(tmp_path):
         assert "Prices &lt;b&gt;up&lt;/b&gt; &amp; down" in reply["text"]
 
 
+@pytest.mark.slow
 def test_very_long_answer_is_split_in_parts(tmp_path):
     folder = tmp_path / "long"
     sentence = "The zeppelin " + " ".join(f"word{i}" for i in range(160)) + "."
@@ -158,6 +185,7 @@ def test_very_long_answer_is_split_in_parts(tmp_path):
         assert all(visible_length(m["text"], "HTML") <= 4096 for m in sent)
 
 
+@pytest.mark.slow
 def test_retry_after_delays_but_delivers(index_path, articles_dir):
     with running_bot(index_path, articles_dir) as (fake, app):
         fake.wait_for(lambda calls: fake.calls_to("setMyCommands"))
@@ -170,6 +198,7 @@ def test_retry_after_delays_but_delivers(index_path, articles_dir):
         assert ("sendMessage", 429) in fake.failed
 
 
+@pytest.mark.slow
 def test_blocked_user_is_logged_not_retried(index_path, articles_dir, caplog):
     caplog.set_level(logging.INFO, logger="bot.faces.telegram.app")
     with running_bot(index_path, articles_dir) as (fake, app):
@@ -183,15 +212,20 @@ def test_blocked_user_is_logged_not_retried(index_path, articles_dir, caplog):
     assert any("blocked" in r.getMessage() and r.levelno == logging.INFO for r in caplog.records)
 
 
+@pytest.mark.slow
 def test_reindex_admin_only_and_hot_reload(index_path, articles_dir):
     with running_bot(index_path, articles_dir, admin_ids=frozenset({42})) as (fake, app):
-        built = Index(index_path).meta()["built_at"]
-        write(articles_dir, "009_zoo.txt", " date 2025-12-24 Zoo Welcomes Panda\n\nThe city zoo welcomed a panda named Bao.")
+        built = Index(index_path).meta().built_at
+        write(
+            articles_dir,
+            "009_zoo.txt",
+            " date 2025-12-24 Zoo Welcomes Panda\n\nThe city zoo welcomed a panda named Bao.",
+        )
         fake.send_text("/reindex", user_id=1001)
         (refusal,) = messages_to(fake, 1001)
         assert "only the bot's admins" in refusal["text"]
         time.sleep(0.3)
-        assert Index(index_path).meta()["built_at"] == built and Index(index_path).meta()["articles"] == "4"
+        assert Index(index_path).meta().built_at == built and Index(index_path).meta().articles == 4
         fake.send_text("/reindex", user_id=42)
         done = fake.wait_for(lambda calls: [m for m in fake.sent_to(42) if "incremental rebuild" in m["text"]])
         assert "1 added" in done[0]["text"]
@@ -206,6 +240,7 @@ def test_reindex_admin_only_and_hot_reload(index_path, articles_dir):
         assert "library" in answer[0]["text"]
 
 
+@pytest.mark.slow
 def test_allowed_chats_get_answers_others_one_refusal(index_path, articles_dir):
     with running_bot(index_path, articles_dir, allowed_chat_ids=frozenset({1001})) as (fake, app):
         fake.send_text(QUESTION, user_id=2002)
@@ -249,6 +284,7 @@ def test_commands_start_help_latest_stats(index_path, articles_dir):
         assert "don't know that command" in bogus
 
 
+@pytest.mark.slow
 def test_token_never_in_debug_logs(index_path, articles_dir):
     stream = io.StringIO()
     root = logging.getLogger()

@@ -8,14 +8,17 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+from bench.fake_bot_api import BOT_USER
+from bench.telegram_harness import running_bot
 from index.rebuild import rebuild
 
 from .conftest import write
-from .fake_bot_api import BOT_USER
-from .telegram_harness import running_bot
-from .test_run import QUESTION, start_bot
+from .support.bot_process import QUESTION, start_bot
 
 
+@pytest.mark.slow
 def test_a_slow_server_gets_one_answer_and_no_sorry(index_path, articles_dir):
     """Every sendMessage answered after 7 s (PTB gives up after 5): the message went out once."""
     with running_bot(index_path, articles_dir) as (fake, app):
@@ -27,6 +30,7 @@ def test_a_slow_server_gets_one_answer_and_no_sorry(index_path, articles_dir):
         assert len(sent) == 1 and "Kallas" in sent[0]["text"], [m["text"][:40] for m in sent]
 
 
+@pytest.mark.slow
 def test_one_users_flood_does_not_hold_up_another(index_path, articles_dir):
     """Telegram's per-chat limit emulated: 60 messages from one user, then one from another."""
     with running_bot(index_path, articles_dir) as (fake, app):
@@ -50,8 +54,13 @@ def test_more_presses_are_limited_and_forged_offsets_refused(index_path, article
         fake.send_text("central bank interest rate governor", user_id=51)
         (first,) = fake.wait_for(lambda calls: fake.sent_to(51))
         key = first["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[1]
-        message = {"message_id": 2, "date": int(time.time()), "chat": {"id": 51, "type": "private"},
-                   "from": BOT_USER, "text": first["text"]}
+        message = {
+            "message_id": 2,
+            "date": int(time.time()),
+            "chat": {"id": 51, "type": "private"},
+            "from": BOT_USER,
+            "text": first["text"],
+        }
         fake._messages[(51, 2)] = {**message, "reply_markup": first["reply_markup"]}
         fake.press(message, f"more:{key}:100000", user_id=51)  # an offset the bot never offered
         answers = fake.wait_for(lambda calls: fake.calls_to("answerCallbackQuery"))
@@ -61,8 +70,9 @@ def test_more_presses_are_limited_and_forged_offsets_refused(index_path, article
             fake.send_text("tram line", user_id=51)
         fake.wait_for(lambda calls: len(fake.sent_to(51)) >= 3)
         fake.press(message, first["reply_markup"]["inline_keyboard"][0][0]["callback_data"], user_id=51)
-        answers = fake.wait_for(lambda calls: len(fake.calls_to("answerCallbackQuery")) >= 2 and
-                                fake.calls_to("answerCallbackQuery"))
+        answers = fake.wait_for(
+            lambda calls: len(fake.calls_to("answerCallbackQuery")) >= 2 and fake.calls_to("answerCallbackQuery")
+        )
         assert "faster than I can read" in answers[1].params.get("text", "")
 
 
@@ -81,8 +91,9 @@ def test_replies_built_from_long_titles_and_echoed_input_fit(tmp_path):
         assert not [f for f in fake.failed if f[0] == "sendMessage"]
 
 
+@pytest.mark.slow
 def test_a_malformed_getme_is_one_line_and_exit_1(index_path, articles_dir, tmp_path):
-    from .fake_bot_api import FakeBotApi
+    from bench.fake_bot_api import FakeBotApi
 
     for raw in (b"<html><body>502 Bad Gateway</body></html>", b'{"ok": true, "result": {"id": 1}}'):
         fake = FakeBotApi().start()
@@ -97,8 +108,9 @@ def test_a_malformed_getme_is_one_line_and_exit_1(index_path, articles_dir, tmp_
         assert len(lines) == 1 and "Traceback" not in err and lines[0].startswith("Error: "), err
 
 
+@pytest.mark.slow
 def test_invalid_json_from_getupdates_is_one_log_line(index_path, articles_dir, tmp_path):
-    from .fake_bot_api import FakeBotApi
+    from bench.fake_bot_api import FakeBotApi
 
     fake = FakeBotApi().start()
     process = start_bot(fake, index_path, articles_dir, tmp_path, level="WARNING")
@@ -116,10 +128,19 @@ def test_invalid_json_from_getupdates_is_one_log_line(index_path, articles_dir, 
 
 
 def test_webhook_mode_needs_a_secret_token(index_path, articles_dir, tmp_path):
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))},
-           "TELEGRAM_BOT_TOKEN": "123456789:" + "a" * 35, "NEWSBOT_INDEX": str(index_path),
-           "XDG_DATA_HOME": str(tmp_path / "xdg")}
-    result = subprocess.run([sys.executable, "-m", "bot", "run", "--webhook-url", "https://bot.example.org/t"],
-                            env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))},
+        "TELEGRAM_BOT_TOKEN": "123456789:" + "a" * 35,
+        "NEWSBOT_INDEX": str(index_path),
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--webhook-url", "https://bot.example.org/t"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert result.returncode == 2 and "needs --secret-token" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -34,8 +34,9 @@ def test_ask_in_a_terminal_answers_wrapped_to_its_width(home):
 
 
 def test_console_in_a_terminal_answers_and_quits(home):
-    screen = in_terminal([*NEWSBOT, "console"], user_env(home), home, wait_for="> ",
-                         typed="When will the first trams run?\n/quit\n")
+    screen = in_terminal(
+        [*NEWSBOT, "console"], user_env(home), home, wait_for="> ", typed="When will the first trams run?\n/quit\n"
+    )
     clean(screen)
     assert screen.returncode == 0 and "Lakeshore Tram Line" in screen.text
 
@@ -52,8 +53,13 @@ def test_rebuild_and_stats_in_a_terminal(home):
 
 def test_watch_in_a_terminal_stops_on_ctrl_c(home):
     write(home / "news", "001_tram.txt", TRAM)
-    screen = in_terminal([*NEWSBOT, "index", "watch", "--articles", str(home / "news")], user_env(home), home,
-                         wait_for="Watching", then_signal=signal.SIGINT)
+    screen = in_terminal(
+        [*NEWSBOT, "index", "watch", "--articles", str(home / "news")],
+        user_env(home),
+        home,
+        wait_for="Watching",
+        then_signal=signal.SIGINT,
+    )
     clean(screen)
     assert screen.returncode == 0 and screen.text.rstrip().endswith("Stopped watching."), screen.text
 

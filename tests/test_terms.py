@@ -52,9 +52,11 @@ def test_language_names():
 def test_auto_analyses_each_word_by_its_script():
     auto = Analyzer("auto")
     mixed = "Путина ждут в Тегеране, the ministers said; قال الرئيس الإيراني"
-    assert auto.terms(mixed) == (Analyzer("ru").terms("Путина ждут в Тегеране")
-                                 + Analyzer("en").terms("the ministers said")
-                                 + Analyzer("ar").terms("قال الرئيس الإيراني"))
+    assert auto.terms(mixed) == (
+        Analyzer("ru").terms("Путина ждут в Тегеране")
+        + Analyzer("en").terms("the ministers said")
+        + Analyzer("ar").terms("قال الرئيس الإيراني")
+    )
     # Each language's stopwords still go, and a question is analysed like the sentences.
     assert auto.terms("в и the of على") == []
     assert auto.terms("Когда Путин посетит Иран?") == Analyzer("ru").terms("Когда Путин посетит Иран?")

@@ -9,26 +9,29 @@ from bot.ranking.timeframe import read_timeframe
 THURSDAY = dt.date(2024, 8, 22)
 
 
-@pytest.mark.parametrize("question, start, end, kind", [
-    ("Which couple called it quits this week?", "2024-08-16", "2024-08-22", "relative"),
-    ("What happened this past week?", "2024-08-16", "2024-08-22", "relative"),
-    ("Who resigned last week?", "2024-08-09", "2024-08-15", "relative"),
-    ("Who won yesterday?", "2024-08-21", "2024-08-22", "relative"),
-    ("What did the senate vote on Tuesday?", "2024-08-20", "2024-08-21", "relative"),
-    ("Who hosted Sunday's Oscars?", "2024-08-18", "2024-08-19", "relative"),
-    ("What happened on Thursday?", "2024-08-22", "2024-08-22", "relative"),  # today is a Thursday
-    ("What happened last Thursday?", "2024-08-15", "2024-08-16", "relative"),
-    ("Who won the race over the weekend?", "2024-08-17", "2024-08-19", "relative"),
-    ("What did the bank do this month?", "2024-08-01", "2024-08-22", "relative"),
-    ("What did the bank do last month?", "2024-07-01", "2024-07-31", "relative"),
-    ("Which couple split in August 2024?", "2024-08-01", "2024-08-22", "named"),
-    ("Which couple split in July?", "2024-07-01", "2024-07-31", "named"),
-    ("Which couple split in September?", "2023-09-01", "2023-09-30", "named"),  # the last September
-    ("What became a mini-moon on September 29, 2023?", "2023-09-29", "2023-09-30", "named"),
-    ("What happened on 3 March?", "2024-03-03", "2024-03-04", "named"),
-    ("Who won the election in 2020?", "2020-01-01", "2020-12-31", "year"),
-    ("What rose last year?", "2023-01-01", "2023-12-31", "year"),
-])
+@pytest.mark.parametrize(
+    "question, start, end, kind",
+    [
+        ("Which couple called it quits this week?", "2024-08-16", "2024-08-22", "relative"),
+        ("What happened this past week?", "2024-08-16", "2024-08-22", "relative"),
+        ("Who resigned last week?", "2024-08-09", "2024-08-15", "relative"),
+        ("Who won yesterday?", "2024-08-21", "2024-08-22", "relative"),
+        ("What did the senate vote on Tuesday?", "2024-08-20", "2024-08-21", "relative"),
+        ("Who hosted Sunday's Oscars?", "2024-08-18", "2024-08-19", "relative"),
+        ("What happened on Thursday?", "2024-08-22", "2024-08-22", "relative"),  # today is a Thursday
+        ("What happened last Thursday?", "2024-08-15", "2024-08-16", "relative"),
+        ("Who won the race over the weekend?", "2024-08-17", "2024-08-19", "relative"),
+        ("What did the bank do this month?", "2024-08-01", "2024-08-22", "relative"),
+        ("What did the bank do last month?", "2024-07-01", "2024-07-31", "relative"),
+        ("Which couple split in August 2024?", "2024-08-01", "2024-08-22", "named"),
+        ("Which couple split in July?", "2024-07-01", "2024-07-31", "named"),
+        ("Which couple split in September?", "2023-09-01", "2023-09-30", "named"),  # the last September
+        ("What became a mini-moon on September 29, 2023?", "2023-09-29", "2023-09-30", "named"),
+        ("What happened on 3 March?", "2024-03-03", "2024-03-04", "named"),
+        ("Who won the election in 2020?", "2020-01-01", "2020-12-31", "year"),
+        ("What rose last year?", "2023-01-01", "2023-12-31", "year"),
+    ],
+)
 def test_windows(question, start, end, kind):
     frame = read_timeframe(question, THURSDAY)
     assert (frame.start, frame.end, frame.kind) == (start, end, kind)

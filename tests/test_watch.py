@@ -22,14 +22,14 @@ from .support.polling import titles, until
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts inotify watches in /proc")
 
-ZEPPELIN = " date 2025-06-20 Zeppelin Lands in Oslo\n\nA zeppelin from Hamburg landed in Oslo on Friday after a " \
-           "two-day flight, the airline said.\n"
+ZEPPELIN = (
+    " date 2025-06-20 Zeppelin Lands in Oslo\n\nA zeppelin from Hamburg landed in Oslo on Friday after a "
+    "two-day flight, the airline said.\n"
+)
 
 
 def story(title: str) -> str:
     return f" date 2025-06-20 {title}\n\nThe story of {title.lower()}, told in one sentence.\n"
-
-
 
 
 def inotify_watches() -> int:
@@ -79,6 +79,7 @@ def start(tmp_path):
 
 # --- 7: a replaced articles folder ------------------------------------------------------------
 
+
 def _replaced_then_watched(watcher: FolderWatcher, folder: Path, index: Path, baseline: int, replace) -> None:
     """Replace the folder by one holding `new/` with an article; the watcher must watch the new folder (all
     of its folders) and apply an article written into its subfolder afterwards, by events alone."""
@@ -92,6 +93,7 @@ def _replaced_then_watched(watcher: FolderWatcher, folder: Path, index: Path, ba
     assert "Council Approves Harbour Tram Line" not in titles(index)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["rm -rf && mkdir", "mv news.new news", "symlink swap"])
 def test_a_replaced_articles_folder_is_watched_again(tmp_path, articles_dir, start, how):
     index = tmp_path / "w.db"
@@ -129,6 +131,8 @@ def test_a_replaced_articles_folder_is_watched_again(tmp_path, articles_dir, sta
 
 # --- 8: an index inside the articles folder ---------------------------------------------------
 
+
+@pytest.mark.slow
 def test_an_index_inside_the_folder_does_not_feed_the_watcher(articles_dir, start, monkeypatch):
     index = articles_dir / "news.db"
     counting = Counting(monkeypatch)
@@ -182,12 +186,24 @@ def test_an_empty_batch_never_writes(tmp_path, articles_dir, start, monkeypatch)
 def test_own_files_are_the_index_its_journals_state_and_lock(tmp_path):
     index = tmp_path / "news.db"
     names = {Path(p).name for p in own_files(index, also=[tmp_path / "s.db"])}
-    assert {"news.db", "news.db-wal", "news.db-shm", "news.db-journal", "news.db.lock", "news.db.state.db",
-            "news.db.state.db-wal", "news.db.state.db-shm", "news.db.state.db-journal", "s.db", "s.db-wal"} <= names
+    assert {
+        "news.db",
+        "news.db-wal",
+        "news.db-shm",
+        "news.db-journal",
+        "news.db.lock",
+        "news.db.state.db",
+        "news.db.state.db-wal",
+        "news.db.state.db-shm",
+        "news.db.state.db-journal",
+        "s.db",
+        "s.db-wal",
+    } <= names
     assert "news.txt" not in names
 
 
 # --- 9: symlinked folders ---------------------------------------------------------------------
+
 
 def test_symlinked_folders_are_neither_watched_nor_read(tmp_path, articles_dir, start, monkeypatch):
     elsewhere = tmp_path / "elsewhere"
@@ -222,6 +238,8 @@ def test_the_watcher_and_the_rebuild_share_one_rule_for_symlinks(tmp_path, artic
 
 # --- 11: a file whose modification time is in the future ----------------------------------------
 
+
+@pytest.mark.slow
 def test_a_file_with_a_future_time_is_applied_once_still(tmp_path, articles_dir, start):
     index = tmp_path / "w.db"
     start(articles_dir, index)
@@ -253,6 +271,7 @@ def test_a_file_is_applied_only_after_it_stays_still(tmp_path, articles_dir):
 
 
 # --- 15: an index that cannot be used at all -----------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["random bytes", "another application's SQLite file", "a directory"])
 def test_an_unusable_index_is_a_fatal_state_with_one_line(tmp_path, articles_dir, kind):
@@ -298,6 +317,7 @@ def test_a_usable_index_watcher_has_no_failure(tmp_path, articles_dir, start):
 FOLDERS = ["4913", "drafts.bak", "issue~", "story.part"]
 
 
+@pytest.mark.slow
 def test_folders_with_temporary_looking_names_are_watched_like_the_rebuild(tmp_path, articles_dir, start):
     index = tmp_path / "w.db"
     start(articles_dir, index)
@@ -325,6 +345,8 @@ def test_temporary_names_are_ignored_for_files_only():
 
 # --- 24: a vanished articles folder ----------------------------------------------------------------
 
+
+@pytest.mark.slow
 def test_a_vanished_folder_is_one_log_line_without_a_traceback(tmp_path, articles_dir, start, monkeypatch, caplog):
     monkeypatch.setattr(watch_module, "ROOT_POLL_SECONDS", 0.1, raising=False)
     monkeypatch.setattr(watch_module, "RESTART_SECONDS", 0.1)

@@ -19,10 +19,7 @@ TELEGRAM_LIMIT = 4096
 MAX_TITLE_CHARS = 200
 MAX_SHOWN_QUOTE_CHARS = 1500
 
-NO_WORDS_TEXT = (
-    "I couldn't find any words to search for in that. "
-    "Ask with a few key words: a name, a place, an event."
-)
+NO_WORDS_TEXT = "I couldn't find any words to search for in that. Ask with a few key words: a name, a place, an event."
 NO_MATCH_TEXT = "The articles don't mention that. Try fewer words, or other words for the same thing."
 
 
@@ -37,8 +34,9 @@ def notice_text(answer: Answer) -> str:
     if answer.outside and (answer.since or answer.until):
         span = f"between {answer.since or 'the first article'} and {answer.until or 'today'}"
         many = "article lies" if answer.outside == 1 else "articles lie"
-        return (f"Nothing {span}: {answer.outside} matching {many} outside those dates. "
-                "Widen the dates, or leave them out.")
+        return (
+            f"Nothing {span}: {answer.outside} matching {many} outside those dates. Widen the dates, or leave them out."
+        )
     return NO_MATCH_TEXT
 
 
@@ -126,14 +124,26 @@ def fit_html(text: str) -> str:
     """Any HTML reply cut to Telegram's limit: when too long, its plain text, shortened and escaped."""
     if utf16_len(text) <= TELEGRAM_LIMIT:
         return text
-    plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+    plain = to_plain(text)
     while utf16_len(html.escape(plain, quote=False)) > TELEGRAM_LIMIT - 1:
         plain = plain[: int(len(plain) * 0.9)]
     return html.escape(plain.rstrip(), quote=False) + "…"
 
 
-def json_line(answer: Answer, id_=None) -> str:
-    return json.dumps(answer.as_json(id_), ensure_ascii=False)
+def to_plain(text: str) -> str:
+    """Telegram HTML (the tags these replies use) to plain text."""
+    return html.unescape(re.sub(r"</?(?:b|i|u|s|code|pre|a|blockquote)\b[^>]*>", "", text))
+
+
+def json_line(data: dict) -> str:
+    """One JSON line (`Answer.as_json()` and the like), escaped to ASCII only if the text holds what UTF-8
+    cannot carry."""
+    line = json.dumps(data, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(data)
+    return line
 
 
 EXPLAIN_HEAD = textwrap.fill(
@@ -141,18 +151,26 @@ EXPLAIN_HEAD = textwrap.fill(
     "spread, where typical and spread are the feature's mean and standard deviation over the candidates the "
     "ranking was fitted on. So a feature at its typical value adds 0, a value of 0 adds much when the typical "
     "value is far from 0, and with a negative weight a value above typical counts against. The article features "
-    "add up to article_score, one of the passage features.", 100)
+    "add up to article_score, one of the passage features.",
+    100,
+)
 
 
 def _explain_rows(passage: Passage, level: str) -> list[str]:
     """One level's features (largest contribution first) and a line checking that they add up."""
     typical = passage.typical if len(passage.typical) == len(passage.explain) else (math.nan,) * len(passage.explain)
-    rows = sorted(((name.split(".", 1)[1], value, mean, contribution)
-                   for (name, value, contribution), mean in zip(passage.explain, typical)
-                   if name.startswith(level + ".")), key=lambda r: -abs(r[3]))
+    rows = sorted(
+        (
+            (name.split(".", 1)[1], value, mean, contribution)
+            for (name, value, contribution), mean in zip(passage.explain, typical)
+            if name.startswith(level + ".")
+        ),
+        key=lambda r: -abs(r[3]),
+    )
     lines = [f"  {level + ' features':<26} {'value':>9} {'typical':>9} {'contribution':>13}"]
-    lines += [f"    {name:<24} {value:9.3f} {mean:9.3f} {contribution:+13.3f}" for name, value, mean, contribution
-              in rows]
+    lines += [
+        f"    {name:<24} {value:9.3f} {mean:9.3f} {contribution:+13.3f}" for name, value, mean, contribution in rows
+    ]
     total = sum(r[3] for r in rows)
     if level == "passage":
         target, label = passage.score, "the score"
@@ -181,8 +199,10 @@ def explain_text(answer: Answer) -> str:
 def explain_json(answer: Answer) -> str:
     data = answer.as_json()
     for passage, out in zip(answer.passages, data["passages"]):
-        out["features"] = {name: {"value": round(value, 6), "contribution": round(contribution, 6)}
-                           for name, value, contribution in passage.explain}
+        out["features"] = {
+            name: {"value": round(value, 6), "contribution": round(contribution, 6)}
+            for name, value, contribution in passage.explain
+        }
     return json.dumps(data, ensure_ascii=False)
 
 

@@ -1,6 +1,7 @@
-"""Replies shared by every face: questions with their date options, /start, /stats, /latest, paging.
+"""Replies shared by every face: questions with their date options, /start, /stats, /latest, paging,
+the rebuild's summary.
 
-Each reply is written once as Telegram HTML; `to_plain` turns it into the console's text.
+Each reply is written once as Telegram HTML; `render.to_plain` turns it into the console's text.
 """
 
 from __future__ import annotations
@@ -10,15 +11,23 @@ import html
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from index.search import Index
+from bot.chat.render import shorten as _cut  # latest_text's name for the one cut
+from bot.ranking.answer import Answer, answer
+from index.search import Index, IndexMeta
 from index.stopwords import BY_LANGUAGE
 
-from bot.ranking.answer import Answer, answer
+if TYPE_CHECKING:
+    from index.rebuild import RebuildSummary
 
 EXAMPLES_TRIED = 12
 EXAMPLES_SHOWN = 3
 MAX_ECHO = 40  # characters of a user's bad input quoted back
+
+ASK_HINT = "Ask me a question, for example: /ask When will the tram line open?"
+NO_MORE = "No more passages for that question."
 
 # "--since 2025-06-01" or "--since=2025-06-01"; phones turn "--" into a dash, so that counts too.
 _DATE_OPTION = re.compile(r"(?:^|\s)(?:--|—|–)(since|until|as[-_]of)(?:=|\s+)(\S*)", re.IGNORECASE)
@@ -75,26 +84,27 @@ def parse_request(text: str) -> Request:
 def page(index: Index, text: str, offset: int, top: int) -> Answer:
     """The passages of a question (with its date options) from `offset` on: an answer and every "More"."""
     request = parse_request(text)
-    return answer(index, request.question, top=top, offset=offset, since=request.since, until=request.until,
-                  as_of=request.as_of)
-
-
-def to_plain(text: str) -> str:
-    """Telegram HTML to plain text."""
-    return html.unescape(re.sub(r"</?(?:b|i|u|s|code|pre|a|blockquote)\b[^>]*>", "", text))
+    return answer(
+        index, request.question, top=top, offset=offset, since=request.since, until=request.until, as_of=request.as_of
+    )
 
 
 EXAMPLE_WORDS = 6  # a longer headline is cut to a phrase of at most this many words
 # Where a long headline's subject ends: "Florida Gov. Ron DeSantis' laws | keep getting blocked".
-_VERBISH = frozenset("is are was were be been will would can could may might must shall should has have had "
-                     "do does did keep keeps kept get gets got getting say says said to".split())
+_VERBISH = frozenset(
+    "is are was were be been will would can could may might must shall should has have had "
+    "do does did keep keeps kept get gets got getting say says said to".split()
+)
 # Words whose full stop does not end a sentence ("Gov. Ron DeSantis"); a phrase never ends on one.
-_ABBREVIATIONS = frozenset("mr mrs ms dr st gov sen rep gen lt col sgt jr sr prof rev hon pres no vs inc co corp "
-                           "ltd mt ft".split())
-_DANGLING = frozenset("a an the of and or nor but to for with by from at in on into as than that its their his "
-                      "her our your my this these those".split())
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st gov sen rep gen lt col sgt jr sr prof rev hon pres no vs inc co corp ltd mt ft".split()
+)
+_DANGLING = frozenset(
+    "a an the of and or nor but to for with by from at in on into as than that its their his "
+    "her our your my this these those".split()
+)
 _CLAUSE_BREAK = re.compile(r"\s*[|(]|[,:;](?=\s|$)|\s+[-–—]+\s+|\s*—\s*")
-_END_PUNCTUATION = ".,;:!?…\"“”"
+_END_PUNCTUATION = '.,;:!?…"“”'
 
 
 def _bare(word: str) -> str:
@@ -126,12 +136,12 @@ def _phrase(title: str) -> list[str]:
             words = words[: i + 1]
             break
     if len(words) > EXAMPLE_WORDS:
-        verb = next((i for i, w in enumerate(words[1:EXAMPLE_WORDS + 1], start=1) if _bare(w) in _VERBISH), None)
+        verb = next((i for i, w in enumerate(words[1 : EXAMPLE_WORDS + 1], start=1) if _bare(w) in _VERBISH), None)
         if verb is not None and verb >= 2:  # a subject of two words or more
             words = words[:verb]
         else:  # the longest prefix that ends on a word and before a small word ("… Record | in the …")
             ends = [k for k in range(EXAMPLE_WORDS, 0, -1) if not _small(words[k - 1])]
-            words = words[:next((k for k in ends if _small(words[k])), ends[0] if ends else EXAMPLE_WORDS)]
+            words = words[: next((k for k in ends if _small(words[k])), ends[0] if ends else EXAMPLE_WORDS)]
     while len(words) > 1 and _dangles(words[-1]):
         words.pop()
     return words
@@ -149,14 +159,14 @@ def example_question(title: str) -> str:
 def example_questions(index: Index) -> list[str]:
     """Questions about the newest articles that the bot answers from those very articles."""
     with index.snapshot() as snap:
-        rows = snap.rows("select id, title from articles order by date desc, id desc limit ?", [EXAMPLES_TRIED])
+        rows = snap.newest_articles(EXAMPLES_TRIED)
     out: list[str] = []
     for row in rows:
-        question = example_question(row["title"])
+        question = example_question(row.title)
         if len(question) < 30 or question in out:
             continue
         result = answer(index, question, top=1)
-        if result.passages and result.passages[0].article_id == row["id"]:
+        if result.passages and result.passages[0].article_id == row.id:
             out.append(question)
         if len(out) == EXAMPLES_SHOWN:
             break
@@ -174,19 +184,19 @@ def start_text(index: Index) -> str:
     return "\n".join(lines)
 
 
-def stats_rows(meta: dict[str, str], size_bytes: int) -> list[tuple[str, str]]:
+def stats_rows(meta: IndexMeta, size_bytes: int) -> list[tuple[str, str]]:
     """What the index holds, as (label, value) rows: /stats and `newsbot index stats` show the same."""
     return [
-        ("Articles", f"{int(meta.get('articles', 0)):,}"),
-        ("Sentences", f"{int(meta.get('sentences', 0)):,}"),
-        ("Dates", f"{meta.get('first_date') or '—'} to {meta.get('last_date') or '—'}"),
-        ("Language", meta.get("language", "")),
-        ("Article languages", meta.get("article_languages", "")),
-        ("Distinct terms", f"{int(meta.get('vocabulary', 0)):,}"),
-        ("BM25", f"{meta.get('bm25_variant', '')} k1={meta.get('bm25_k1', '')} b={meta.get('bm25_b', '')}"),
+        ("Articles", f"{meta.articles:,}"),
+        ("Sentences", f"{meta.sentences:,}"),
+        ("Dates", f"{meta.first_date or '—'} to {meta.last_date or '—'}"),
+        ("Language", meta.language),
+        ("Article languages", meta.article_languages),
+        ("Distinct terms", f"{meta.vocabulary:,}"),
+        ("BM25", f"{meta.bm25.variant} k1={meta.bm25.k1} b={meta.bm25.b}"),
         ("Size on disk", f"{size_bytes / 2**20:.1f} MB"),
-        ("Built", meta.get("built_at", "")),
-        ("Articles folder", meta.get("articles_dir", "")),
+        ("Built", meta.built_at),
+        ("Articles folder", meta.articles_dir),
     ]
 
 
@@ -199,13 +209,20 @@ def stats_text(index: Index) -> str:
 
 def latest_text(index: Index, count: int = 5) -> str:
     with index.snapshot() as snap:
-        rows = snap.rows("select date, title from articles order by date desc, id desc limit ?", [count])
+        rows = snap.newest_articles(count)
     if not rows:
         return "The index holds no articles yet."
     lines = ["<b>Newest articles</b>"]
-    lines += [f"{r['date']} — {html.escape(_cut(r['title'], 200), quote=False)}" for r in rows]
+    lines += [f"{r.date} — {html.escape(_cut(r.title, 200), quote=False)}" for r in rows]
     return "\n".join(lines)
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def rebuild_text(summary: RebuildSummary, articles: Path, index_path: Path, skipped_shown: int) -> str:
+    """A rebuild's summary, as `newsbot index rebuild` and /reindex show it (plain text): its lines with at
+    most `skipped_shown` skipped or noted files, then where from and where to."""
+    lines = summary.lines()
+    shown = lines[: 2 + skipped_shown]
+    text = "\n".join(shown)
+    if len(lines) > len(shown):
+        text += f"\n… and {len(lines) - len(shown)} more skipped or noted files"
+    return f"{text}\nfrom {articles} into {index_path}"

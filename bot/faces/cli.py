@@ -239,6 +239,8 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
     Example:
         newsbot index rebuild --articles ~/news --index ~/news.db
     """
+    from bot.chat.replies import rebuild_text
+
     settings = settings_of(ctx)
     path = index_for(settings, index_path, articles)
     built_from = recorded_folder(path) if path.exists() else None
@@ -265,12 +267,7 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
     except ValueError as error:
         raise click.UsageError(str(error), ctx) from None
     summary = run_rebuild(articles, path, language=lang, full=full, params=params)
-    lines = summary.lines()
-    shown = lines[: 2 + MAX_SKIPPED_SHOWN]
-    click.echo("\n".join(shown))
-    if len(lines) > len(shown):
-        click.echo(f"… and {len(lines) - len(shown)} more skipped or noted files")
-    click.echo(f"from {articles.resolve()} into {path}")
+    click.echo(rebuild_text(summary, articles.resolve(), path, MAX_SKIPPED_SHOWN))
     if not summary.articles and not summary.skipped:
         click.echo(f"Warning: no article files in {articles.resolve()}. {ARTICLE_FILES}", err=True)
 
@@ -370,28 +367,18 @@ def stats_command(ctx, index_path, as_json):
     size = path.stat().st_size
     if as_json:
         click.echo(json.dumps({
-            "index": str(path), "articles": int(meta.get("articles", 0)),
-            "sentences": int(meta.get("sentences", 0)), "first_date": meta.get("first_date", ""),
-            "last_date": meta.get("last_date", ""), "language": meta.get("language", ""),
-            "article_languages": meta.get("article_languages", ""), "terms": int(meta.get("vocabulary", 0)),
-            "bm25": f"{meta.get('bm25_variant')} k1={meta.get('bm25_k1')} b={meta.get('bm25_b')}",
-            "size_bytes": size, "built_at": meta.get("built_at", ""), "articles_dir": meta.get("articles_dir", ""),
+            "index": str(path), "articles": meta.articles,
+            "sentences": meta.sentences, "first_date": meta.first_date,
+            "last_date": meta.last_date, "language": meta.language,
+            "article_languages": meta.article_languages, "terms": meta.vocabulary,
+            "bm25": f"{meta.bm25.variant} k1={meta.bm25.k1} b={meta.bm25.b}",
+            "size_bytes": size, "built_at": meta.built_at, "articles_dir": meta.articles_dir,
         }, ensure_ascii=False))
         return
     rows = [("Index", str(path)), *stats_rows(meta, size)]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         click.echo(f"{label + ':':<{width + 1}}  {value}")
-
-
-def _json_line(data: dict) -> str:
-    """One JSON line, escaped to ASCII only if the text holds what UTF-8 cannot carry."""
-    line = json.dumps(data, ensure_ascii=False)
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(data)
-    return line
 
 
 def _batch_item(text: str) -> tuple[object, str, str | None, str | None]:
@@ -475,20 +462,20 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
                 click.echo(render.explain_json(result) if as_json else render.explain_text(result))
             else:
                 width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-                click.echo(_json_line(result.as_json()) if as_json else render.plain_text(result, width))
+                click.echo(render.json_line(result.as_json()) if as_json else render.plain_text(result, width))
             return
         for line in _stdin_lines():
             if line is None:
-                click.echo(_json_line({"id": None, "question": "", "took_ms": 0.0, "passages": [],
+                click.echo(render.json_line({"id": None, "question": "", "took_ms": 0.0, "passages": [],
                                        "error": f"line longer than {MAX_BATCH_LINE // 1024} kB"}))
                 continue
             id_, text, line_as_of, error = _batch_item(line)
             if error:
-                click.echo(_json_line({"id": id_, "question": text[:200], "took_ms": 0.0, "passages": [],
+                click.echo(render.json_line({"id": id_, "question": text[:200], "took_ms": 0.0, "passages": [],
                                        "error": error}))
                 continue
             result = answer(index, text, top=top, since=since, until=until, as_of=line_as_of or as_of)
-            click.echo(_json_line(result.as_json(id_)))
+            click.echo(render.json_line(result.as_json(id_)))
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
 

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import click
-
-from index.search import Index
-from index.store import IndexUnavailable
 
 from bot.chat import commands, render, replies
 from bot.config import data_dir
 from bot.live.follows import CONSOLE_CHAT, FollowStore, Push
+from index.search import Index
+from index.store import IndexUnavailable
+
 from .follow_replies import NOT_KEPT, follow_reply, following_reply, unfollow_reply
 
 MORE_HINT = "(/more for more passages)"
-QUIT = {"/quit", "/exit", "/q"}
 
 
 def _history():
@@ -43,52 +44,98 @@ def width() -> int:
 
 def plain(text_html: str, columns: int | None = None) -> str:
     """A reply written as Telegram HTML, as the console shows it."""
-    text = replies.to_plain(text_html)
+    text = render.to_plain(text_html)
     if not columns:
         return text
     import textwrap
 
-    return "\n".join(wrapped for line in text.splitlines()
-                     for wrapped in (textwrap.wrap(line, columns, subsequent_indent="  ") or [""]))
+    return "\n".join(
+        wrapped
+        for line in text.splitlines()
+        for wrapped in (textwrap.wrap(line, columns, subsequent_indent="  ") or [""])
+    )
 
 
-def reply(index: Index, text: str, state: dict, top: int, columns: int | None = None,
-          store: FollowStore | None = None) -> str:
+class Quit(Exception):
+    """/quit (or /exit, /q): leave the console."""
+
+
+@dataclass
+class Turn:
+    """One line typed at the console, with what its handler may need."""
+
+    index: Index
+    rest: str  # the line after its command
+    state: dict  # the last question and its offset, for /more
+    top: int
+    columns: int | None
+    store: FollowStore | None  # the standing questions, None when they are not kept
+
+
+def reply(
+    index: Index, text: str, state: dict, top: int, columns: int | None = None, store: FollowStore | None = None
+) -> str:
     """The console's reply to one line: the Telegram reply, as plain text (`store`: the standing
-    questions, None when they are not kept)."""
+    questions, None when they are not kept). A command is looked up in the table (`commands.find`)."""
     text = text.strip()
-    command, _, rest = text.partition(" ")
-    command = command.lower()
-    known = commands.names(commands.CONSOLE)
-    if command == "/help":
-        return plain(commands.help_text(commands.CONSOLE), columns)
-    if command == "/start":
-        return plain(replies.start_text(index), columns)
-    if command == "/stats":
-        return plain(replies.stats_text(index), columns)
-    if command == "/latest":
-        return plain(replies.latest_text(index), columns)
-    if command in ("/follow", "/following", "/unfollow"):
-        if store is None:
-            return NOT_KEPT
-        if command == "/follow":
-            return plain(follow_reply(store, CONSOLE_CHAT, CONSOLE_CHAT, rest)[0], columns)
-        if command == "/following":
-            return plain(following_reply(store, CONSOLE_CHAT), columns)
-        return plain(unfollow_reply(store, CONSOLE_CHAT, rest), columns)
-    if command == "/more":
-        if not state.get("question"):
-            return "Ask a question first."
-        state["offset"] += top
-        return _answer_text(index, state, top, columns)
-    if command == "/ask":
-        text = rest
-    elif command.startswith("/") and command[1:] not in known:
-        return f"Unknown command {command}. Send /help for the list."
-    if not text.strip():
-        return "Ask me a question, for example: /ask When will the tram line open?"
-    state.update(question=text, offset=0)
-    return _answer_text(index, state, top, columns)
+    word, _, rest = text.partition(" ")
+    turn = Turn(index, rest, state, top, columns, store)
+    if not word.startswith("/"):
+        turn.rest = text
+        return _ask(turn)
+    command = commands.find(word[1:].lower(), commands.CONSOLE)
+    if command is None:
+        return f"Unknown command {word.lower()}. Send /help for the list."
+    if command.reply is not None:
+        return plain(command.reply(index, commands.CONSOLE), columns)
+    return HANDLERS[command.name](turn)
+
+
+def _ask(turn: Turn) -> str:
+    if not turn.rest.strip():
+        return replies.ASK_HINT
+    turn.state.update(question=turn.rest, offset=0)
+    return _answer_text(turn.index, turn.state, turn.top, turn.columns)
+
+
+def _more(turn: Turn) -> str:
+    if not turn.state.get("question"):
+        return "Ask a question first."
+    turn.state["offset"] += turn.top
+    return _answer_text(turn.index, turn.state, turn.top, turn.columns)
+
+
+def _follow(turn: Turn) -> str:
+    if turn.store is None:
+        return NOT_KEPT
+    return plain(follow_reply(turn.store, CONSOLE_CHAT, CONSOLE_CHAT, turn.rest)[0], turn.columns)
+
+
+def _following(turn: Turn) -> str:
+    if turn.store is None:
+        return NOT_KEPT
+    return plain(following_reply(turn.store, CONSOLE_CHAT), turn.columns)
+
+
+def _unfollow(turn: Turn) -> str:
+    if turn.store is None:
+        return NOT_KEPT
+    return plain(unfollow_reply(turn.store, CONSOLE_CHAT, turn.rest), turn.columns)
+
+
+def _quit(turn: Turn) -> str:
+    raise Quit
+
+
+# The console's handler for each command of the table without a face-neutral `reply`.
+HANDLERS: dict[str, Callable[[Turn], str]] = {
+    "ask": _ask,
+    "more": _more,
+    "follow": _follow,
+    "following": _following,
+    "unfollow": _unfollow,
+    "quit": _quit,
+}
 
 
 def _answer_text(index: Index, state: dict, top: int, columns: int | None) -> str:
@@ -97,7 +144,7 @@ def _answer_text(index: Index, state: dict, top: int, columns: int | None) -> st
     except replies.RequestError as error:
         return str(error)
     if not result.passages and state["offset"]:
-        return "No more passages for that question."
+        return replies.NO_MORE
     text = render.plain_text(result, columns)
     return f"{text}\n{MORE_HINT}" if result.more else text
 
@@ -132,12 +179,12 @@ def run_console(index: Index, top: int, note: str = "", store: FollowStore | Non
             except EOFError:
                 click.echo("")
                 break
-            if line.strip().lower().split(" ", 1)[0] in QUIT:
-                break
             if not line.strip():
                 continue
             try:
                 click.echo(reply(index, line, state, top, width(), store))
+            except Quit:
+                break
             except IndexUnavailable as error:
                 click.echo(f"Error: {error}")
     finally:

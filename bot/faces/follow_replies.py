@@ -16,8 +16,10 @@ NOT_KEPT = "Standing questions are not kept by this bot."
 
 def what_is_sent(answered: str = "it") -> str:
     """Which articles are pushed, and why (the rule is `follows.is_pushable`): /follow and /following say it."""
-    return (f"I'll send passages from new articles dated within the last {NEWS_DAYS} days that answer "
-            f"{answered} (older ones are archive, not news).")
+    return (
+        f"I'll send passages from new articles dated within the last {NEWS_DAYS} days that answer "
+        f"{answered} (older ones are archive, not news)."
+    )
 
 
 def _quoted(question: str, limit: int = 300) -> str:

@@ -23,10 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.ranking.answer import Passage, Ranking, answer
 from index.search import Index
 from index.store import NO_DAY
-
-from bot.ranking.answer import Passage, Ranking, answer
 
 READ_FOR_PUSH = 10  # the best passages of the whole index among which a new article's must be
 # Standing questions follow the news: only articles dated within this many days of today are pushed, so
@@ -81,10 +80,6 @@ class Push:
     keys: tuple[str, ...]
 
 
-def state_path_for(index_path: Path) -> Path:
-    return index_path.with_name(index_path.name + ".state.db")
-
-
 def passage_key(passage: Passage) -> str:
     """What makes a passage "the same" for a chat: its article's file and its words."""
     return hashlib.sha256(f"{passage.source}\x1e{' '.join(passage.sentence.split())}".encode()).hexdigest()[:32]
@@ -116,51 +111,62 @@ class FollowStore:
         if not question:
             raise FollowError("Tell me what to follow, for example: /follow When will the tram line open?")
         with self._lock:
-            count = self._conn.execute("select count(*) from follow where chat_id = ? and active = 1",
-                                       [chat_id]).fetchone()[0]
-            existing = self._conn.execute("select follow_id, active from follow where chat_id = ? and question = ?",
-                                          [chat_id, question]).fetchone()
+            count = self._conn.execute(
+                "select count(*) from follow where chat_id = ? and active = 1", [chat_id]
+            ).fetchone()[0]
+            existing = self._conn.execute(
+                "select follow_id, active from follow where chat_id = ? and question = ?", [chat_id, question]
+            ).fetchone()
             if existing and existing[1]:
                 raise FollowError("I'm already following that question here.")
             if count >= self.max_per_chat:
-                raise FollowError(f"This chat already follows {count} questions, the most I keep; "
-                                  "/unfollow one first.")
+                raise FollowError(f"This chat already follows {count} questions, the most I keep; /unfollow one first.")
             if existing:
-                self._conn.execute("update follow set active = 1, inactive_reason = null where follow_id = ?",
-                                   [existing[0]])
+                self._conn.execute(
+                    "update follow set active = 1, inactive_reason = null where follow_id = ?", [existing[0]]
+                )
                 return Follow(existing[0], chat_id, question)
             cursor = self._conn.execute(
                 "insert into follow (chat_id, created_by, question, created_at) values (?, ?, ?, ?)",
-                [chat_id, user_id, question, time.time()])
+                [chat_id, user_id, question, time.time()],
+            )
             return Follow(cursor.lastrowid, chat_id, question)
 
     def of_chat(self, chat_id: int) -> list[Follow]:
         """The chat's standing questions, oldest first (the numbers /following shows)."""
-        rows = self._rows("select follow_id, chat_id, question, active from follow where chat_id = ? "
-                          "and (active = 1 or inactive_reason is not null and inactive_reason != 'unfollowed') "
-                          "order by follow_id", [chat_id])
+        rows = self._rows(
+            "select follow_id, chat_id, question, active from follow where chat_id = ? "
+            "and (active = 1 or inactive_reason is not null and inactive_reason != 'unfollowed') "
+            "order by follow_id",
+            [chat_id],
+        )
         return [Follow(r[0], r[1], r[2], bool(r[3])) for r in rows]
 
     def active(self) -> list[Follow]:
-        return [Follow(r[0], r[1], r[2]) for r in
-                self._rows("select follow_id, chat_id, question from follow where active = 1 order by follow_id")]
+        return [
+            Follow(r[0], r[1], r[2])
+            for r in self._rows("select follow_id, chat_id, question from follow where active = 1 order by follow_id")
+        ]
 
     def remove(self, chat_id: int, follow_id: int) -> Follow | None:
         """End one standing question of this chat (None if it has no such one)."""
         with self._lock:
-            row = self._conn.execute("select question from follow where follow_id = ? and chat_id = ? and "
-                                     "active = 1", [follow_id, chat_id]).fetchone()
+            row = self._conn.execute(
+                "select question from follow where follow_id = ? and chat_id = ? and active = 1", [follow_id, chat_id]
+            ).fetchone()
             if row is None:
                 return None
-            self._conn.execute("update follow set active = 0, inactive_reason = 'unfollowed' where follow_id = ?",
-                               [follow_id])
+            self._conn.execute(
+                "update follow set active = 0, inactive_reason = 'unfollowed' where follow_id = ?", [follow_id]
+            )
             return Follow(follow_id, chat_id, row[0], False)
 
     def pause_chat(self, chat_id: int, reason: str) -> int:
         """Stop pushing to a chat that blocked the bot or is gone; returns how many questions paused."""
         with self._lock:
-            return self._conn.execute("update follow set active = 0, inactive_reason = ? where chat_id = ? and "
-                                      "active = 1", [reason, chat_id]).rowcount
+            return self._conn.execute(
+                "update follow set active = 0, inactive_reason = ? where chat_id = ? and active = 1", [reason, chat_id]
+            ).rowcount
 
     def claim(self, chat_id: int, follow_id: int, keys: list[str]) -> set[str]:
         """Record these passages as being sent to the chat, and return those never sent (or begun) before."""
@@ -172,7 +178,9 @@ class FollowStore:
                 for key in keys:
                     cursor = self._conn.execute(
                         "insert or ignore into delivery (chat_id, passage_key, follow_id, state, created_at) "
-                        "values (?, ?, ?, 'sending', ?)", [chat_id, key, follow_id, now])
+                        "values (?, ?, ?, 'sending', ?)",
+                        [chat_id, key, follow_id, now],
+                    )
                     if cursor.rowcount:
                         fresh.add(key)
                 self._conn.execute("commit")
@@ -183,8 +191,10 @@ class FollowStore:
 
     def mark_sent(self, chat_id: int, keys: Iterable[str]) -> None:
         with self._lock:
-            self._conn.executemany("update delivery set state = 'sent', sent_at = ? where chat_id = ? and "
-                                   "passage_key = ?", [(time.time(), chat_id, key) for key in keys])
+            self._conn.executemany(
+                "update delivery set state = 'sent', sent_at = ? where chat_id = ? and passage_key = ?",
+                [(time.time(), chat_id, key) for key in keys],
+            )
 
 
 def is_pushable(article_date: dt.date | str, today: dt.date) -> bool:
@@ -196,8 +206,15 @@ def is_pushable(article_date: dt.date | str, today: dt.date) -> bool:
     return -1 <= (today - article_date).days < NEWS_DAYS
 
 
-def new_answers(index: Index, store: FollowStore, article_ids: list[int], ranking: Ranking = Ranking(),
-                top: int = 3, follows: list[Follow] | None = None, today: dt.date | None = None) -> list[Push]:
+def new_answers(
+    index: Index,
+    store: FollowStore,
+    article_ids: list[int],
+    ranking: Ranking = Ranking(),
+    top: int = 3,
+    follows: list[Follow] | None = None,
+    today: dt.date | None = None,
+) -> list[Push]:
     """For every standing question, the passages of these (new or changed) articles that answer it well,
     claimed so that none is sent twice. Only articles that are news (`is_pushable` as of `today`, default
     the real today) are candidates.
@@ -213,8 +230,11 @@ def new_answers(index: Index, store: FollowStore, article_ids: list[int], rankin
     wanted = sorted(set(article_ids))
     with index.snapshot() as snap:
         days = snap.article_days  # days since 1970-01-01, NO_DAY for an id that holds no article
-    wanted = [i for i in wanted if i < len(days) and days[i] != NO_DAY
-              and is_pushable(UNIX_EPOCH + dt.timedelta(days=int(days[i])), today)]
+    wanted = [
+        i
+        for i in wanted
+        if i < len(days) and days[i] != NO_DAY and is_pushable(UNIX_EPOCH + dt.timedelta(days=int(days[i])), today)
+    ]
     if not wanted:
         return []
     pushes = []

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.config import Settings
+from bot.ranking.answer import Ranking
 from index.search import Index
 from index.watch import Batch, FolderWatcher
 
-from bot.config import Settings
-from bot.ranking.answer import Ranking
 from .follows import FollowStore, Push, new_answers
 
 logger = logging.getLogger(__name__)
@@ -20,18 +20,33 @@ class Live:
     """Watches the articles folder (when `watch`) and, after every applied batch, asks each standing
     question of the new and changed articles; `deliver` gets what answers them (in the watcher's thread)."""
 
-    def __init__(self, settings: Settings, index: Index, articles_dir: Path,
-                 deliver: Callable[[list[Push]], None] = lambda pushes: None, watch: bool | None = None,
-                 ranking: Ranking = Ranking(), serves: Callable[[int], bool] = lambda chat_id: True):
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        articles_dir: Path,
+        deliver: Callable[[list[Push]], None] = lambda pushes: None,
+        watch: bool | None = None,
+        ranking: Ranking = Ranking(),
+        serves: Callable[[int], bool] = lambda chat_id: True,
+    ):
         self.index = index
         self.serves = serves  # the chats this face delivers to (the console and Telegram share the state)
         self.store = FollowStore(settings.state_for(index.path), settings.max_follows)
         self.deliver = deliver
         self.ranking = ranking
         watch = settings.watch if watch is None else watch
-        self.watcher = FolderWatcher(articles_dir, index.path, on_batch=self.on_batch,
-                                     reconcile_seconds=settings.reconcile_minutes * 60,
-                                     also_ignore=[self.store.path]) if watch else None
+        self.watcher = (
+            FolderWatcher(
+                articles_dir,
+                index.path,
+                on_batch=self.on_batch,
+                reconcile_seconds=settings.reconcile_minutes * 60,
+                also_ignore=[self.store.path],
+            )
+            if watch
+            else None
+        )
 
     def start(self) -> Live:
         if self.watcher is not None:

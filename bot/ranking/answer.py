@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from index.search import Index, Snapshot, idf
+from index.search import ArticleRow, Index, SentenceRow, Snapshot, idf
 from index.terms import AUTO, detect_language
 
 from . import features as F
@@ -81,8 +81,6 @@ class Ranking:
     def describe(self) -> str:
         source = (self.ranking_model.source or "fitted") + (" with hard window" if self.hard_window else "")
         return source if not self.off else f"{source} without " + ", ".join(sorted(self.off))
-
-
 
 
 @dataclass(frozen=True)
@@ -179,11 +177,43 @@ def read_question(snap: Snapshot, text: str, terms: list[str], day: int) -> F.Qu
     article_idf = np.where(article_df > 0, F.lucene_idf(snap.article_stats.documents, article_df), 0.0)
     frame = read_timeframe(text, dt.date.fromordinal(day + EPOCH)) if day > -EPOCH else TimeFrame()
     return F.Question(
-        text=text, terms=distinct, counts=counts, sentence_idf=sentence_idf, article_idf=article_idf,
-        kind=answer_type(text), frame=frame, day=day,
+        text=text,
+        terms=distinct,
+        counts=counts,
+        sentence_idf=sentence_idf,
+        article_idf=article_idf,
+        kind=answer_type(text),
+        frame=frame,
+        day=day,
         bigrams=frozenset((a, b) for a, b in zip(terms, terms[1:]) if a != b),
         words=frozenset(w.casefold() for w in _WORDS.findall(text)),
     )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A question made ready for ranking: read against the index, its dates as days since 1970-01-01."""
+
+    question: F.Question
+    terms: tuple[str, ...]  # its analysed terms in question order (at most MAX_QUERY_TERMS, repeats kept)
+    since_day: int | None
+    latest: str | None  # the last date an answer may have: the earlier of until and as_of
+    latest_day: int | None
+
+
+def prepare_question(
+    snap: Snapshot, question: str, since: str | None = None, until: str | None = None, as_of: str | None = None
+) -> Prepared | None:
+    """The one set-up of a question for `rank` (`answer` and the fitting script both use it): cleaned,
+    analysed, read against the index as of `as_of` (else today); None when it has no searchable words."""
+    text = clean_question(question)
+    terms = snap.analyzer.terms(text)[:MAX_QUERY_TERMS]
+    if not terms:
+        return None
+    latest = min((d for d in (until, as_of) if d), default=None)
+    latest_day = _day(latest) if latest else None
+    since_day = _day(since) if since else None
+    return Prepared(read_question(snap, text, terms, reference_day(as_of)), tuple(terms), since_day, latest, latest_day)
 
 
 def question_language(snap: Snapshot, text: str) -> str:
@@ -206,8 +236,14 @@ def _holds(ids: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
     return sorted_ids[where] == ids
 
 
-def article_pool(snap: Snapshot, q: F.Question, since_day: int | None, latest_day: int | None,
-                 only: np.ndarray | None = None, term_matrices: bool = True) -> tuple[F.ArticlePool, int]:
+def article_pool(
+    snap: Snapshot,
+    q: F.Question,
+    since_day: int | None,
+    latest_day: int | None,
+    only: np.ndarray | None = None,
+    term_matrices: bool = True,
+) -> tuple[F.ArticlePool, int]:
     """Every article holding a question term within the dates (and among `only`, if given), with what
     the article features need (`term_matrices=False`: without which terms each one holds, see
     `best_articles`); also how many matching articles the dates left out."""
@@ -226,12 +262,23 @@ def article_pool(snap: Snapshot, q: F.Question, since_day: int | None, latest_da
     order = np.argsort(ids, kind="stable")
     ids, bm25, days = ids[order], bm25[order], days[order]
     article_postings = snap.article_postings(list(q.terms))
-    bound = sum(q.counts[column] * max(idf(snap.params, snap.article_stats, article_postings[term].df), 0.0)
-                for column, term in enumerate(q.terms) if term in article_postings)
+    bound = sum(
+        q.counts[column] * max(idf(snap.params, snap.article_stats, article_postings[term].df), 0.0)
+        for column, term in enumerate(q.terms)
+        if term in article_postings
+    )
     frame_days = (_day(q.frame.start), _day(q.frame.end)) if q.frame.start and q.frame.end else None
     empty = np.zeros((len(ids), len(q.terms)), dtype=bool)
-    pool = F.ArticlePool(ids, bm25, bound * (snap.params.k1 + 1), empty, empty, days, frame_days,
-                         bm25_best=float(bm25.max()) if len(bm25) else 0.0)
+    pool = F.ArticlePool(
+        ids,
+        bm25,
+        bound * (snap.params.k1 + 1),
+        empty,
+        empty,
+        days,
+        frame_days,
+        bm25_best=float(bm25.max()) if len(bm25) else 0.0,
+    )
     return (with_terms(snap, q, pool, np.arange(len(ids))) if term_matrices else pool), outside
 
 
@@ -252,8 +299,16 @@ def with_terms(snap: Snapshot, q: F.Question, pool: F.ArticlePool, rows: np.ndar
 
 def with_terms_of(pool: F.ArticlePool, rows: np.ndarray, holds: np.ndarray, in_title: np.ndarray) -> F.ArticlePool:
     """These rows of the pool with the given term matrices (one row each)."""
-    return F.ArticlePool(pool.ids[rows], pool.bm25[rows], pool.bm25_bound, holds, in_title, pool.days[rows],
-                         pool.frame_days, bm25_best=pool.bm25_best)
+    return F.ArticlePool(
+        pool.ids[rows],
+        pool.bm25[rows],
+        pool.bm25_bound,
+        holds,
+        in_title,
+        pool.days[rows],
+        pool.frame_days,
+        bm25_best=pool.bm25_best,
+    )
 
 
 PRUNE_FROM = 1024  # from this many candidate articles on, the "terms" features are computed only where needed
@@ -261,8 +316,9 @@ PRUNE_CHUNK = 1024
 MAX_SCORED_ARTICLES = 4096  # the cap on work per question: at most this many articles are scored in full
 
 
-def best_articles(snap: Snapshot, q: F.Question, pool: F.ArticlePool, model: RankingModel, off: frozenset[str],
-                  need: int) -> F.ArticlePool:
+def best_articles(
+    snap: Snapshot, q: F.Question, pool: F.ArticlePool, model: RankingModel, off: frozenset[str], need: int
+) -> F.ArticlePool:
     """The candidates that can be among the `need` best, with their term matrices: exactly the articles
     a full scoring would rank first, without the per-term look-ups for the rest.
 
@@ -284,7 +340,7 @@ def best_articles(snap: Snapshot, q: F.Question, pool: F.ArticlePool, model: Ran
     exact: list[np.ndarray] = []
     kth = -math.inf
     for start in range(0, min(len(order), MAX_SCORED_ARTICLES), PRUNE_CHUNK):
-        rows = order[start:start + PRUNE_CHUNK]
+        rows = order[start : start + PRUNE_CHUNK]
         if upper[rows[0]] < kth - 1e-9:
             break
         rows = np.sort(rows)
@@ -312,7 +368,17 @@ def feature_values(registry: dict, q: F.Question, pool, stage: str | None = None
     return {name: f.compute(q, pool) for name, f in registry.items() if stage is None or f.stage == stage}
 
 
-@dataclass
+@dataclass(frozen=True)
+class Candidate:
+    """A passage candidate read in full: its sentence, its article, and the quote that would show it."""
+
+    sentence: SentenceRow
+    article: ArticleRow
+    quote: str
+    quoted: frozenset[int]  # the positions of the sentences in the quote
+
+
+@dataclass(frozen=True)
 class Ranked:
     """One question's ranking, before passages are picked (also what the fitting script reads)."""
 
@@ -321,15 +387,23 @@ class Ranked:
     article_values: dict[str, np.ndarray]
     article_scores: np.ndarray
     top_articles: np.ndarray  # article pool rows, best first
-    rows: list[dict] = field(default_factory=list)  # passage candidates read in full, best first
+    rows: tuple[Candidate, ...] = ()  # passage candidates read in full, best first
     passage_values: dict[str, np.ndarray] = field(default_factory=dict)
     passage_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     window_decided: bool = False
     outside: int = 0
 
 
-def rank(snap: Snapshot, q: F.Question, ranking: Ranking, since_day: int | None, latest_day: int | None,
-         wanted: int, only_articles: np.ndarray | None = None, read_all: bool = False) -> Ranked:
+def rank(
+    snap: Snapshot,
+    q: F.Question,
+    ranking: Ranking,
+    since_day: int | None,
+    latest_day: int | None,
+    wanted: int,
+    only_articles: np.ndarray | None = None,
+    read_all: bool = False,
+) -> Ranked:
     """Score the articles, then the sentences of the best ones (`read_all`: text features for every
     candidate sentence, as the fitting script needs)."""
     model = model_for(snap, ranking, q.text)
@@ -337,8 +411,11 @@ def rank(snap: Snapshot, q: F.Question, ranking: Ranking, since_day: int | None,
     prune = not (read_all or ranking.hard_window)
     articles, outside = article_pool(snap, q, since_day, latest_day, only_articles, term_matrices=not prune)
     if prune:
-        articles = (best_articles(snap, q, articles, model, ranking.off, need) if len(articles.ids) >= PRUNE_FROM
-                    else with_terms(snap, q, articles, np.arange(len(articles.ids))))
+        articles = (
+            best_articles(snap, q, articles, model, ranking.off, need)
+            if len(articles.ids) >= PRUNE_FROM
+            else with_terms(snap, q, articles, np.arange(len(articles.ids)))
+        )
     values = feature_values(F.ARTICLE_FEATURES, q, articles)
     scores = model.article.score(values, ranking.off)
     order = np.lexsort((articles.ids, -scores))
@@ -348,16 +425,28 @@ def rank(snap: Snapshot, q: F.Question, ranking: Ranking, since_day: int | None,
         if inside.any():
             order, decided = order[inside], True
     top = order[:need]
-    ranked = Ranked(q, articles, values, scores, top, window_decided=decided, outside=outside)
-    if len(top):
-        _rank_passages(snap, ranked, model, ranking, wanted, read_all)
-    return ranked
+    passages = (
+        _rank_passages(snap, q, articles, scores[top], top, model, ranking, wanted, read_all)
+        if len(top)
+        else ((), {}, np.zeros(0))
+    )
+    return Ranked(q, articles, values, scores, top, *passages, window_decided=decided, outside=outside)
 
 
-def _rank_passages(snap: Snapshot, ranked: Ranked, model: RankingModel, ranking: Ranking, wanted: int,
-                   read_all: bool) -> None:
-    q, articles = ranked.question, ranked.articles
-    article_ids = articles.ids[ranked.top_articles]
+def _rank_passages(
+    snap: Snapshot,
+    q: F.Question,
+    articles: F.ArticlePool,
+    top_scores: np.ndarray,
+    top: np.ndarray,
+    model: RankingModel,
+    ranking: Ranking,
+    wanted: int,
+    read_all: bool,
+) -> tuple[tuple[Candidate, ...], dict[str, np.ndarray], np.ndarray]:
+    """The candidate sentences of the top articles (pool rows `top`, scored `top_scores`), best first, with
+    their feature values and scores."""
+    article_ids = articles.ids[top]
     firsts = snap.article_first[article_ids].astype(np.int64)
     by_first = np.argsort(firsts, kind="stable")  # the matrix rows come in sentence id order
     firsts, sizes = firsts[by_first], snap.article_size[article_ids[by_first]].astype(np.int64)
@@ -379,10 +468,14 @@ def _rank_passages(snap: Snapshot, ranked: Ranked, model: RankingModel, ranking:
     candidate = (position >= 1) & (holds.any(axis=1) | (position == 1))
     rows = np.flatnonzero(candidate)
     pool = F.PassagePool(
-        ids=matrix.ids[rows], article_score=ranked.article_scores[ranked.top_articles][rank_of_row[rows]],
-        article_rank=rank_of_row[rows].astype(np.float64), position=position[rows].astype(np.float64),
-        tfs=matrix.tfs[rows], lengths=matrix.lengths[rows].astype(np.float64),
-        neighbour_coverage=np.maximum(before, after)[rows], avg_length=snap.stats.avgdl,
+        ids=matrix.ids[rows],
+        article_score=top_scores[rank_of_row[rows]],
+        article_rank=rank_of_row[rows].astype(np.float64),
+        position=position[rows].astype(np.float64),
+        tfs=matrix.tfs[rows],
+        lengths=matrix.lengths[rows].astype(np.float64),
+        neighbour_coverage=np.maximum(before, after)[rows],
+        avg_length=snap.stats.avgdl,
     )
     cheap = feature_values(F.PASSAGE_FEATURES, q, pool, "postings")
     partial = model.passage.score(cheap, ranking.off)
@@ -391,38 +484,68 @@ def _rank_passages(snap: Snapshot, ranked: Ranked, model: RankingModel, ranking:
         keep = keep[: max(model.passages_read, wanted * 4)]
     pool = _subset(pool, keep)
     cheap = {name: values[keep] for name, values in cheap.items()}
-    texts = snap.sentences(sorted({int(i) + d for i in pool.ids for d in (-1, 0, 1)}))
-    pool_rows = [texts[int(i)] for i in pool.ids]
-    for row, b, a in zip(pool_rows, before[rows][keep], after[rows][keep]):
-        neighbours = {texts[p]["position"]: texts[p]["text"] for p in (row["id"] - 1, row["id"] + 1)
-                      if p in texts and texts[p]["article_id"] == row["article_id"] and texts[p]["position"] >= 1}
-        order = wanted_neighbours(row["text"], row["position"], b, a, ranking.uses("quotes"))
-        row["quote"], row["quoted"] = build_quote(row["text"], row["position"], neighbours, order)
+    sentences = snap.sentences(sorted({int(i) + d for i in pool.ids for d in (-1, 0, 1)}))
+    ids = [int(i) for i in article_ids]
+    article_rows = snap.articles(ids)
+    candidates = tuple(
+        [
+            _candidate(sentences, article_rows, sentences[i], b, a, ranking)
+            for i, b, a in zip(pool.ids.tolist(), before[rows][keep], after[rows][keep])
+        ]
+    )
     analyzer = snap.analyzer
-    pool.texts = [r["text"] for r in pool_rows]
-    pool.sentence_terms = [analyzer.terms(t) for t in pool.texts]
-    pool.quotes = [r["quote"] for r in pool_rows]
-    pool.quote_terms = [analyzer.terms(t) if t != s else w
-                        for t, s, w in zip(pool.quotes, pool.texts, pool.sentence_terms)]
-    _headline_evidence(snap, ranked, pool, pool_rows)
-    values = {**cheap, **feature_values(F.PASSAGE_FEATURES, q, pool, "text")}
+    texts = tuple([c.sentence.text for c in candidates])
+    sentence_terms = tuple([analyzer.terms(t) for t in texts])
+    quotes = tuple([c.quote for c in candidates])
+    text_pool = F.TextPassagePool(
+        **vars(pool),
+        texts=texts,
+        sentence_terms=sentence_terms,
+        quotes=quotes,
+        quote_terms=tuple([analyzer.terms(t) if t != s else w for t, s, w in zip(quotes, texts, sentence_terms)]),
+        **_headline_evidence(snap, q, ids, top_scores, article_rows, candidates),
+    )
+    values = {**cheap, **feature_values(F.PASSAGE_FEATURES, q, text_pool, "text")}
     scores = model.passage.score(values, ranking.off)
-    order = np.lexsort((pool.ids, -scores))
-    ranked.rows = [pool_rows[i] for i in order]
-    ranked.passage_values = {name: v[order] for name, v in values.items()}
-    ranked.passage_scores = scores[order]
+    order = np.lexsort((text_pool.ids, -scores))
+    return tuple(candidates[i] for i in order), {name: v[order] for name, v in values.items()}, scores[order]
 
 
-def _headline_evidence(snap: Snapshot, ranked: Ranked, pool: F.PassagePool, rows: list[dict]) -> None:
-    """The headlines' words beyond the question: each row's own, and those of the best articles weighted
-    by the softmax of their article scores, with their IDF over sentences."""
-    question_terms = set(ranked.question.terms)
-    top = ranked.top_articles
-    ids = [int(i) for i in ranked.articles.ids[top]]
-    marks = ",".join("?" * len(ids))
-    titles = dict(snap.conn.execute(f"select id, title from articles where id in ({marks})", ids).fetchall())
-    terms_of = {i: frozenset(snap.analyzer.terms(titles.get(i, ""))) - question_terms for i in ids}
-    scores = ranked.article_scores[top]
+def _candidate(
+    sentences: dict[int, SentenceRow],
+    articles: dict[int, ArticleRow],
+    row: SentenceRow,
+    before: float,
+    after: float,
+    ranking: Ranking,
+) -> Candidate:
+    """The sentence with its article and its quote: the body neighbours it takes in (`before`, `after`:
+    how well those match the question)."""
+    neighbours = {
+        n.position: n.text
+        for n in (sentences.get(row.id - 1), sentences.get(row.id + 1))
+        if n is not None and n.article_id == row.article_id and n.position >= 1
+    }
+    order = wanted_neighbours(row.text, row.position, before, after, ranking.uses("quotes"))
+    quote, quoted = build_quote(row.text, row.position, neighbours, order)
+    return Candidate(row, articles[row.article_id], quote, quoted)
+
+
+def _headline_evidence(
+    snap: Snapshot,
+    q: F.Question,
+    ids: list[int],
+    scores: np.ndarray,
+    articles: dict[int, ArticleRow],
+    candidates: tuple[Candidate, ...],
+) -> dict:
+    """The text pool's headline fields: the headlines' words beyond the question, each candidate's own
+    and those of the best articles (`ids`, scored `scores`) weighted by the softmax of their scores,
+    with their IDF over sentences."""
+    question_terms = set(q.terms)
+    terms_of = {
+        i: frozenset(snap.analyzer.terms(articles[i].title if i in articles else "")) - question_terms for i in ids
+    }
     weights = np.exp(scores - scores.max())
     weights /= weights.sum()
     by_article: dict[int, dict[str, float]] = {}
@@ -434,21 +557,30 @@ def _headline_evidence(snap: Snapshot, ranked: Ranked, pool: F.PassagePool, rows
                     others[term] = others.get(term, 0.0) + float(weight)
         by_article[article_id] = others
     vocabulary = sorted({t for terms in terms_of.values() for t in terms})
-    df = dict(snap.conn.execute(
-        f"select term, df from postings where term in ({','.join('?' * len(vocabulary))})", vocabulary).fetchall()
-    ) if vocabulary else {}
+    df = snap.document_frequencies(vocabulary) if vocabulary else {}
     n = snap.stats.documents
-    pool.term_idf = {t: float(F.lucene_idf(n, np.array([df[t]]))[0]) for t in df}
-    pool.feedback_by_article = by_article
-    pool.title_terms = [terms_of.get(row["article_id"], frozenset()) for row in rows]
     weight_of = dict(zip(ids, weights.tolist()))
-    pool.article_ids = np.array([row["article_id"] for row in rows], dtype=np.int64)
-    pool.article_weight = np.array([weight_of.get(row["article_id"], 0.0) for row in rows])
+    article_of = [c.sentence.article_id for c in candidates]
+    return {
+        "term_idf": {t: float(F.lucene_idf(n, np.array([df[t]]))[0]) for t in df},
+        "feedback_by_article": by_article,
+        "title_terms": tuple(terms_of.get(a, frozenset()) for a in article_of),
+        "article_ids": np.array(article_of, dtype=np.int64),
+        "article_weight": np.array([weight_of.get(a, 0.0) for a in article_of]),
+    }
 
 
 def _subset(pool: F.PassagePool, keep: np.ndarray) -> F.PassagePool:
-    return F.PassagePool(pool.ids[keep], pool.article_score[keep], pool.article_rank[keep], pool.position[keep],
-                         pool.tfs[keep], pool.lengths[keep], pool.neighbour_coverage[keep], pool.avg_length)
+    return F.PassagePool(
+        pool.ids[keep],
+        pool.article_score[keep],
+        pool.article_rank[keep],
+        pool.position[keep],
+        pool.tfs[keep],
+        pool.lengths[keep],
+        pool.neighbour_coverage[keep],
+        pool.avg_length,
+    )
 
 
 def _text_key(text: str) -> str:
@@ -456,35 +588,46 @@ def _text_key(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def pick(ranked: Ranked, wanted: int, cut: float) -> list[tuple[int, int]]:
-    """(row index, copies) of the passages to show, best first: at most PER_ARTICLE per article, whose
-    quotes do not overlap; a sentence carried by several articles once, with the earliest date; none
-    scoring more than `cut` below the first."""
-    picked: list[list[int]] = []
+@dataclass(frozen=True)
+class Pick:
+    """A passage to show: `row` of the ranking, carried by `copies` articles, the earliest of them that of
+    row `shown` (whose title, date and source are shown)."""
+
+    row: int
+    copies: int = 1
+    shown: int = 0
+
+
+def pick(ranked: Ranked, wanted: int, cut: float) -> list[Pick]:
+    """The passages to show, best first: at most PER_ARTICLE per article, whose quotes do not overlap; a
+    sentence carried by several articles once, with the earliest date; none scoring more than `cut` below
+    the first."""
+    picked: list[list[int]] = []  # [row, copies, shown]
     by_text: dict[str, int] = {}
     by_article: dict[int, list[int]] = {}
     scores = ranked.passage_scores
-    for i, row in enumerate(ranked.rows):
-        key = _text_key(row["text"])
+    rows = ranked.rows
+    for i, row in enumerate(rows):
+        article_id = row.sentence.article_id
+        key = _text_key(row.sentence.text)
         if key in by_text:
             entry = picked[by_text[key]]
-            first = ranked.rows[entry[0]]
-            if first["article_id"] != row["article_id"]:
+            if rows[entry[0]].sentence.article_id != article_id:
                 entry[1] += 1
-                if row["date"] < first.get("earliest", first)["date"]:
-                    first["earliest"] = row
+                if row.article.date < rows[entry[2]].article.date:
+                    entry[2] = i
             continue
         if picked and scores[i] < scores[picked[0][0]] - cut:
             break
-        same_article = by_article.setdefault(row["article_id"], [])
+        same_article = by_article.setdefault(article_id, [])
         if len(same_article) >= PER_ARTICLE or len(picked) >= wanted:
             continue
-        if any(row["quoted"] & ranked.rows[j]["quoted"] for j in same_article):
+        if any(row.quoted & rows[j].quoted for j in same_article):
             continue  # two neighbouring sentences would each be quoted with the other: show that text once
         same_article.append(i)
         by_text[key] = len(picked)
-        picked.append([i, 1])
-    return [(i, copies) for i, copies in picked]
+        picked.append([i, 1, i])
+    return [Pick(i, copies, shown) for i, copies, shown in picked]
 
 
 def answer(
@@ -502,57 +645,83 @@ def answer(
     """Answer a question from the index: up to `top` passages after the first `offset`
     (`only_articles`: from those article ids alone, as a standing question asks new articles)."""
     started = time.perf_counter()
-    text = clean_question(question)
     with index.snapshot() as snap:
-        terms = snap.analyzer.terms(text)[:MAX_QUERY_TERMS]
-        if not terms:
+        prepared = prepare_question(snap, question, since, until, as_of)
+        if prepared is None:
             return Answer(question, took_ms=_ms(started), notice=NO_WORDS)
-        latest = min((d for d in (until, as_of) if d), default=None)
-        latest_day = _day(latest) if latest else None
-        since_day = _day(since) if since else None
-        q = read_question(snap, text, terms, reference_day(as_of))
+        q = prepared.question
         wanted = offset + top
         only = np.asarray(only_articles, dtype=np.int64) if only_articles is not None else None
-        ranked = rank(snap, q, ranking, since_day, latest_day, wanted + 1, only)
-        model = model_for(snap, ranking, text)
+        ranked = rank(snap, q, ranking, prepared.since_day, prepared.latest_day, wanted + 1, only)
+        model = model_for(snap, ranking, q.text)
         cut = model.cut if ranking.uses("cut") else math.inf
         picked = pick(ranked, wanted + 1, cut)
-        passages = [_passage(snap, ranked, i, copies, explain, model, ranking) for i, copies in picked[offset:wanted]]
+        passages = [_passage(snap, ranked, p, explain, model, ranking) for p in picked[offset:wanted]]
     notice = "" if passages else NO_MATCH
-    return Answer(question, tuple(passages), _ms(started), tuple(terms), notice, len(picked) > wanted, q.frame,
-                  ranked.outside, since, latest, model.answers_at)
+    return Answer(
+        question,
+        tuple(passages),
+        _ms(started),
+        prepared.terms,
+        notice,
+        len(picked) > wanted,
+        q.frame,
+        ranked.outside,
+        since,
+        prepared.latest,
+        model.answers_at,
+    )
 
 
-def _passage(snap: Snapshot, ranked: Ranked, i: int, copies: int, explain: bool, model: RankingModel,
-             ranking: Ranking) -> Passage:
+def _passage(
+    snap: Snapshot, ranked: Ranked, picked: Pick, explain: bool, model: RankingModel, ranking: Ranking
+) -> Passage:
+    i = picked.row
     row = ranked.rows[i]
-    shown = row.get("earliest", row)
-    quote = row["quote"]
+    shown = ranked.rows[picked.shown].article
+    quote = row.quote
     terms = set(ranked.question.terms)
     highlights = tuple((a, b) for a, b, term in snap.analyzer.spans(quote) if term in terms)
     details: tuple = ()
     typical: tuple = ()
     if explain:
         details, typical = _explain(ranked, i, model, ranking)
-    return Passage(sentence=row["text"], quote=quote, title=shown["title"], date=shown["date"],
-                   source=shown["source"], score=float(ranked.passage_scores[i]), url=shown["url"] or "",
-                   highlights=highlights, article_id=row["article_id"], sentence_id=row["id"], copies=copies,
-                   explain=details, typical=typical)
+    return Passage(
+        sentence=row.sentence.text,
+        quote=quote,
+        title=shown.title,
+        date=shown.date,
+        source=shown.source,
+        score=float(ranked.passage_scores[i]),
+        url=shown.url or "",
+        highlights=highlights,
+        article_id=row.sentence.article_id,
+        sentence_id=row.sentence.id,
+        copies=picked.copies,
+        explain=details,
+        typical=typical,
+    )
 
 
 def _explain(ranked: Ranked, i: int, model: RankingModel, ranking: Ranking) -> tuple[tuple, tuple]:
     """Each feature's value and contribution to this passage's score, and its article's; and each one's
     typical value (the model's mean, from which contributions are measured)."""
-    values = {name: v[i:i + 1] for name, v in ranked.passage_values.items()}
+    values = {name: v[i : i + 1] for name, v in ranked.passage_values.items()}
     contributions = model.passage.terms(values, ranking.off)[0]
-    out = [(f"passage.{name}", float(values[name][0]), float(c))
-           for name, c in zip(model.passage.names, contributions) if name in values]
+    out = [
+        (f"passage.{name}", float(values[name][0]), float(c))
+        for name, c in zip(model.passage.names, contributions)
+        if name in values
+    ]
     typical = [float(m) for name, m in zip(model.passage.names, model.passage.means) if name in values]
-    row_in_pool = int(np.searchsorted(ranked.articles.ids, ranked.rows[i]["article_id"]))
-    article_values = {name: v[row_in_pool:row_in_pool + 1] for name, v in ranked.article_values.items()}
+    row_in_pool = int(np.searchsorted(ranked.articles.ids, ranked.rows[i].sentence.article_id))
+    article_values = {name: v[row_in_pool : row_in_pool + 1] for name, v in ranked.article_values.items()}
     article_contributions = model.article.terms(article_values, ranking.off)[0]
-    out += [(f"article.{name}", float(article_values[name][0]), float(c))
-            for name, c in zip(model.article.names, article_contributions) if name in article_values]
+    out += [
+        (f"article.{name}", float(article_values[name][0]), float(c))
+        for name, c in zip(model.article.names, article_contributions)
+        if name in article_values
+    ]
     typical += [float(m) for name, m in zip(model.article.names, model.article.means) if name in article_values]
     return tuple(out), tuple(typical)
 

@@ -7,22 +7,29 @@ a place phrase, a number). The question's dates are read by `bot.ranking.timefra
 
 from __future__ import annotations
 
-import calendar
 import re
 
-MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+from .timeframe import MONTHS
 
 _TYPE_PATTERNS = [
-    ("number", r"\b(how (many|much|long|far|old|big|large|tall|often)|what (percentage|percent|number|amount)|"
-               r"сколько|كم)\b"),
-    ("time", r"\b(when|what (year|month|day|date|time|century|decade)|in which (year|month)|"
-             r"когда|в каком году|متى|في أي عام)\b"),
+    (
+        "number",
+        r"\b(how (many|much|long|far|old|big|large|tall|often)|what (percentage|percent|number|amount)|"
+        r"сколько|كم)\b",
+    ),
+    (
+        "time",
+        r"\b(when|what (year|month|day|date|time|century|decade)|in which (year|month)|"
+        r"когда|в каком году|متى|في أي عام)\b",
+    ),
     ("person", r"\b(who|whom|whose|кто|кого|кому|чей)\b|^\s*من\s"),
     ("place", r"\b(where|in which (country|city|state|region)|где|куда|откуда|أين)\b"),
 ]
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
-                     r"dozen|half)\b", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
+    r"dozen|half)\b",
+    re.IGNORECASE,
+)
 _TIME = re.compile(
     r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b|"
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
@@ -33,6 +40,7 @@ _TIME = re.compile(
 )
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+|\b[A-ZА-Я][a-zа-я]+\s+[A-ZА-Я][a-zа-я]+")
 _PLACE = re.compile(r"\b(in|at|near|from|to|в|во|на|из|في)\s+[A-ZА-Я\u0600-\u06ff]", re.UNICODE)
+
 
 def answer_type(question: str) -> str | None:
     """'number', 'time', 'person', 'place' or None."""

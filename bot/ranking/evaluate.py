@@ -68,8 +68,8 @@ def contains_answer(text: str, answers: tuple[str, ...]) -> bool:
     """Is one of the answer strings in the text? Quote marks around an answer are the quiz's typography
     ('"Mona Lisa"'), not part of the answer, so they are not required in the text."""
     haystack = normalise_for_match(text)
-    for answer in answers:
-        needle = normalise_for_match(answer).strip("\"'")
+    for expected in answers:
+        needle = normalise_for_match(expected).strip("\"'")
         if needle and needle in haystack:
             return True
     return False
@@ -82,16 +82,29 @@ def load_questions(path: Path) -> list[Question]:
             continue
         try:
             item = json.loads(line)
-            questions.append(Question(str(item["id"]), item["question"], tuple(item["answers"]),
-                                      tuple(item.get("gold_files", ())), item.get("question_date")))
+            questions.append(
+                Question(
+                    str(item["id"]),
+                    item["question"],
+                    tuple(item["answers"]),
+                    tuple(item.get("gold_files", ())),
+                    item.get("question_date"),
+                )
+            )
         except (ValueError, KeyError, TypeError):
             raise DatasetError(f"{path.name} line {number} is not a question object") from None
     return questions
 
 
-def evaluate(dataset: Path, language: str = "en", as_of: bool = False, top: int = 10,
-             ranking: Ranking | None = None, index_path: Path | None = None,
-             questions_file: str | None = None) -> EvalReport:
+def evaluate(
+    dataset: Path,
+    language: str = "en",
+    as_of: bool = False,
+    top: int = 10,
+    ranking: Ranking | None = None,
+    index_path: Path | None = None,
+    questions_file: str | None = None,
+) -> EvalReport:
     """Build a temporary index of the data set (or use `index_path`, building it there if missing) and
     score every question of questions.jsonl (or of `questions_file`, a file inside the data set)."""
     dataset = Path(dataset)
@@ -108,23 +121,23 @@ def evaluate(dataset: Path, language: str = "en", as_of: bool = False, top: int 
         if index_path is None or not index_path.exists():
             rebuild(corpus, path, language=language)
         report = score_questions(Index(path), questions, as_of=as_of, top=top, ranking=ranking)
-    return replace(report, dataset=dataset.name + ("" if not questions_file else f"/{questions_path.name}"),
-                   language=language)
+    return replace(
+        report, dataset=dataset.name + ("" if not questions_file else f"/{questions_path.name}"), language=language
+    )
 
 
-def score_questions(index: Index, questions: list[Question], as_of: bool = False, top: int = 10,
-                    ranking: Ranking | None = None) -> EvalReport:
+def score_questions(
+    index: Index, questions: list[Question], as_of: bool = False, top: int = 10, ranking: Ranking | None = None
+) -> EvalReport:
     """The metrics of one ranking on some questions, over an index already built."""
     ranking = ranking or Ranking()
     with index.snapshot() as snap:
-        mean_sentence = snap.conn.execute(
-            "select avg(length(text)) from sentences where is_title = 0").fetchone()[0] or 0.0
+        mean_sentence = snap.mean_sentence_length()
     hits = {"s1": 0, "s3": 0, "q1": 0, "q3": 0, "a1": 0}
     reciprocal, quote_chars, quote_count, took = 0.0, 0, 0, []
     started = time.perf_counter()
     for q in questions:
-        result = answer(index, q.question, top=max(top, 3), as_of=q.question_date if as_of else None,
-                        ranking=ranking)
+        result = answer(index, q.question, top=max(top, 3), as_of=q.question_date if as_of else None, ranking=ranking)
         took.append(result.took_ms)
         passages = result.passages
         sentence_hits = [contains_answer(p.sentence, q.answers) for p in passages]
@@ -142,12 +155,20 @@ def score_questions(index: Index, questions: list[Question], as_of: bool = False
     n = max(len(questions), 1)
     took.sort()
     return EvalReport(
-        dataset="", language="", questions=len(questions),
-        sentence_hit_at_1=hits["s1"] / n, sentence_hit_at_3=hits["s3"] / n,
-        quote_hit_at_1=hits["q1"] / n, quote_hit_at_3=hits["q3"] / n, mrr_at_10=reciprocal / n,
-        article_at_1=hits["a1"] / n, mean_quote_chars=quote_chars / max(quote_count, 1),
-        mean_sentence_chars=mean_sentence, questions_per_second=len(questions) / max(seconds, 1e-9),
-        took_ms_median=took[len(took) // 2] if took else 0.0, ranking=ranking.describe(),
+        dataset="",
+        language="",
+        questions=len(questions),
+        sentence_hit_at_1=hits["s1"] / n,
+        sentence_hit_at_3=hits["s3"] / n,
+        quote_hit_at_1=hits["q1"] / n,
+        quote_hit_at_3=hits["q3"] / n,
+        mrr_at_10=reciprocal / n,
+        article_at_1=hits["a1"] / n,
+        mean_quote_chars=quote_chars / max(quote_count, 1),
+        mean_sentence_chars=mean_sentence,
+        questions_per_second=len(questions) / max(seconds, 1e-9),
+        took_ms_median=took[len(took) // 2] if took else 0.0,
+        ranking=ranking.describe(),
     )
 
 

@@ -16,15 +16,16 @@ hold (a look-up per term and article, the costly part with many candidates); the
 are shares in [0, 1], so an article's best possible score is known without them,
 and they are computed only for articles that can still reach the top;
 "text" features read the sentences' text and are computed only for the best
-candidates by the postings features. A new idea is one function here and a re-fit
-(`python bench/fit_ranking.py`); `newsbot eval --without NAME` measures each.
+candidates by the postings features (a `TextPassagePool`, built whole for them).
+A new idea is one function here and a re-fit (`python bench/fit_ranking.py`);
+`newsbot eval --without NAME` measures each.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,16 +55,12 @@ def feature(level: str, stage: str = "postings"):
 
     def register(function):
         registry = ARTICLE_FEATURES if level == "article" else PASSAGE_FEATURES
-        registry[function.__name__] = Feature(function.__name__, level, stage, function,
-                                              (function.__doc__ or "").strip())
+        registry[function.__name__] = Feature(
+            function.__name__, level, stage, function, (function.__doc__ or "").strip()
+        )
         return function
 
     return register
-
-
-def names(level: str, stage: str | None = None) -> list[str]:
-    registry = ARTICLE_FEATURES if level == "article" else PASSAGE_FEATURES
-    return [n for n, f in registry.items() if stage is None or f.stage == stage]
 
 
 @dataclass(frozen=True)
@@ -82,7 +79,7 @@ class Question:
     words: frozenset[str]  # its words, case-folded: a sentence's *new* names are the answer's candidates
 
 
-@dataclass
+@dataclass(frozen=True)
 class ArticlePool:
     """Candidate articles (every article holding a question term, within the dates asked)."""
 
@@ -96,9 +93,10 @@ class ArticlePool:
     bm25_best: float | None = None  # the best BM25 of every candidate (when these are only some of them)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PassagePool:
-    """Candidate sentences of the best articles (the title is not one: the lead stands for it)."""
+    """Candidate sentences of the best articles (the title is not one: the lead stands for it), with what
+    the "postings" features need."""
 
     ids: np.ndarray
     article_score: np.ndarray  # the article model's score of each sentence's article
@@ -108,14 +106,20 @@ class PassagePool:
     lengths: np.ndarray
     neighbour_coverage: np.ndarray
     avg_length: float
-    texts: list[str] = field(default_factory=list)  # filled for the "text" stage
-    sentence_terms: list[list[str]] = field(default_factory=list)
-    quotes: list[str] = field(default_factory=list)
-    quote_terms: list[list[str]] = field(default_factory=list)
-    title_terms: list[frozenset[str]] = field(default_factory=list)  # its headline's terms not in the question
-    feedback_by_article: dict[int, dict[str, float]] = field(default_factory=dict)  # per article: the other
-    # best articles' headline terms (beyond the question), weighted by those articles' probability
-    term_idf: dict[str, float] = field(default_factory=dict)  # Lucene IDF of those headline terms
+
+
+@dataclass(frozen=True)
+class TextPassagePool(PassagePool):
+    """The best of a passage pool read in full: with what the "text" features need too (one entry per row)."""
+
+    texts: tuple[str, ...] = ()
+    sentence_terms: tuple[list[str], ...] = ()
+    quotes: tuple[str, ...] = ()  # what would be shown: the sentence with the neighbours it takes in
+    quote_terms: tuple[list[str], ...] = ()
+    title_terms: tuple[frozenset[str], ...] = ()  # its headline's terms not in the question
+    feedback_by_article: Mapping[int, Mapping[str, float]] = field(default_factory=dict)  # per article: the
+    # other best articles' headline terms (beyond the question), weighted by those articles' probability
+    term_idf: Mapping[str, float] = field(default_factory=dict)  # Lucene IDF of those headline terms
     article_weight: np.ndarray | None = None  # softmax of the article scores, per row's article
     article_ids: np.ndarray | None = None  # each row's article id
 
@@ -144,6 +148,7 @@ def _recency(q: Question, pool: ArticlePool, days: float) -> np.ndarray:
 
 
 # --- article level ------------------------------------------------------------------------
+
 
 @feature("article")
 def article_bm25(q: Question, pool: ArticlePool) -> np.ndarray:
@@ -230,6 +235,7 @@ def in_soft_window(q: Question, pool: ArticlePool) -> np.ndarray:
 
 # --- passage level ------------------------------------------------------------------------
 
+
 @feature("passage")
 def article_score(q: Question, pool: PassagePool) -> np.ndarray:
     """The article model's score of the sentence's article: the right article holds the answer."""
@@ -312,7 +318,7 @@ def position(q: Question, pool: PassagePool) -> np.ndarray:
 
 
 @feature("passage", "text")
-def near_coverage(q: Question, pool: PassagePool) -> np.ndarray:
+def near_coverage(q: Question, pool: TextPassagePool) -> np.ndarray:
     """IDF-weighted share of the question's terms the sentence misses exactly but holds as a variant
     the stemmer did not join (the same first four letters: merger / merge, Russian and Arabic inflections)."""
     idf = dict(zip(q.terms, q.sentence_idf))
@@ -328,16 +334,17 @@ def near_coverage(q: Question, pool: PassagePool) -> np.ndarray:
 
 
 @feature("passage", "text")
-def proximity(q: Question, pool: PassagePool) -> np.ndarray:
+def proximity(q: Question, pool: TextPassagePool) -> np.ndarray:
     """Share of the question's word pairs found side by side, in order (names, fixed phrases)."""
     if not q.bigrams:
         return np.zeros(len(pool.ids))
-    return np.array([len(q.bigrams.intersection(zip(words, words[1:]))) / len(q.bigrams)
-                     for words in pool.sentence_terms])
+    return np.array(
+        [len(q.bigrams.intersection(zip(words, words[1:]))) / len(q.bigrams) for words in pool.sentence_terms]
+    )
 
 
 @feature("passage", "text")
-def answer_cue(q: Question, pool: PassagePool) -> np.ndarray:
+def answer_cue(q: Question, pool: TextPassagePool) -> np.ndarray:
     """The sentence holds what the question asks for: a number (how many), a date (when), a name (who),
     a place (where)."""
     if not q.kind:
@@ -346,7 +353,7 @@ def answer_cue(q: Question, pool: PassagePool) -> np.ndarray:
 
 
 @feature("passage", "text")
-def new_names(q: Question, pool: PassagePool) -> np.ndarray:
+def new_names(q: Question, pool: TextPassagePool) -> np.ndarray:
     """Names and numbers in the sentence that the question does not have (up to three, as a share of three):
     an answer says something the question does not."""
     out = np.zeros(len(pool.ids))
@@ -357,20 +364,24 @@ def new_names(q: Question, pool: PassagePool) -> np.ndarray:
 
 
 @feature("passage", "text")
-def quote_coverage(q: Question, pool: PassagePool) -> np.ndarray:
+def quote_coverage(q: Question, pool: TextPassagePool) -> np.ndarray:
     """IDF-weighted share of the question's terms in the quote shown (the sentence and the neighbours it takes)."""
-    return coverage(np.array([[t in set(words) for t in q.terms] for words in pool.quote_terms]).reshape(
-        len(pool.ids), len(q.terms)), q.sentence_idf)
+    return coverage(
+        np.array([[t in set(words) for t in q.terms] for words in pool.quote_terms]).reshape(
+            len(pool.ids), len(q.terms)
+        ),
+        q.sentence_idf,
+    )
 
 
 @feature("passage", "text")
-def length(q: Question, pool: PassagePool) -> np.ndarray:
+def length(q: Question, pool: TextPassagePool) -> np.ndarray:
     """log(characters) / log(1000): very short sentences rarely hold an answer."""
     return np.array([min(math.log(max(len(t), 1)) / math.log(1000), 1.0) for t in pool.texts])
 
 
 @feature("passage", "text")
-def title_echo(q: Question, pool: PassagePool) -> np.ndarray:
+def title_echo(q: Question, pool: TextPassagePool) -> np.ndarray:
     """IDF-weighted share of its headline's other words (those not in the question) that the sentence
     repeats: headlines carry the news, and the answer with it."""
     out = np.zeros(len(pool.ids))
@@ -382,7 +393,7 @@ def title_echo(q: Question, pool: PassagePool) -> np.ndarray:
 
 
 @feature("passage", "text")
-def redundancy(q: Question, pool: PassagePool) -> np.ndarray:
+def redundancy(q: Question, pool: TextPassagePool) -> np.ndarray:
     """How much of what the other best articles' headlines say beyond the question the sentence says too
     (each headline weighted by its article's probability): other outlets' headlines on the same story
     repeat the answer."""
@@ -403,7 +414,7 @@ def names_in(text: str) -> set[str]:
 
 
 @feature("passage", "text")
-def name_agreement(q: Question, pool: PassagePool) -> np.ndarray:
+def name_agreement(q: Question, pool: TextPassagePool) -> np.ndarray:
     """For the sentence's best new name (or number), the weight of the other articles whose candidate
     sentences carry it too: the answer is what several outlets agree on."""
     if pool.article_weight is None or not len(pool.ids):

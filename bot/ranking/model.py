@@ -48,8 +48,10 @@ class LinearModel:
         return self.terms(values, without).sum(axis=1)
 
     def as_json(self) -> dict:
-        return {name: {"weight": round(float(w), 6), "mean": round(float(m), 6), "scale": round(float(s), 6)}
-                for name, w, m, s in zip(self.names, self.weights, self.means, self.scales)}
+        return {
+            name: {"weight": round(float(w), 6), "mean": round(float(m), 6), "scale": round(float(s), 6)}
+            for name, w, m, s in zip(self.names, self.weights, self.means, self.scales)
+        }
 
     @classmethod
     def from_json(cls, data: dict, registry: dict) -> LinearModel:
@@ -57,9 +59,12 @@ class LinearModel:
         if unknown:
             raise ModelError(f"the ranking file names an unknown feature {sorted(unknown)[0]!r}")
         names = tuple(data)
-        return cls(names, np.array([data[n]["weight"] for n in names], dtype=np.float64),
-                   np.array([data[n].get("mean", 0.0) for n in names], dtype=np.float64),
-                   np.array([data[n].get("scale", 1.0) or 1.0 for n in names], dtype=np.float64))
+        return cls(
+            names,
+            np.array([data[n]["weight"] for n in names], dtype=np.float64),
+            np.array([data[n].get("mean", 0.0) for n in names], dtype=np.float64),
+            np.array([data[n].get("scale", 1.0) or 1.0 for n in names], dtype=np.float64),
+        )
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,14 @@ class RankingModel:
         (the article model is shared)."""
         for name, model in self.languages:
             if name == language:
-                return replace(self, passage=model.passage, calibration=model.calibration, cut=model.cut,
-                               answers_at=model.answers_at, languages=())
+                return replace(
+                    self,
+                    passage=model.passage,
+                    calibration=model.calibration,
+                    cut=model.cut,
+                    answers_at=model.answers_at,
+                    languages=(),
+                )
         return self
 
     def probability(self, score: float) -> float:
@@ -89,29 +100,48 @@ class RankingModel:
         return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
 
     def as_json(self) -> dict:
-        data = {"article": self.article.as_json(), **self._passage_json(),
-                "articles_read": self.articles_read, "passages_read": self.passages_read}
+        data = {
+            "article": self.article.as_json(),
+            **self._passage_json(),
+            "articles_read": self.articles_read,
+            "passages_read": self.passages_read,
+        }
         if self.languages:
             data["languages"] = {name: model._passage_json() for name, model in self.languages}
         return data
 
     def _passage_json(self) -> dict:
-        return {"passage": self.passage.as_json(),
-                "calibration": {"a": round(self.calibration[0], 6), "b": round(self.calibration[1], 6)},
-                "cut": None if math.isinf(self.cut) else round(self.cut, 6),
-                "answers_at": None if math.isinf(self.answers_at) else round(self.answers_at, 6)}
+        return {
+            "passage": self.passage.as_json(),
+            "calibration": {"a": round(self.calibration[0], 6), "b": round(self.calibration[1], 6)},
+            "cut": None if math.isinf(self.cut) else round(self.cut, 6),
+            "answers_at": None if math.isinf(self.answers_at) else round(self.answers_at, 6),
+        }
 
     @classmethod
     def from_json(cls, data: dict, source: str = "") -> RankingModel:
         try:
             article = LinearModel.from_json(data["article"], ARTICLE_FEATURES)
             passage, calibration, cut, answers_at = cls._passage_parts(data)
-            model = cls(article, passage, calibration, cut, answers_at,
-                        articles_read=int(data.get("articles_read", 10)),
-                        passages_read=int(data.get("passages_read", 40)), source=source)
-            languages = tuple((name, replace(model, **dict(zip(("passage", "calibration", "cut", "answers_at"),
-                                                             cls._passage_parts(part)))))
-                              for name, part in sorted((data.get("languages") or {}).items()))
+            model = cls(
+                article,
+                passage,
+                calibration,
+                cut,
+                answers_at,
+                articles_read=int(data.get("articles_read", 10)),
+                passages_read=int(data.get("passages_read", 40)),
+                source=source,
+            )
+            languages = tuple(
+                (
+                    name,
+                    replace(
+                        model, **dict(zip(("passage", "calibration", "cut", "answers_at"), cls._passage_parts(part)))
+                    ),
+                )
+                for name, part in sorted((data.get("languages") or {}).items())
+            )
             return replace(model, languages=languages)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             if isinstance(error, ModelError):
@@ -122,9 +152,12 @@ class RankingModel:
     def _passage_parts(data: dict) -> tuple[LinearModel, tuple[float, float], float, float]:
         calibration = data.get("calibration") or {}
         cut, answers_at = data.get("cut"), data.get("answers_at")
-        return (LinearModel.from_json(data["passage"], PASSAGE_FEATURES),
-                (float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0))),
-                math.inf if cut is None else float(cut), math.inf if answers_at is None else float(answers_at))
+        return (
+            LinearModel.from_json(data["passage"], PASSAGE_FEATURES),
+            (float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0))),
+            math.inf if cut is None else float(cut),
+            math.inf if answers_at is None else float(answers_at),
+        )
 
     @classmethod
     def load(cls, path: Path | str) -> RankingModel:
@@ -138,20 +171,39 @@ class RankingModel:
 
 def _uniform(registry: dict, weights: dict[str, float]) -> LinearModel:
     names = tuple(registry)
-    return LinearModel(names, np.array([weights.get(n, 0.0) for n in names]), np.zeros(len(names)),
-                       np.ones(len(names)))
+    return LinearModel(names, np.array([weights.get(n, 0.0) for n in names]), np.zeros(len(names)), np.ones(len(names)))
 
 
 # Hand-set weights on the raw feature values, in the spirit of the constants the ranking had before it
 # was fitted (BM25 first, coverage and context on top, a mild preference for recent articles). They
 # are the baseline the fitted weights are measured against (`newsbot eval --weights hand-set`).
 HAND_SET = RankingModel(
-    _uniform(ARTICLE_FEATURES, {"article_bm25": 4.0, "article_coverage": 2.0, "title_coverage": 1.0,
-                                "recent_10_days": 1.0, "recent_60_days": 0.5, "in_window": 1.5,
-                                "in_soft_window": 0.5}),
-    _uniform(PASSAGE_FEATURES, {"article_score": 0.3, "sentence_bm25": 3.0, "sentence_coverage": 2.0,
-                                "near_coverage": 1.0, "neighbour_coverage": 0.5, "lead": 0.3,
-                                "proximity": 0.5, "answer_cue": 0.3, "quote_coverage": 0.5}),
+    _uniform(
+        ARTICLE_FEATURES,
+        {
+            "article_bm25": 4.0,
+            "article_coverage": 2.0,
+            "title_coverage": 1.0,
+            "recent_10_days": 1.0,
+            "recent_60_days": 0.5,
+            "in_window": 1.5,
+            "in_soft_window": 0.5,
+        },
+    ),
+    _uniform(
+        PASSAGE_FEATURES,
+        {
+            "article_score": 0.3,
+            "sentence_bm25": 3.0,
+            "sentence_coverage": 2.0,
+            "near_coverage": 1.0,
+            "neighbour_coverage": 0.5,
+            "lead": 0.3,
+            "proximity": 0.5,
+            "answer_cue": 0.3,
+            "quote_coverage": 0.5,
+        },
+    ),
     source="hand-set",
 )
 

@@ -26,8 +26,9 @@ def leans_back(text: str) -> bool:
     return bool(_LEANS_BACK.match(text)) or len(text) < SHORT_SENTENCE
 
 
-def wanted_neighbours(text: str, position: int, before_matches: float, after_matches: float,
-                      with_matches: bool = True) -> list[int]:
+def wanted_neighbours(
+    text: str, position: int, before_matches: float, after_matches: float, with_matches: bool = True
+) -> list[int]:
     """Positions of the neighbours to try, most wanted first: the one before when the sentence leans on
     it, then the one that matches the question better (the answer is often next to the sentence that
     matches best: measured, taking the better neighbour whenever it fits raised quote_hit@1 by about

@@ -22,9 +22,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-_MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
-_MONTHS["sept"] = 9
+MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}  # the one table of month names
+MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}  # and their abbreviations
+_MONTHS = MONTHS | {"sept": 9}  # a date may also be written "Sept. 3"
 _MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 _WEEKDAY = "(" + "|".join(_WEEKDAYS) + ")"
@@ -51,9 +51,6 @@ class TimeFrame:
     kind: str = ""
     decisive: bool = False
     recent_words: bool = False  # "latest", "recently", "new": the question wants the news of now
-
-    def holds(self, date: str) -> bool:
-        return bool(self.start and self.end and self.start <= date <= self.end)
 
 
 def _window(start: dt.date, end: dt.date, kind: str, decisive: bool, recent: bool) -> TimeFrame:
@@ -91,7 +88,8 @@ def _read(text: str, today: dt.date) -> TimeFrame:
         return _window(start, min(end, today), "relative", True, recent)
 
     if re.search(r"\b(this|the) (past )?week\b|\bpast (seven|7) days\b|\bthis past week\b", text) and not re.search(
-            r"\b(this|the) week(end)? (of|before|after)\b", text):
+        r"\b(this|the) week(end)? (of|before|after)\b", text
+    ):
         return relative(today - 6 * day, today)
     if re.search(r"\blast week\b|\bweek before last\b", text):
         return relative(today - 13 * day, today - 7 * day)
@@ -132,7 +130,10 @@ def _read(text: str, today: dt.date) -> TimeFrame:
 def _named(text: str, today: dt.date, recent: bool) -> TimeFrame | None:
     """A named day ("on 3 March", "March 3, 2024") or month ("in August 2024", "in August")."""
     day = dt.timedelta(days=1)
-    for pattern, order in ((rf"\b{_MONTH} {_DAY}(?:,? {_YEAR})?\b", "mdy"), (rf"\b{_DAY} {_MONTH}(?:,? {_YEAR})?\b", "dmy")):
+    for pattern, order in (
+        (rf"\b{_MONTH} {_DAY}(?:,? {_YEAR})?\b", "mdy"),
+        (rf"\b{_DAY} {_MONTH}(?:,? {_YEAR})?\b", "dmy"),
+    ):
         for match in re.finditer(pattern, text):
             if order == "mdy":
                 month, number, year = match.group(1), match.group(2), match.group(3)

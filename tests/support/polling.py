@@ -22,4 +22,4 @@ def until(predicate, timeout: float = 15.0):
 def titles(index_path: Path) -> set[str]:
     """The titles of the articles an index holds now."""
     with Index(index_path).snapshot() as snap:
-        return {r["title"] for r in snap.rows("select title from articles")}
+        return {article.title for article in snap.each_article()}

@@ -25,14 +25,25 @@ class Screen:
 
 def user_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a new user: an empty HOME, no newsbot settings, a wide terminal."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("NEWSBOT_", "TELEGRAM_", "XDG_")) and k not in ("COLUMNS", "LINES")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("NEWSBOT_", "TELEGRAM_", "XDG_")) and k not in ("COLUMNS", "LINES")
+    }
     env.update(HOME=str(home), TERM="xterm", PYTHONUNBUFFERED="1", **extra)
     return env
 
 
-def in_terminal(args: list[str], env: dict[str, str], cwd: Path, typed: str = "", wait_for: str = "",
-                then_signal: int | None = None, timeout: float = 60.0, columns: int = 100) -> Screen:
+def in_terminal(
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    typed: str = "",
+    wait_for: str = "",
+    then_signal: int | None = None,
+    timeout: float = 60.0,
+    columns: int = 100,
+) -> Screen:
     """Run `args` with stdin, stdout and stderr on a pseudo-terminal of `columns` columns. `typed` is typed
     once `wait_for` has appeared (at once when empty); `then_signal` is sent after that. Bounded by
     `timeout`: a process still running then is killed and the test fails on its output."""
@@ -42,8 +53,7 @@ def in_terminal(args: list[str], env: dict[str, str], cwd: Path, typed: str = ""
     import termios
 
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
-    process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
-                               start_new_session=True)
+    process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True)
     os.close(slave)
     out = b""
     acted = False

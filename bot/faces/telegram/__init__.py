@@ -1,2 +1,1 @@
-"""The Telegram face: the application and its handlers, /follow, rate limiting, the typed bot state.
-"""
+"""The Telegram face: the application and its handlers, /follow, rate limiting, the typed bot state."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from telegram import (
@@ -39,7 +40,6 @@ from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     Defaults,
     InlineQueryHandler,
     MessageHandler,
@@ -47,18 +47,18 @@ from telegram.ext import (
     filters,
 )
 
-from index.rebuild import RebuildError, rebuild
-from index.search import Index
-from index.store import IndexUnavailable
-
 from bot.chat import commands, render, replies
 from bot.config import Settings
 from bot.live.follows import CONSOLE_CHAT
 from bot.live.runner import Live
 from bot.ranking.answer import Answer
+from index.rebuild import RebuildError, rebuild
+from index.search import Index
+from index.store import IndexUnavailable
+
 from . import follow as tg_follow
 from .ratelimit import PatientRateLimiter
-from .state import BotState, state_of
+from .state import CONTEXT_TYPES, BotContext, BotState, state_of
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,9 @@ INLINE_RESULTS = 10
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 SLOW_DOWN = "You're asking faster than I can read. Please wait a minute and ask again."
 NOT_ALLOWED = "Sorry, this bot only answers in the chats it was set up for."
+REINDEX_SKIPPED_SHOWN = 10  # skipped or noted files /reindex lists (the rest are counted)
+
+Callback = Callable[[Update, BotContext], Awaitable[None]]
 
 
 def more_markup(key: str, offset: int) -> InlineKeyboardMarkup:
@@ -78,8 +81,9 @@ async def _search(state: BotState, question: str, top: int, offset: int = 0) -> 
     return await asyncio.to_thread(replies.page, state.index, question, offset, top)
 
 
-async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, offset: int = 0,
-                       key: str | None = None) -> None:
+async def reply_answer(
+    update: Update, context: BotContext, question: str, offset: int = 0, key: str | None = None
+) -> None:
     """Search (off the event loop) and send the passages, with a More button when there are more."""
     state = state_of(context)
     chat = update.effective_chat
@@ -103,7 +107,7 @@ async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, quest
             pass
     result = await search
     if offset and not result.passages:
-        await context.bot.send_message(chat.id, "No more passages for that question.")
+        await context.bot.send_message(chat.id, replies.NO_MORE)
         return
     messages = render.html_messages(result)
     markup = None
@@ -121,10 +125,10 @@ async def reply_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, quest
             await context.bot.send_message(chat.id, text, reply_markup=markup if last else None)
 
 
-async def ask_if_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+async def ask_if_allowed(update: Update, context: BotContext, question: str) -> None:
     message = update.effective_message
     if not question.strip():
-        await message.reply_text("Ask me a question, for example: /ask When will the tram line open?")
+        await message.reply_text(replies.ASK_HINT)
         return
     state = state_of(context)
     user = update.effective_user.id
@@ -137,7 +141,8 @@ async def ask_if_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, que
 
 # --- access ------------------------------------------------------------------------------
 
-async def only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+
+async def only_allowed_chats(update: Update, context: BotContext) -> None:
     """When NEWSBOT_ALLOWED_CHAT_IDS is set, refuse other chats once and drop their updates."""
     state = state_of(context)
     allowed = state.settings.allowed_chat_ids
@@ -160,41 +165,39 @@ async def only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 # --- commands ----------------------------------------------------------------------------
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Say what the bot does, with three example questions from the index."""
-    text = await asyncio.to_thread(replies.start_text, state_of(context).index)
-    await update.effective_message.reply_html(render.fit_html(text))
+
+def reply_with(command: commands.Command) -> Callback:
+    """A command whose reply every face shares (/start, /help, /latest, /stats): built off the event loop,
+    cut to Telegram's limit."""
+
+    async def send(update: Update, context: BotContext) -> None:
+        text = await asyncio.to_thread(command.reply, state_of(context).index, commands.TELEGRAM)
+        await update.effective_message.reply_html(render.fit_html(text))
+
+    return send
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """List the commands."""
-    await update.effective_message.reply_html(commands.help_text(commands.TELEGRAM))
+def admins_only(command: commands.Command, callback: Callback) -> Callback:
+    """An admin command (`Command.admin`): refused to anyone not in NEWSBOT_ADMIN_IDS."""
+
+    async def checked(update: Update, context: BotContext) -> None:
+        user = update.effective_user
+        if user is None or user.id not in state_of(context).settings.admin_ids:
+            await update.effective_message.reply_text(command.refusal)
+            return
+        await callback(update, context)
+
+    return checked
 
 
-async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The newest articles with their dates."""
-    text = await asyncio.to_thread(replies.latest_text, state_of(context).index)
-    await update.effective_message.reply_html(render.fit_html(text))
-
-
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """What the index holds and when it was built."""
-    text = await asyncio.to_thread(replies.stats_text, state_of(context).index)
-    await update.effective_message.reply_html(render.fit_html(text))
-
-
-async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask(update: Update, context: BotContext) -> None:
     """/ask <question>, in any chat (also /ask@botname in groups)."""
     await ask_if_allowed(update, context, " ".join(context.args or []))
 
 
-async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Rebuild the index in the background (admins only, one rebuild at a time)."""
+async def reindex(update: Update, context: BotContext) -> None:
+    """Rebuild the index in the background (one rebuild at a time; the table makes it admins only)."""
     state = state_of(context)
-    user = update.effective_user
-    if user is None or user.id not in state.settings.admin_ids:
-        await update.effective_message.reply_text("Sorry, only the bot's admins can rebuild the index.")
-        return
     if state.rebuild_lock.locked():
         await update.effective_message.reply_text("A rebuild is already running; I'll report when it ends.")
         return
@@ -202,7 +205,7 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     context.application.create_task(_run_reindex(update, context), update=update)
 
 
-async def _run_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _run_reindex(update: Update, context: BotContext) -> None:
     state = state_of(context)
     async with state.rebuild_lock:
         try:
@@ -210,22 +213,34 @@ async def _run_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         except RebuildError as error:
             text = f"Rebuild failed: {error}"
         else:
-            lines = summary.lines()
-            text = "\n".join(lines[:12])
-            if len(lines) > 12:
-                text += f"\n… and {len(lines) - 12} more skipped or noted files"
-            text += f"\nfrom {state.articles_dir} into {state.index.path}"
+            text = replies.rebuild_text(summary, state.articles_dir, state.index.path, REINDEX_SKIPPED_SHOWN)
     await update.effective_message.reply_html(render.fit_html(html.escape(text, quote=False)))
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+# Telegram's handler for each command of the table without a face-neutral `reply`.
+HANDLERS: dict[str, Callback] = {
+    "ask": ask,
+    "reindex": reindex,
+    "follow": tg_follow.follow,
+    "following": tg_follow.following,
+    "unfollow": tg_follow.unfollow,
+}
+
+
+def handler_for(command: commands.Command) -> Callback:
+    callback = reply_with(command) if command.reply is not None else HANDLERS[command.name]
+    return admins_only(command, callback) if command.admin else callback
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
     """A command the bot does not have (private chats only)."""
     await update.effective_message.reply_text("I don't know that command. Send /help for the list.")
 
 
 # --- questions ---------------------------------------------------------------------------
 
-async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+
+async def private_text(update: Update, context: BotContext) -> None:
     """In a private chat any text is a question."""
     await ask_if_allowed(update, context, update.effective_message.text)
 
@@ -235,8 +250,9 @@ def addressed_question(update: Update, bot_id: int, username: str) -> str | None
     message = update.effective_message
     text = message.text or ""
     handle = f"@{username}".lower()
-    mentions = [e for e in message.entities if e.type == MessageEntity.MENTION
-                and message.parse_entity(e).lower() == handle]
+    mentions = [
+        e for e in message.entities if e.type == MessageEntity.MENTION and message.parse_entity(e).lower() == handle
+    ]
     reply_to = message.reply_to_message
     replying = bool(reply_to and reply_to.from_user and reply_to.from_user.id == bot_id)
     if not mentions and not replying:
@@ -252,7 +268,7 @@ def _cut_entity(text: str, entity: MessageEntity) -> str:
     return (units[:start] + units[end:]).decode("utf-16-le")
 
 
-async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_text(update: Update, context: BotContext) -> None:
     """In groups, answer mentions and replies to the bot; ignore everything else."""
     question = addressed_question(update, context.bot.id, context.bot.username)
     if question is None:
@@ -260,7 +276,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await ask_if_allowed(update, context, question)
 
 
-async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def more(update: Update, context: BotContext) -> None:
     """The "More" button: the next passages for the same question."""
     query = update.callback_query
     state = state_of(context)
@@ -292,23 +308,25 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply_answer(update, context, page.question, offset=offset, key=key)
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: BotContext) -> None:
     """Any other button (from an older version of the bot): answer it politely."""
     await update.callback_query.answer("That button no longer works; please ask again.")
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: BotContext) -> None:
     """@botname question: up to ten passages, each sent as a formatted quote."""
     query = update.inline_query
     question = query.query.strip()
     state = state_of(context)
     if not question:
-        await query.answer([_hint_result("Type a question about the news", commands.help_text(commands.TELEGRAM))],
-                           cache_time=300)
+        await query.answer(
+            [_hint_result("Type a question about the news", commands.help_text(commands.TELEGRAM))], cache_time=300
+        )
         return
     if not state.allow_question(query.from_user.id):
-        await query.answer([_hint_result("Too many questions; try again in a minute", html.escape(SLOW_DOWN))],
-                           cache_time=0)
+        await query.answer(
+            [_hint_result("Too many questions; try again in a minute", html.escape(SLOW_DOWN))], cache_time=0
+        )
         return
     try:
         replies.parse_request(question)
@@ -317,8 +335,9 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     result = await _search(state, question, INLINE_RESULTS)
     if not result.passages:
-        await query.answer([_hint_result("No match in the articles", html.escape(render.notice_text(result)))],
-                           cache_time=30)
+        await query.answer(
+            [_hint_result("No match in the articles", html.escape(render.notice_text(result)))], cache_time=30
+        )
         return
     results = [
         InlineQueryResultArticle(
@@ -340,7 +359,8 @@ def _hint_result(title: str, text_html: str) -> InlineQueryResultArticle:
 
 # --- errors and lifecycle ----------------------------------------------------------------
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+
+async def on_error(update: object, context: BotContext) -> None:
     """Log the failure (never the token) and tell the user something went wrong."""
     error = context.error
     if isinstance(error, Forbidden):
@@ -404,6 +424,7 @@ def build_application(settings: Settings, index: Index, articles_dir: Path) -> A
     application = (
         ApplicationBuilder()
         .token(settings.telegram_token)
+        .context_types(CONTEXT_TYPES)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
@@ -414,25 +435,20 @@ def build_application(settings: Settings, index: Index, articles_dir: Path) -> A
         .post_stop(post_stop)
         .build()
     )
-    application.bot_data["state"] = BotState(settings, index, articles_dir,
-                                             live=Live(settings, index, articles_dir,
-                                                       serves=lambda chat_id: chat_id != CONSOLE_CHAT))
+    application.bot_data["state"] = BotState(
+        settings,
+        index,
+        articles_dir,
+        live=Live(settings, index, articles_dir, serves=lambda chat_id: chat_id != CONSOLE_CHAT),
+    )
 
     # Group -1: access control runs before everything else.
     application.add_handler(TypeHandler(Update, only_allowed_chats), group=-1)
 
-    # Commands.
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CommandHandler("help", help_command))
-    application.add_handler(CommandHandler("ask", ask))
-    application.add_handler(CommandHandler("latest", latest))
-    application.add_handler(CommandHandler("stats", stats))
-    application.add_handler(CommandHandler("reindex", reindex))
-
-    # Standing questions.
-    application.add_handler(CommandHandler("follow", tg_follow.follow))
-    application.add_handler(CommandHandler("following", tg_follow.following))
-    application.add_handler(CommandHandler("unfollow", tg_follow.unfollow))
+    # Commands: one handler per row of the table that Telegram has (bot/chat/commands.py), the standing
+    # questions' among them (follow.py); any other command, in private chats, is unknown.
+    for command in commands.for_face(commands.TELEGRAM):
+        application.add_handler(CommandHandler(command.names, handler_for(command)))
     application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command))
 
     # Questions: private text, group messages addressed to the bot, More buttons, inline mode.
@@ -473,8 +489,11 @@ def run_bot(settings: Settings, index: Index, articles_dir: Path, redact, webhoo
         asyncio.run(_check_token(application))
         if webhook:
             application.run_webhook(
-                listen=webhook["listen"], port=webhook["port"], url_path=webhook["url_path"],
-                webhook_url=webhook["url"], secret_token=webhook.get("secret_token"),
+                listen=webhook["listen"],
+                port=webhook["port"],
+                url_path=webhook["url_path"],
+                webhook_url=webhook["url"],
+                secret_token=webhook.get("secret_token"),
                 allowed_updates=Update.ALL_TYPES,
             )
         else:
@@ -486,6 +505,7 @@ def run_bot(settings: Settings, index: Index, articles_dir: Path, redact, webhoo
         raise BotStartError(redact(f"cannot reach the Bot API at {base}: {error}")) from None
     except (TelegramError, KeyError, TypeError, ValueError) as error:  # a reply that is not the Bot API's
         base = settings.telegram_api_base_url
-        raise BotStartError(redact(f"the Bot API at {base} gave an answer newsbot cannot read "
-                                   f"({type(error).__name__}: {error})"[:300])) from None
+        raise BotStartError(
+            redact(f"the Bot API at {base} gave an answer newsbot cannot read ({type(error).__name__}: {error})"[:300])
+        ) from None
     return application.bot_data["state"].exit_code

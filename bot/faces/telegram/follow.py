@@ -14,11 +14,13 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot.chat import render
 from bot.faces.follow_replies import NOT_KEPT, follow_reply, following_reply, unfollow_reply
 from bot.live.follows import FollowStore, Push
+
+from .state import BotContext
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +31,8 @@ PUSHES_PER_SECOND = 20.0
 ANONYMOUS_ADMIN = 1087968824  # Telegram's "Group" user: an admin posting anonymously
 
 
-def store_of(context: ContextTypes.DEFAULT_TYPE) -> FollowStore | None:
-    live = context.bot_data["state"].live
+def store_of(context: BotContext) -> FollowStore | None:
+    live = context.state.live
     return live.store if live is not None else None
 
 
@@ -38,7 +40,7 @@ def stop_markup(follow_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton("Stop following", callback_data=f"unf:{follow_id}")]])
 
 
-async def is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def is_group_admin(update: Update, context: BotContext) -> bool:
     """Private chats: yes. Groups: the sender is an admin or the owner (or posts as the group)."""
     chat, message = update.effective_chat, update.effective_message
     if chat.type == ChatType.PRIVATE:
@@ -55,7 +57,7 @@ async def is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
-async def _store_for_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> FollowStore | None:
+async def _store_for_change(update: Update, context: BotContext) -> FollowStore | None:
     """The state, if this sender may change the chat's standing questions; else replies why not."""
     store, message = store_of(context), update.effective_message
     if store is None:
@@ -67,37 +69,38 @@ async def _store_for_change(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     return store
 
 
-async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def follow(update: Update, context: BotContext) -> None:
     """/follow <question>: keep the question for this chat."""
     store = await _store_for_change(update, context)
     if store is None:
         return
     user = update.effective_user.id if update.effective_user else 0
-    text, kept = await asyncio.to_thread(follow_reply, store, update.effective_chat.id, user,
-                                         " ".join(context.args or []))
+    text, kept = await asyncio.to_thread(
+        follow_reply, store, update.effective_chat.id, user, " ".join(context.args or [])
+    )
     await update.effective_message.reply_html(text, reply_markup=stop_markup(kept.follow_id) if kept else None)
 
 
-async def following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def following(update: Update, context: BotContext) -> None:
     """/following: this chat's standing questions, numbered."""
     store, message = store_of(context), update.effective_message
     if store is None:
         await message.reply_text(NOT_KEPT)
         return
-    await message.reply_html(render.fit_html(await asyncio.to_thread(following_reply, store,
-                                                                     update.effective_chat.id)))
+    await message.reply_html(render.fit_html(await asyncio.to_thread(following_reply, store, update.effective_chat.id)))
 
 
-async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unfollow(update: Update, context: BotContext) -> None:
     """/unfollow <number>: end one of this chat's standing questions."""
     store = await _store_for_change(update, context)
     if store is None:
         return
-    await update.effective_message.reply_html(await asyncio.to_thread(
-        unfollow_reply, store, update.effective_chat.id, " ".join(context.args or [])))
+    await update.effective_message.reply_html(
+        await asyncio.to_thread(unfollow_reply, store, update.effective_chat.id, " ".join(context.args or []))
+    )
 
 
-async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stop_button(update: Update, context: BotContext) -> None:
     """The Stop following button under a push or a /follow reply."""
     query, store = update.callback_query, store_of(context)
     try:
@@ -117,8 +120,7 @@ async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             pass
 
 
-async def send_pushes(application: Application, queue: asyncio.Queue,
-                      per_second: float = PUSHES_PER_SECOND) -> None:
+async def send_pushes(application: Application, queue: asyncio.Queue, per_second: float = PUSHES_PER_SECOND) -> None:
     """Drain the pushes the watcher found and send each as one message (at most once), paced so that
     answers to questions keep part of Telegram's overall rate."""
     store = application.bot_data["state"].live.store

@@ -1,5 +1,4 @@
-"""Sending to the Bot API: PTB's rate limiter, with retries that cannot send twice or hold up other chats.
-"""
+"""Sending to the Bot API: PTB's rate limiter, with retries that cannot send twice or hold up other chats."""
 
 from __future__ import annotations
 
@@ -46,12 +45,16 @@ class PatientRateLimiter(AIORateLimiter):
             except self.FINAL:
                 raise
             except RetryAfter as error:
-                wait = error.retry_after.total_seconds() if hasattr(error.retry_after, "total_seconds") \
+                wait = (
+                    error.retry_after.total_seconds()
+                    if hasattr(error.retry_after, "total_seconds")
                     else float(error.retry_after)
+                )
                 if attempt == self.RETRIES or wait > self.MAX_WAIT:
                     raise
-                logger.info("Bot API call %s: flood limit, waiting %.1f s (%d of %d)", endpoint, wait, attempt + 1,
-                            self.RETRIES)
+                logger.info(
+                    "Bot API call %s: flood limit, waiting %.1f s (%d of %d)", endpoint, wait, attempt + 1, self.RETRIES
+                )
                 await asyncio.sleep(wait + 0.1)
             except TimedOut:
                 raise  # maybe delivered: never sent again

@@ -1,5 +1,6 @@
 """What the Telegram handlers share, kept in `application.bot_data["state"]`: the typed bot state
-and the "More" pages it may serve.
+and the "More" pages it may serve, and the handlers' `context` type that hands it out (`context.state`,
+through PTB's `ContextTypes`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
-from index.search import Index
 from bot.config import Settings
 from bot.live.runner import Live
+from index.search import Index
 
 MAX_PAGES_KEPT = 5000
 
@@ -75,5 +76,17 @@ class BotState:
         return key
 
 
-def state_of(context: ContextTypes.DEFAULT_TYPE) -> BotState:
-    return context.bot_data["state"]
+class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):
+    """The `context` of every handler, job and error handler (`CONTEXT_TYPES`): `context.state` is the
+    typed state. (`ContextTypes(bot_data=BotState)` would need a BotState made with no arguments.)"""
+
+    @property
+    def state(self) -> BotState:
+        return self.bot_data["state"]
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext)
+
+
+def state_of(context: BotContext) -> BotState:
+    return context.state

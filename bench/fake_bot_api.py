@@ -23,12 +23,45 @@ from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "News", "username": "news_test_bot",
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
-STRING_FIELDS = {"text", "parse_mode", "callback_query_id", "inline_query_id", "action", "next_offset",
-                 "url", "secret_token", "description"}
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                "blockquote", "tg-spoiler", "span", "tg-emoji", "tg-time"}
+BOT_USER = {
+    "id": 777000111,
+    "is_bot": True,
+    "first_name": "News",
+    "username": "news_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": True,
+}
+STRING_FIELDS = {
+    "text",
+    "parse_mode",
+    "callback_query_id",
+    "inline_query_id",
+    "action",
+    "next_offset",
+    "url",
+    "secret_token",
+    "description",
+}
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-spoiler",
+    "span",
+    "tg-emoji",
+    "tg-time",
+}
 NAMED_ENTITIES = {"lt", "gt", "amp", "quot"}
 
 
@@ -166,13 +199,26 @@ class FakeBotApi:
         with self._cond:
             message_id = self._next_message_id
             self._next_message_id += 1
-        message = {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": sender,
-                   "text": text, **extra}
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": sender,
+            "text": text,
+            **extra,
+        }
         self._messages[(chat["id"], message_id)] = message
         return message
 
-    def send_text(self, text: str, user_id: int = 1001, chat_id: int | None = None, chat_type: str = "private",
-                  reply_to: dict | None = None, first_name: str = "Ada") -> dict:
+    def send_text(
+        self,
+        text: str,
+        user_id: int = 1001,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        reply_to: dict | None = None,
+        first_name: str = "Ada",
+    ) -> dict:
         """A user writes a message; commands and @mentions get their entities, as Telegram adds them."""
         chat_id = user_id if chat_id is None else chat_id
         chat = {"id": chat_id, "type": chat_type}
@@ -199,18 +245,45 @@ class FakeBotApi:
         """A user presses an inline keyboard button under a bot message."""
         query_id = f"cb{self._next_update_id}"
         self._open_callbacks.add(query_id)
-        self._push({"callback_query": {"id": query_id, "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
-                                       "chat_instance": "ci-1", "data": data, "message": message}})
+        self._push(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
+                    "chat_instance": "ci-1",
+                    "data": data,
+                    "message": message,
+                }
+            }
+        )
         return query_id
 
     def inline(self, query: str, user_id: int = 1001) -> str:
         query_id = f"iq{self._next_update_id}"
-        self._push({"inline_query": {"id": query_id, "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
-                                     "query": query, "offset": "", "chat_type": "sender"}})
+        self._push(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
+                    "query": query,
+                    "offset": "",
+                    "chat_type": "sender",
+                }
+            }
+        )
         return query_id
 
-    def fail(self, method: str, status: int, description: str = "", retry_after: int | None = None, times: int = 1,
-             drop: bool = False, delay: float = 0.0, raw: bytes | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        status: int,
+        description: str = "",
+        retry_after: int | None = None,
+        times: int = 1,
+        drop: bool = False,
+        delay: float = 0.0,
+        raw: bytes | None = None,
+    ) -> None:
         """The next `times` calls of `method` fail so (status 0 with a delay: they are only slow)."""
         self.faults.setdefault(method, []).append(Fault(status, description, retry_after, times, drop, delay, raw))
 
@@ -418,11 +491,25 @@ class FakeBotApi:
         member = {"user": {"id": user, "is_bot": False, "first_name": "U"}}
         if user not in self.admins.get(int(params["chat_id"]), set()):
             return {"status": "member", **member}
-        rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
-                  "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
-                  "can_edit_stories", "can_delete_stories")  # ChatMemberAdministrator's required fields
-        return {"status": "administrator", **member, "can_be_edited": False, "is_anonymous": False,
-                **{right: right == "can_manage_chat" for right in rights}}
+        rights = (
+            "can_manage_chat",
+            "can_delete_messages",
+            "can_manage_video_chats",
+            "can_restrict_members",
+            "can_promote_members",
+            "can_change_info",
+            "can_invite_users",
+            "can_post_stories",
+            "can_edit_stories",
+            "can_delete_stories",
+        )  # ChatMemberAdministrator's required fields
+        return {
+            "status": "administrator",
+            **member,
+            "can_be_edited": False,
+            "is_anonymous": False,
+            **{right: right == "can_manage_chat" for right in rights},
+        }
 
     def _api_sendChatAction(self, params):
         return True

@@ -21,8 +21,13 @@ def running_bot(index_path: Path, articles_dir: Path, **settings_changes):
     folder unless watch=True is given)."""
     fake = FakeBotApi().start()
     settings_changes.setdefault("watch", False)
-    settings = Settings(articles_dir=articles_dir, index_path=index_path, telegram_token=fake.token,
-                        telegram_api_base_url=fake.base_url, **settings_changes)
+    settings = Settings(
+        articles_dir=articles_dir,
+        index_path=index_path,
+        telegram_token=fake.token,
+        telegram_api_base_url=fake.base_url,
+        **settings_changes,
+    )
     application = build_application(settings, Index(index_path), articles_dir)
     loop = asyncio.new_event_loop()
     started, stop = threading.Event(), None
