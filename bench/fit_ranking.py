@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.ranking import features as F  # noqa: E402
 from bot.ranking.answer import Ranking, article_pool, feature_values, prepare_question, rank  # noqa: E402
-from bot.ranking.evaluate import Question, _file_of, contains_answer, load_questions, score_questions  # noqa: E402
+from bot.ranking.evaluate import Question, file_of, contains_answer, load_questions, score_questions  # noqa: E402
 from bot.ranking.model import HAND_SET, LinearModel, RankingModel  # noqa: E402
 from index.rebuild import rebuild  # noqa: E402
 from index.search import Index  # noqa: E402
@@ -191,7 +191,7 @@ def collect_articles(index: Index, questions: list[Question], as_of: bool) -> li
             if not len(pool.ids):
                 continue
             values = feature_values(F.ARTICLE_FEATURES, q, pool)
-            labels = np.array([_file_of(sources[int(i)]) in question.gold_files for i in pool.ids])
+            labels = np.array([file_of(sources[int(i)]) in question.gold_files for i in pool.ids])
             hint = HAND_SET.article.score(values)
             keep = np.argsort(-hint, kind="stable")[:ARTICLE_SAMPLE]
             keep = np.union1d(keep, np.flatnonzero(labels))
@@ -219,7 +219,7 @@ def collect_passages(index: Index, questions: list[Question], as_of: bool, model
             labels = np.array(
                 [contains_answer(r.sentence.text, question.answers) for r in ranked.rows], dtype=np.float64
             )
-            gold = np.array([_file_of(r.article.source) in question.gold_files for r in ranked.rows])
+            gold = np.array([file_of(r.article.source) in question.gold_files for r in ranked.rows])
             if (labels * gold).any():
                 labels = labels * gold
             x = np.column_stack([ranked.passage_values[n] for n in names])

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.ranking.answer import answer  # noqa: E402
-from bot.ranking.evaluate import _file_of, contains_answer, load_questions  # noqa: E402
+from bot.ranking.evaluate import file_of, contains_answer, load_questions  # noqa: E402
 from index.rebuild import rebuild  # noqa: E402
 from index.search import Index  # noqa: E402
 
@@ -51,7 +51,7 @@ def main() -> None:
                 r.text for r in snap.sentences(range(start, start + int(snap.article_size[first.article_id]))).values()
             ]
         holds = any(contains_answer(t, question.answers) for t in texts)
-        if _file_of(first.source) in question.gold_files:
+        if file_of(first.source) in question.gold_files:
             kind = "gold article, answer in another sentence" if holds else "gold article, no answer string"
         else:
             kind = "another article" + (", answer in another sentence" if holds else "")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
-from bot.chat.replies import example_question
+from bot.chat.replies import example_question, example_questions
+from bot.config import sample_articles_dir
+from index.rebuild import rebuild
+from index.search import Index
 
 
 @pytest.mark.parametrize(
@@ -60,3 +65,12 @@ def test_no_question_pastes_a_long_headline_or_dangles(title):
     assert question.endswith("?") and not re.search(r"[.!?…,;:]\?$", question)
     assert len(phrase.split()) <= 6 and '"' not in phrase
     assert phrase.split()[-1].lower() not in {"the", "of", "and", "to", "a", "gov.", "sen."} or phrase == "The"
+
+
+def test_start_examples_are_answered_from_their_own_articles():
+    index_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"samples-{os.getpid()}.db"
+    rebuild(sample_articles_dir(), index_path)
+    index = Index(index_path)
+    questions = example_questions(index)
+    assert len(questions) == 3 and all(q.endswith("?") and "…" not in q for q in questions)
+    index_path.unlink()

@@ -146,7 +146,7 @@ def score_questions(
         hits["s3"] += any(sentence_hits[:3])
         hits["q1"] += any(quote_hits[:1])
         hits["q3"] += any(quote_hits[:3])
-        hits["a1"] += bool(passages) and _file_of(passages[0].source) in q.gold_files
+        hits["a1"] += bool(passages) and file_of(passages[0].source) in q.gold_files
         rank = next((i for i, hit in enumerate(quote_hits[:10], start=1) if hit), None)
         reciprocal += 1 / rank if rank else 0.0
         quote_chars += sum(len(p.quote) for p in passages[:3])
@@ -172,7 +172,8 @@ def score_questions(
     )
 
 
-def _file_of(source: str) -> str:
+def file_of(source: str) -> str:
+    """The article file a passage's source names (`feed.jsonl#L12` → `feed.jsonl`), as gold_files name it."""
     return re.sub(r"#L\d+$", "", source).rsplit("/", 1)[-1]
 
 
