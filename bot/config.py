@@ -164,7 +164,7 @@ SETTINGS: tuple[Setting, ...] = (
         "NEWSBOT_QUESTIONS_PER_MINUTE",
         _count(1, 10_000),
         "10",
-        "questions (and More presses) one user may ask per minute",
+        "questions (and More presses, /follow, /unfollow) one user may ask per minute",
     ),
     Setting(
         "concurrent_updates", "NEWSBOT_CONCURRENT_UPDATES", _count(1, 256), "32", "Telegram updates handled at once"
@@ -191,6 +191,13 @@ SETTINGS: tuple[Setting, ...] = (
         "the file of standing questions (/follow) and what was sent for them",
     ),
     Setting("max_follows", "NEWSBOT_MAX_FOLLOWS", _count(1, 1000), "20", "standing questions per chat"),
+    Setting(
+        "max_follows_total",
+        "NEWSBOT_MAX_FOLLOWS_TOTAL",
+        _count(1, 1_000_000),
+        "1000",
+        "standing questions kept in all chats together (each new article is asked every one of them)",
+    ),
 )
 
 
@@ -213,6 +220,7 @@ class Settings:
     reconcile_minutes: int = 15
     state_path: Path | None = None
     max_follows: int = 20
+    max_follows_total: int = 1000
     configured: frozenset[str] = frozenset()  # the fields set in the environment or .env
 
     def state_for(self, index: Path) -> Path:

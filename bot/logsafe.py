@@ -3,6 +3,7 @@
 httpx logs request URLs, and a Bot API URL holds the token; exception texts can
 hold it too. `setup_logging` quiets httpx/httpcore and puts a redacting filter
 on every root handler, so no record leaves the process with a token in it.
+`printable` is the one rule for text printed for a person (the filter, the CLI, the console).
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ import re
 # Anything shaped like a Telegram bot token: "<bot id>:<35 url-safe characters>".
 TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 REDACTED = "<redacted>"
+# What a terminal would act on rather than show: C0 controls but tab and newline, DEL, and C1 (U+009B is a
+# CSI, U+009D an OSC on terminals that read them).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text as it may be printed for a person (CLI, console, logs): control characters removed, so that an
+    escape sequence in a file name, an article or an index file cannot retitle or clear the terminal."""
+    return _CONTROLS.sub("", text)
 
 
 class Redactor:
@@ -28,7 +38,7 @@ class Redactor:
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter: message, arguments, traceback and stack, redacted."""
+    """A handler filter: message, arguments, traceback and stack, redacted and `printable`."""
 
     def __init__(self, redact: Redactor, quiet: tuple[type[BaseException], ...] = ()):
         super().__init__()
@@ -46,13 +56,13 @@ class RedactingFilter(logging.Filter):
             # An expected fault (network, Telegram refusing a call): one line, no traceback.
             message = f"{message} ({type(error).__name__}: {error})"
             record.exc_info, record.exc_text = None, None
-        record.msg, record.args = self.redact(message), None
+        record.msg, record.args = printable(self.redact(message)), None
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
+            record.exc_text = printable(self.redact(record.exc_text))
         if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
+            record.stack_info = printable(self.redact(record.stack_info))
         return True
 
 

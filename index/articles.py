@@ -32,7 +32,7 @@ ARTICLE_SUFFIXES = (".txt", ".jsonl")
 _HEADER = re.compile(r"^\s*date\s+(\S+)\s*(.*?)\s*$", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 _SPACES = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 (white space aside), DEL, C1
 _INVISIBLE = re.compile("[\ufeff\u200b\u2060]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -69,7 +69,7 @@ class ArticleError(ValueError):
 
 
 def clean_text(text: str) -> str:
-    """Collapse runs of white space and drop control characters (and lone surrogates, which a JSON
+    """Collapse runs of white space and drop control characters, C0 and C1 (and lone surrogates, which a JSON
     escape like \\ud800 can make and no file or database can store)."""
     if _SURROGATE.search(text):
         text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

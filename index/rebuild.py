@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import sqlite3
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -51,6 +52,7 @@ class RebuildSummary:
     seconds: float = 0.0
     full: bool = False
     new_article_ids: list[int] = field(default_factory=list)  # added or updated by this rebuild
+    changes: int = 0  # rows it wrote to the change log (texts new to the index, and texts it lost)
 
     def lines(self) -> list[str]:
         """Human-readable summary, one fact a line."""
@@ -95,6 +97,7 @@ def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers
     """Stat every file (or, with `only`, the files below those relative paths); read, hash and digest
     only those that may have changed. Articles outside `only` are neither looked at nor touched."""
     existing: dict[str, list[sqlite3.Row]] = defaultdict(list)
+    only = None if only is None else _outermost(only)
     if not full and db["articles"].exists():
         cursor = db.conn.cursor()
         cursor.row_factory = sqlite3.Row  # built in C: a dict per row cost 0.5 s at 145k articles
@@ -137,6 +140,18 @@ def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers
 def _like_prefix(path: str) -> str:
     """A LIKE pattern for every file below the folder `path`."""
     return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+
+
+def _outermost(only: list[str]) -> list[str]:
+    """The paths once each, without those below another of them (a folder and a file in it: the folder), so
+    that no file is read, and no article removed, twice."""
+    given = set(only)
+
+    def below_another(path: str) -> bool:
+        parts = path.split("/")
+        return any("/".join(parts[:end]) in given for end in range(1, len(parts)))
+
+    return [path for path in dict.fromkeys(only) if not below_another(path)]
 
 
 def _files_below(root: Path, only: list[str], problems: list[Skipped], unreadable: list[str]):
@@ -284,6 +299,9 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
         try:
             if meta:
                 store.check_schema(meta, index_path)
+        except store.IndexNewer as error:
+            if not full:
+                raise RebuildError(str(error)) from None
         except store.IndexUnavailable:
             full = True
         language = language_name(language)
@@ -308,17 +326,23 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
             raise RebuildError(f"{root / unreadable.source} cannot be read, and a full rebuild would drop its "
                                "articles; make it readable, or rebuild without --full to keep them")
         analyzer = Analyzer(language)
+        # The change log belongs to one index: kept by every rebuild of it (--full too), begun anew with a new
+        # identity where there is none (a new file, another schema, an index older than the log).
+        same_schema = meta.get("schema_version") == str(store.SCHEMA_VERSION)
+        index_id = meta.get("index_id") if same_schema and not new else None
         with store.write_transaction(db.conn) as check:
+            known = store.content_ids(db.conn) if full and index_id else None  # what a full rebuild replaces
             if full:
                 store.drop_tables(db.conn, ("postings", "article_postings", "arrays", "sentences", "articles",
-                                            "meta"))
+                                            "meta") + (() if index_id else ("changes",)))
             store.create_schema(db)
             check()
             _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh=full or not existing,
-                   spill_dir=index_path.parent)
+                   spill_dir=index_path.parent, changes=bool(index_id), known=known)
             summary.skipped[:0] = problems
             check()
-            summary.articles, summary.sentences = _write_stats(db, language, params, root)
+            summary.articles, summary.sentences = _write_stats(db, language, params, root,
+                                                               index_id or uuid.uuid4().hex)
         summary.seconds = time.perf_counter() - started
         return summary
     except sqlite3.DatabaseError as error:
@@ -334,17 +358,24 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
         db.close()
 
 
-def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spill_dir=None) -> None:
+def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spill_dir=None, changes=False,
+           known: dict[str, int] | None = None) -> None:
     """Remove what is gone or changed, add what is new, in the caller's transaction.
 
     The result equals a fresh rebuild of the folder: an article whose text is
     already indexed is a duplicate only if that text is still indexed once every
     changed file has been applied, so such articles wait until the end.
+
+    With `changes`, what the index gained and lost goes to its change log (`_log_changes`); `known` is
+    a full rebuild's previous content (content hash -> article id).
     """
     meta = store.read_meta(db)
     counters = {"article": int(meta.get("next_article_id", 1)), "sentence": int(meta.get("next_sentence_id", 1))}
     conn = db.conn
-    remove_ids = [row["id"] for file, rows in existing.items() if file not in seen for row in rows]
+    removed_rows = [row for file, rows in existing.items() if file not in seen for row in rows]
+    remove_ids = [row["id"] for row in removed_rows]
+    lost = [(row["id"], row["source"], row["content_hash"]) for row in removed_rows]  # for the change log
+    added: list[tuple[int, str, str]] = []  # (id, source, content_hash) of each article added
     summary.removed = len(remove_ids)
     builder = store.PostingsBuilder(spill_dir=spill_dir)
     first_sentence, first_article = counters["sentence"], counters["article"]
@@ -372,6 +403,7 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spil
         article_id = counters["article"]
         counters["article"] += 1
         summary.new_article_ids.append(article_id)
+        added.append((article_id, article.source, article.content_hash))
         article_rows.append((article_id, article.source, result.file, result.file_hash, result.file_stat,
                              article.content_hash, article.date, article.title, article.byline, article.url,
                              len(item.sentences) - 1, counters["sentence"], item.language))
@@ -424,6 +456,7 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spil
         if result.last:
             gone = {key: aid for key, aid in old_rows.items() if key not in new_keys}
             summary.removed += len(gone)
+            lost.extend((aid, source, content_hash) for (source, content_hash), aid in gone.items())
             if gone:
                 sentences_gone, articles_gone = _remove_articles(db, analyzer, list(gone.values()))
                 for term, ids in sentences_gone.items():
@@ -440,10 +473,38 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spil
             add(result, item, replaced)
     _flush(conn, article_rows, sentence_rows)
     summary.removed -= summary.updated  # an update is one article removed and one added
+    if changes:
+        summary.changes = _log_changes(conn, added, lost, known)
     _write_all_postings(conn, builder, removed_postings, removed_articles, fresh,
                         np.frombuffer(article_of, np.int32), first_sentence,
                         np.frombuffer(article_lengths, np.int64), first_article)
     store.write_meta(db, {"next_article_id": counters["article"], "next_sentence_id": counters["sentence"]})
+
+
+def _log_changes(conn, added: list[tuple[int, str, str]], lost: list[tuple[int, str, str]],
+                 known: dict[str, int] | None) -> int:
+    """Record in the change log, after this rebuild's articles are written, the texts the index did not
+    hold before (added, or changed where the same source held another text) and those it no longer holds
+    (removed). A file moved or renamed, here or in two steps, or a text restored, is no change: its text
+    was in the index before this transaction, or is in the log already. Returns the rows written."""
+    gone = {content_hash for _, _, content_hash in lost}
+    before = gone | set(known or ())
+    replaced = {source for _, source, _ in lost}
+    rows = [
+        (article_id, content_hash, "changed" if source in replaced else "added")
+        for article_id, source, content_hash in added
+        if content_hash not in before and not store.change_recorded(conn, content_hash)
+    ]
+    new_sources = {source for _, source, _ in added}
+    lost = lost + [(article_id, "", content_hash) for content_hash, article_id in (known or {}).items()]
+    rows += [
+        (article_id, content_hash, "removed")
+        for article_id, source, content_hash in dict((row[2], row) for row in lost).values()
+        if source not in new_sources and not store.holds_content(conn, content_hash)
+    ]
+    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    store.record_changes(conn, rows, stamp)
+    return len(rows)
 
 
 def _write_all_postings(conn, builder, removed_sentences: dict, removed_articles: dict, fresh: bool,
@@ -509,7 +570,7 @@ def _remove_articles(db, analyzer, article_ids: list[int]) -> tuple[dict[str, se
     return sentences, articles
 
 
-def _write_stats(db, language: str, params: Bm25Params, root: Path) -> tuple[int, int]:
+def _write_stats(db, language: str, params: Bm25Params, root: Path, index_id: str) -> tuple[int, int]:
     documents, total_length, max_id = db.execute(
         "select count(*), coalesce(sum(length), 0), coalesce(max(id), 0) from sentences"
     ).fetchone()
@@ -544,6 +605,7 @@ def _write_stats(db, language: str, params: Bm25Params, root: Path) -> tuple[int
         "last_date": last or "",
         "articles_dir": str(root.resolve()),
         "built_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "index_id": index_id,
     })
     return articles, documents - articles
 

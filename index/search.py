@@ -9,7 +9,9 @@ of the question's posting lists, never a pass over every sentence.
 from __future__ import annotations
 
 import ctypes
+import datetime as dt
 import functools
+import math
 import os
 import sqlite3
 import threading
@@ -24,11 +26,13 @@ from types import MappingProxyType
 import numpy as np
 
 from . import store
-from .store import ArticleRow, Postings, SentenceRow
-from .terms import analyzer_for
+from .store import ArticleRow, ChangeRow, Postings, SentenceRow
+from .terms import AUTO, LANGUAGES, analyzer_for
 
 VARIANTS = ("okapi", "bm25l", "bm25plus")
 DEFAULT_DELTA = {"okapi": 0.0, "bm25l": 0.5, "bm25plus": 1.0}
+MAX_ROWS = 2**31 - 1  # ids and counts: ids are stored as int32
+MAX_TOTAL_LENGTH = 2**53  # terms in the whole collection
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,13 @@ class Bm25Params:
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
-            raise ValueError(f"unknown BM25 variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+            raise ValueError(f"unknown BM25 variant {str(self.variant)[:40]!r}; choose one of {', '.join(VARIANTS)}")
         if self.delta is None:
             object.__setattr__(self, "delta", DEFAULT_DELTA[self.variant])
+        if not all(math.isfinite(value) for value in (self.k1, self.b, self.epsilon, self.delta)):
+            raise ValueError("BM25 parameters must be finite numbers")
+        if self.k1 < 0 or not 0 <= self.b <= 1:
+            raise ValueError(f"BM25 k1 must be 0 or more and b between 0 and 1 (k1={self.k1}, b={self.b})")
 
     def as_meta(self) -> dict[str, object]:
         return {
@@ -120,6 +128,7 @@ class IndexMeta:
     articles_dir: str  # the folder it was built from
     max_sentence_id: int
     max_article_id: int
+    index_id: str = ""  # made with the index file: another id, another index (whose changes are not news)
     raw: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -132,28 +141,84 @@ class IndexMeta:
 
     @classmethod
     def from_raw(cls, meta: Mapping[str, str]) -> IndexMeta:
-        def number(key: str) -> int:
-            return int(meta.get(key) or 0)
+        """Parse and check the values: raises ValueError naming the first one no rebuild writes (a number that
+        is not one, a count or id out of range, counts that disagree, an unknown variant or language)."""
 
-        return cls(
+        def number(key: str, high: int = MAX_ROWS) -> int:
+            text = meta.get(key) or "0"
+            try:
+                value = int(text)
+            except ValueError:
+                raise ValueError(f"meta {key} {text[:40]!r} is not a whole number") from None
+            if not 0 <= value <= high:
+                raise ValueError(f"meta {key} {value} is out of range")
+            return value
+
+        def real(key: str) -> float:
+            value = float(meta.get(key) or 0.0)
+            if not math.isfinite(value):
+                raise ValueError(f"meta {key} is not a finite number")
+            return value
+
+        def stats(prefix: str = "") -> CorpusStats:
+            return CorpusStats(
+                number(prefix + "documents"),
+                number(prefix + "total_length", MAX_TOTAL_LENGTH),
+                number(prefix + "vocabulary"),
+                real(prefix + "okapi_idf_sum"),
+            )
+
+        def date(key: str) -> str:
+            value = meta.get(key, "")
+            if value:
+                dt.date.fromisoformat(value)  # ValueError: "Invalid isoformat string: ..."
+            return value
+
+        language = meta.get("language", "")
+        if language and language not in (*LANGUAGES.values(), AUTO):
+            raise ValueError(f"meta language {language[:40]!r} is not one newsbot knows")
+        made = cls(
             schema_version=number("schema_version"),
             analyzer_version=meta.get("analyzer_version", ""),
-            language=meta.get("language", ""),
+            language=language,
             article_languages=meta.get("article_languages", ""),
             bm25=Bm25Params.from_meta(meta),
-            stats=CorpusStats.from_meta(meta),
-            article_stats=CorpusStats.from_meta(meta, "article_"),
+            stats=stats(),
+            article_stats=stats("article_"),
             articles=number("articles"),
             sentences=number("sentences"),
             vocabulary=number("vocabulary"),
-            first_date=meta.get("first_date", ""),
-            last_date=meta.get("last_date", ""),
+            first_date=date("first_date"),
+            last_date=date("last_date"),
             built_at=meta.get("built_at", ""),
             articles_dir=meta.get("articles_dir", ""),
             max_sentence_id=number("max_sentence_id"),
             max_article_id=number("max_article_id"),
+            index_id=meta.get("index_id", ""),
             raw=MappingProxyType(dict(meta)),
         )
+        documents = made.stats.documents
+        if made.articles > documents or made.sentences != documents - made.articles:
+            raise ValueError("meta articles, sentences and documents disagree")
+        if made.article_stats.documents != made.articles:
+            raise ValueError("meta article_documents disagrees with articles")
+        if documents > made.max_sentence_id + 1 or made.articles > made.max_article_id + 1:
+            raise ValueError("meta counts exceed the largest ids")
+        return made
+
+    def check_tables(self, conn: sqlite3.Connection) -> None:
+        """Raise ValueError unless the counts and largest ids are the tables' own and the per-article arrays
+        have one entry per article id: what every search sizes its buffers by."""
+        largest = conn.execute("select coalesce(max(id), 0) from sentences").fetchone()[0]
+        if largest != self.max_sentence_id:
+            raise ValueError(f"meta max_sentence_id {self.max_sentence_id}, the sentences end at {largest}")
+        largest, count = conn.execute("select coalesce(max(id), 0), count(*) from articles").fetchone()
+        if largest != self.max_article_id or count != self.articles:
+            raise ValueError("meta articles or max_article_id disagrees with the articles")
+        sizes = dict(conn.execute("select name, length(data) from arrays"))
+        for name in ("article_days", "article_first", "article_size"):
+            if sizes.get(name) != 4 * (self.max_article_id + 1):
+                raise ValueError(f"array {name} has the wrong size")
 
 
 def idf(params: Bm25Params, stats: CorpusStats, df: int) -> float:
@@ -439,7 +504,12 @@ class Index:
             if snap is None or local.version != version or snap._conn is not conn:
                 meta = {k: v for k, v in conn.execute("select key, value from meta")}
                 store.check_schema(meta, self.path)
-                snap = Snapshot(conn, IndexMeta.from_raw(meta))
+                try:
+                    parsed = IndexMeta.from_raw(meta)
+                    parsed.check_tables(conn)
+                except (ValueError, TypeError) as error:
+                    raise store.IndexUnavailable(store.damaged_message(self.path, str(error)[:200])) from None
+                snap = Snapshot(conn, parsed, self.path)
                 local.snap, local.version = snap, version
         except sqlite3.DatabaseError as error:
             if conn.in_transaction:
@@ -489,8 +559,9 @@ class Snapshot:
     `ArticleRow`); the tables themselves are this package's business.
     """
 
-    def __init__(self, conn: sqlite3.Connection, meta: IndexMeta):
+    def __init__(self, conn: sqlite3.Connection, meta: IndexMeta, path: Path | str = "index"):
         self._conn = conn
+        self._path = path  # for the one-line message about a damaged file
         self.meta = meta
         self.params = meta.bm25
         self.stats = meta.stats
@@ -525,7 +596,7 @@ class Snapshot:
         """The sentence postings of the query's terms (kept while the same terms are asked again)."""
         wanted = sorted(set(query_terms))
         if self.last_terms != wanted:
-            self.last_postings = store.fetch_postings(self._conn, query_terms)
+            self.last_postings = self._fetch(query_terms, store.SENTENCE_POSTINGS, self.max_sentence_id)
             self.last_terms = wanted
         return self.last_postings
 
@@ -533,9 +604,22 @@ class Snapshot:
         """The article postings of the query's terms."""
         wanted = sorted(set(query_terms))
         if self.last_article_terms != wanted:
-            self.last_article_postings = store.fetch_postings(self._conn, query_terms, store.ARTICLE_POSTINGS)
+            self.last_article_postings = self._fetch(query_terms, store.ARTICLE_POSTINGS, self.max_article_id)
             self.last_article_terms = wanted
         return self.last_article_postings
+
+    def _fetch(self, query_terms: list[str], table: store.PostingsTable, max_id: int) -> dict[str, Postings]:
+        """Postings whose arrays have one entry per id and ids within the index (IndexUnavailable if not)."""
+        try:
+            found = store.fetch_postings(self._conn, query_terms, table)
+        except (ValueError, TypeError) as error:  # an array whose bytes are not whole entries, or none
+            raise store.IndexUnavailable(store.damaged_message(self._path, f"postings: {error}")) from None
+        for p in found.values():
+            sizes = {len(a) for a in (p.ids, p.codes, p.raw_tfs, p.raw_lengths) if a is not None}
+            counted = p.codes is not None or (p.raw_tfs is not None and p.raw_lengths is not None)
+            if sizes == {0} or len(sizes) != 1 or not counted or p.ids[0] < 0 or p.ids[-1] > max_id:
+                raise store.IndexUnavailable(store.damaged_message(self._path, f"postings of {p.term[:40]!r}"))
+        return found
 
     def candidates(self, query_terms: list[str], k: int | None = None) -> Candidates:
         """Scored sentences; with k, only as many as needed for an exact top k (see `score`)."""
@@ -636,3 +720,16 @@ class Snapshot:
     def content_digest(self) -> str:
         """A digest of the articles' content: two indexes of the same articles have the same one."""
         return store.content_digest(self._conn)
+
+    def last_change(self) -> int:
+        """The sequence number of the newest entry of the change log (0 with none); cheap enough to poll."""
+        return store.last_change(self._conn)
+
+    def changes_after(self, seq: int, limit: int = 1000) -> list[ChangeRow]:
+        """The change log after `seq`, oldest first: every text added, changed or removed, by whoever applied
+        it (a rebuild, a watcher, /reindex). Pair it with `meta.index_id`: sequence numbers belong to one index."""
+        return store.changes_after(self._conn, seq, limit)
+
+    def articles_with_content(self, content_hashes: Iterable[str]) -> dict[str, int]:
+        """The article that holds each of these texts now, by content hash (texts none holds are left out)."""
+        return store.articles_with_content(self._conn, content_hashes)

@@ -25,7 +25,14 @@ Tables (open them with ``sqlite-utils`` or Datasette):
   sentences, the title included)
 * ``meta``      key, value: schema_version, language, article_languages, bm25 variant and
   parameters, documents, total_length, idf sums, the same for articles
-  (article_documents, ...), first and last date, built_at, articles_dir, ...
+  (article_documents, ...), first and last date, built_at, articles_dir, index_id
+  (random, made when the index file is made: a new index is another index), ...
+* ``changes``   seq (ascending, never reused), article_id, content_hash, kind (added,
+  changed, removed), at: every text the index gained or lost, written by whoever
+  applied it (a rebuild, the watcher, /reindex) in the same transaction. A text the
+  index held before, or already recorded as added (a moved, renamed or restored
+  file), is not recorded again; a new index starts with none. The newest
+  ``CHANGES_KEPT`` are kept. Standing questions read it (`Snapshot.changes_after`).
 
 The database runs in WAL mode so that readers keep answering from the last
 committed index while a rebuild writes the next one in a single transaction.
@@ -65,7 +72,11 @@ class IndexMissing(IndexUnavailable):
 
 
 class IndexOutdated(IndexUnavailable):
-    """A newsbot index with another schema version: a full rebuild makes it usable."""
+    """A newsbot index with an older schema version: a full rebuild makes it usable."""
+
+
+class IndexNewer(IndexUnavailable):
+    """A newsbot index with a newer schema version: never rebuilt down unasked (`--full`)."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +157,20 @@ class ArticleRow:
     sentences: int  # body sentences, the title not counted
     first_sentence: int  # the id of its title in ``sentences``
     language: str
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One row of ``changes``: a text the index gained or lost, in the order the changes were applied."""
+
+    seq: int
+    article_id: int  # the article as of the change (a later rebuild may give the same text another id)
+    content_hash: str  # the article's identity: SHA-256 of its parsed text
+    kind: str  # "added", "changed" (a new text where the same source held another), "removed"
+    at: str  # ISO time in UTC
+
+
+CHANGES_KEPT = 100_000  # rows of ``changes`` kept; a reader further behind misses the oldest
 
 
 _SENTENCE_COLUMNS = "id, article_id, position, paragraph, text, length, is_title"
@@ -262,6 +287,86 @@ def mean_sentence_length(conn: sqlite3.Connection) -> float:
 def article_count(conn: sqlite3.Connection) -> int:
     """The rows of ``articles`` (meta's ``articles`` says the same after every rebuild)."""
     return int(conn.execute("select count(*) from articles").fetchone()[0])
+
+
+def content_ids(conn: sqlite3.Connection) -> dict[str, int]:
+    """Every article's content hash, with its id."""
+    return dict(conn.execute("select content_hash, id from articles"))
+
+
+def holds_content(conn: sqlite3.Connection, content_hash: str) -> bool:
+    """Does an article hold this text (by its content hash)?"""
+    return conn.execute("select 1 from articles where content_hash = ? limit 1", [content_hash]).fetchone() is not None
+
+
+def articles_with_content(conn: sqlite3.Connection, hashes: Iterable[str]) -> dict[str, int]:
+    """The article ids that hold these texts now, by content hash (texts no article holds are left out)."""
+    hashes = sorted(set(hashes))
+    out: dict[str, int] = {}
+    for start in range(0, len(hashes), _CHUNK):
+        chunk = hashes[start : start + _CHUNK]
+        out.update(
+            conn.execute(
+                f"select content_hash, min(id) from articles where content_hash in ({','.join('?' * len(chunk))}) "
+                "group by content_hash",
+                chunk,
+            )
+        )
+    return out
+
+
+def _no_changes_table(error: sqlite3.OperationalError) -> bool:
+    """An index written before the change log existed: its next rebuild creates the table."""
+    return "no such table" in str(error)
+
+
+def change_recorded(conn: sqlite3.Connection, content_hash: str) -> bool:
+    """Is this text in the change log as added or changed (within the rows kept)?"""
+    return (
+        conn.execute(
+            "select 1 from changes where content_hash = ? and kind != 'removed' limit 1", [content_hash]
+        ).fetchone()
+        is not None
+    )
+
+
+def record_changes(
+    conn: sqlite3.Connection, rows: list[tuple[int, str, str]], at: str, keep: int = CHANGES_KEPT
+) -> None:
+    """Append (article_id, content_hash, kind) rows to the change log, in the caller's transaction, and trim
+    it to the newest `keep`."""
+    if not rows:
+        return
+    conn.executemany(
+        "insert into changes (article_id, content_hash, kind, at) values (?, ?, ?, ?)",
+        [(article_id, content_hash, kind, at) for article_id, content_hash, kind in rows],
+    )
+    conn.execute("delete from changes where seq <= (select max(seq) from changes) - ?", [keep])
+
+
+def last_change(conn: sqlite3.Connection) -> int:
+    """The sequence number of the newest change (0 with none): one read of the primary key's last entry."""
+    try:
+        row = conn.execute("select seq from changes order by seq desc limit 1").fetchone()
+    except sqlite3.OperationalError as error:
+        if _no_changes_table(error):
+            return 0
+        raise
+    return int(row[0]) if row else 0
+
+
+def changes_after(conn: sqlite3.Connection, seq: int, limit: int = 1000) -> list[ChangeRow]:
+    """The changes after `seq`, oldest first, at most `limit` of them."""
+    try:
+        rows = conn.execute(
+            "select seq, article_id, content_hash, kind, at from changes where seq > ? order by seq limit ?",
+            [int(seq), max(int(limit), 0)],
+        ).fetchall()
+    except sqlite3.OperationalError as error:
+        if _no_changes_table(error):
+            return []
+        raise
+    return [ChangeRow(*row) for row in rows]
 
 
 def content_digest(conn: sqlite3.Connection) -> str:
@@ -439,6 +544,13 @@ def create_schema(db: sqlite_utils.Database) -> None:
             if_not_exists=True,
         )
     db["arrays"].create({"name": str, "data": bytes}, pk="name", if_not_exists=True)
+    # AUTOINCREMENT: a sequence number is never given out twice, also after the newest rows are trimmed.
+    db.conn.execute(
+        "create table if not exists changes (seq integer primary key autoincrement, article_id integer not null, "
+        "content_hash text not null, kind text not null check (kind in ('added', 'changed', 'removed')), "
+        "at text not null)"
+    )
+    db.conn.execute("create index if not exists changes_content on changes (content_hash)")
     db["articles"].create_index(["source"], unique=True, if_not_exists=True)
     db["articles"].create_index(["file"], if_not_exists=True)
     db["articles"].create_index(["content_hash"], if_not_exists=True)
@@ -463,12 +575,21 @@ def damaged_message(path: Path | str, detail: str) -> str:
 
 
 def check_schema(meta: dict[str, str], path: Path | str) -> None:
-    """Raise a one-line error unless the index has this program's schema."""
+    """Raise a one-line error unless the index has this program's schema: IndexOutdated for an older one,
+    IndexNewer for a newer one."""
     version = meta.get("schema_version")
     if version is None:
         raise IndexUnavailable(
             f"{path} is not a newsbot index (or is empty); build it with "
             f"`newsbot index rebuild --articles DIR --index {path}`"
+        )
+    version = str(version)
+    if not version.isascii() or not version.isdigit():
+        raise IndexUnavailable(damaged_message(path, f"schema_version {version[:40]!r}"))
+    if int(version) > SCHEMA_VERSION:
+        raise IndexNewer(
+            f"{path} was built by a newer newsbot (index schema {int(version)}, this one reads {SCHEMA_VERSION}); "
+            f"upgrade newsbot, or rebuild it with --full: newsbot index rebuild --full --index {path}"
         )
     if version != str(SCHEMA_VERSION):
         raise IndexOutdated(

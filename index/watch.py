@@ -27,7 +27,8 @@ What real folders do:
   is not taken for a change of it.
 * A folder that disappears is waited for (one log line) and reconciled when it comes
   back; a folder replaced (`rm -rf news && mkdir news`, `mv news.new news`, a
-  symlink swap) is watched anew and reconciled.
+  symlink swap) is watched anew and reconciled. An index file deleted or moved away
+  is built again within RETRY_SECONDS, not at the next change of the folder.
 * The rebuild lock is shared with `newsbot index rebuild` and `/reindex`: while
   another rebuild runs, changes wait and are applied after it.
 * An index that can never be written (a folder, not an SQLite file, another
@@ -285,6 +286,7 @@ class FolderWatcher:
         self._folders: set[str] = set()  # the watched folders below the root, relative
         self._own: set[str] = set()
         self._last_reconcile = 0.0
+        self._gone_checked = 0.0
         self._retry_at = 0.0
         self._last_warning = ""
 
@@ -319,6 +321,14 @@ class FolderWatcher:
             self.failed = reason
             logger.error("Not watching %s: %s", self.root, reason)
         return True
+
+    def _index_gone(self) -> bool:
+        """The index file is not there (deleted, moved away); asked at most every RETRY_SECONDS."""
+        now = time.monotonic()
+        if self.failed or now - self._gone_checked < RETRY_SECONDS:
+            return False
+        self._gone_checked = now
+        return not os.path.exists(self.index_path)
 
     def _identity(self) -> tuple[int, int, str] | None:
         """Which folder the articles folder is now (device, inode, real path); None if there is none."""
@@ -402,6 +412,8 @@ class FolderWatcher:
                         logger.info("The articles folder %s was replaced; watching the new one", self.root)
                     return  # the next round watches what is there now and reconciles
                 self._apply_ready(root)
+                if self._index_gone():
+                    self.reconcile()  # deleted or moved away: build it again now, not at the next change
                 if not self.failed and time.monotonic() - self._last_reconcile >= self.reconcile_seconds:
                     self.reconcile()
                 if self.failed:

@@ -103,3 +103,15 @@ def test_jsonl_articles_and_bad_lines(tmp_path):
 def test_same_text_has_same_content_hash():
     assert parse_txt(TRAM, "a.txt").content_hash == parse_txt(TRAM, "b.txt").content_hash
     assert parse_txt(TRAM, "a.txt").content_hash != parse_txt(TRAM.replace("620", "621"), "a.txt").content_hash
+
+
+def test_ingest_removes_c0_and_c1_controls_from_titles_and_text(tmp_path):
+    record = {"date": "2025-01-02", "title": "Rates\u009b2J \u009d0;OWNED\x07 rise", "text": "Up\x1b[31m 2\u0085%.\x00"}
+    write(tmp_path, "feed.jsonl", json.dumps(record) + "\n")
+    write(tmp_path, "a.txt", " date 2025-01-03 Title\x1b]0;T\x07 here\n\nBody\u009b31m text.\n")
+    articles = [a for a in read_articles(tmp_path) if isinstance(a, Article)]
+    assert len(articles) == 2
+    for article in articles:
+        for text in (article.title, *article.paragraphs):
+            assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text), repr(text)
+    assert {a.title for a in articles} == {"Rates 2J 0;OWNED rise", "Title ]0;T here"}

@@ -554,3 +554,105 @@ def test_ask_does_not_import_telegram_or_sqlite_utils(tmp_path, index_path):
     )
     result = subprocess.run([sys.executable, "-c", code, str(index_path)], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def test_terminal_escapes_from_files_articles_and_index_never_reach_the_terminal(runner, tmp_path):
+    folder = tmp_path / "news"
+    write(folder, "\x1b]0;OWNED\x07\x1b[2J\x1b[31mRED.txt", "no header")
+    record = {
+        "date": "2025-01-02",
+        "title": "Port\u009b2J \u009d0;OWNED\x07 reopens",
+        "text": "The port\u009b31m reopened.",
+    }
+    write(folder, "feed.jsonl", json.dumps(record) + "\n")
+    db = tmp_path / "news.db"
+    built = runner.invoke(cli, ["index", "rebuild", "--articles", str(folder), "--index", str(db)])
+    assert built.exit_code == 0 and "skipped ]0;OWNED[2J[31mRED.txt" in built.output
+    asked = runner.invoke(cli, ["ask", "--index", str(db), "port reopened"])
+    console = runner.invoke(cli, ["console", "--index", str(db)], input="port reopened\n/stats\n/quit\n")
+    assert "Port 2J 0;OWNED reopens" in asked.output and "Port 2J 0;OWNED reopens" in console.output
+    with closing(sqlite3.connect(db)) as conn:  # a crafted index: ESC in its titles and meta
+        conn.execute("update articles set title = 'Port\x1b]0;OWNED\x07\x1b[2J reopens'")
+        conn.execute("update meta set value = '\x1b[2Jenglish 1' where key = 'article_languages'")
+        conn.commit()
+    outputs = [built.output, asked.output, console.output]
+    outputs += [runner.invoke(cli, ["ask", "--index", str(db), "port reopened"]).output]
+    outputs += [runner.invoke(cli, ["console", "--index", str(db)], input="port reopened\n/stats\n/quit\n").output]
+    stats = runner.invoke(cli, ["index", "stats", "--index", str(db)])
+    assert "[2Jenglish 1" in stats.output
+    outputs += [stats.output, runner.invoke(cli, ["index", "stats", "--json", "--index", str(db)]).output]
+    for output in outputs:
+        assert not TERMINAL_CONTROLS.search(output), repr(output)
+    assert json.loads(outputs[-1])["article_languages"] == "\x1b[2Jenglish 1"  # JSON keeps the value, escaped
+
+
+def test_batch_ids_must_be_finite_json_and_each_answer_is_one_line(runner, index_path):
+    lines = [
+        '{"id": NaN, "question": "tram"}',
+        '{"id": Infinity, "question": "tram"}',
+        '{"id": [1e999], "question": "tram"}',
+        '{"id": 7, "question": "tram\u2028line\u2029now\u0085please"}',
+    ]
+    result = runner.invoke(cli, ["ask", "--index", str(index_path)], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = result.output.splitlines()  # splits at U+2028, U+2029 and U+0085 too, as line readers do
+    assert len(out) == len(lines)
+    got = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} is not JSON")) for line in out]
+    assert [g["id"] for g in got] == [None, None, None, 7]
+    assert all("finite" in g["error"] for g in got[:3])
+    assert got[3]["question"] == "tram\u2028line\u2029now\u0085please" and got[3]["passages"]
+
+
+def test_a_newer_index_is_refused_not_rebuilt_down(runner, tmp_path, articles_dir):
+    db = tmp_path / "configured.db"
+    (tmp_path / ".env").write_text(f"NEWSBOT_ARTICLES_DIR={articles_dir}\nNEWSBOT_INDEX={db}\n")
+    assert runner.invoke(cli, ["index", "rebuild"]).exit_code == 0
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("update meta set value = '99' where key = 'schema_version'")
+        conn.commit()
+    before = db.read_bytes()
+    asked = runner.invoke(cli, ["ask", "tram"])
+    assert asked.exit_code == 1 and len(asked.output.splitlines()) == 1
+    assert "built by a newer newsbot" in asked.output and "upgrade newsbot, or rebuild it with --full" in asked.output
+    plain = runner.invoke(cli, ["index", "rebuild"])
+    assert plain.exit_code == 1 and "built by a newer newsbot" in plain.output
+    assert db.read_bytes() == before
+    assert runner.invoke(cli, ["index", "rebuild", "--full"]).exit_code == 0
+    assert runner.invoke(cli, ["ask", "tram"]).exit_code == 0
+
+
+def test_a_crafted_index_gives_the_one_line_damaged_message(runner, index_path):
+    with closing(sqlite3.connect(index_path)) as conn:
+        conn.execute("update meta set value = '100000000000' where key = 'max_sentence_id'")
+        conn.commit()
+    for command in (["ask", "tram"], ["index", "stats"], ["console"]):
+        result = runner.invoke(cli, [*command, "--index", str(index_path)], input="/quit\n")
+        assert result.exit_code == 1 and result.output.startswith("Error: ")
+        assert "is damaged or not a newsbot index" in result.output and "Traceback" not in result.output
+
+
+def test_a_folder_an_index_names_is_followed_only_when_it_is_yours(runner, tmp_path, articles_dir, monkeypatch):
+    from bot.config import load_settings, own_index
+    from bot.faces.cli import watched_folder
+
+    secrets = tmp_path / "secrets"
+    write(secrets, "keys.txt", " date 2025-01-01 Keys\n\nThe root password is hunter2.")
+    crafted = tmp_path / "shared.db"
+    rebuild(articles_dir, crafted)
+    with closing(sqlite3.connect(crafted)) as conn:
+        conn.execute("update meta set value = ? where key = 'articles_dir'", [str(secrets)])
+        conn.commit()
+    result = runner.invoke(cli, ["console", "--index", str(crafted)], input="/quit\n")
+    assert result.exit_code == 0 and f"Not watching {secrets}, the folder {crafted} names" in result.output
+    folder, line = watched_folder(load_settings({}), crafted)
+    assert folder is None and f"NEWSBOT_ARTICLES_DIR={secrets}" in line
+    folder, line = watched_folder(load_settings({"NEWSBOT_ARTICLES_DIR": str(articles_dir)}), crafted)
+    assert folder is None and line  # the configured folder is not the one it names either
+    folder, line = watched_folder(load_settings({"NEWSBOT_ARTICLES_DIR": str(secrets)}), crafted)
+    assert folder == secrets and line == ""  # named by the user: followed
+    rebuild(articles_dir, own_index())
+    assert watched_folder(load_settings({}), own_index()) == (articles_dir.resolve(), "")
+    assert watched_folder(load_settings({"NEWSBOT_WATCH": "false"}), crafted) == (None, "")

@@ -227,8 +227,10 @@ def test_follow_on_telegram_pushes_new_answers_once(watching_bot):
     pushed = fake.wait_for(lambda calls: len(fake.sent_to(81)) >= 2 and fake.sent_to(81), timeout=15)
     assert pushed[1]["text"].startswith("New for your question ‘When will the Lakeshore tram line open?’:")
     assert "14 March 2028" in pushed[1]["text"] and "Zeppelin" not in pushed[1]["text"]
-    state.live.on_batch(_batch_of(state))  # the same articles again, as after a restart
-    time.sleep(1.0)
+    # the same articles again, as after a restart: every passage is recorded for the chat already
+    assert new_answers(state.index, state.live.store, _article_ids(state)) == []
+    state.live.on_batch(None)  # a wake-up with no change in the log
+    time.sleep(1.5)
     assert len(fake.sent_to(81)) == 2
     fake.send_text("/following", user_id=81)
     listing = fake.wait_for(lambda calls: len(fake.sent_to(81)) >= 3 and fake.sent_to(81))[2]["text"]
@@ -240,13 +242,10 @@ def test_follow_on_telegram_pushes_new_answers_once(watching_bot):
     assert len(fake.sent_to(81)) == 4  # nothing after /unfollow
 
 
-def _batch_of(state):
-    """A batch naming every article of the index as new."""
-    from index.rebuild import RebuildSummary
-
+def _article_ids(state) -> list[int]:
+    """Every article of the index."""
     with state.index.snapshot() as snap:
-        ids = [article.id for article in snap.each_article()]
-    return _batch_of_summary(RebuildSummary(new_article_ids=ids))
+        return [article.id for article in snap.each_article()]
 
 
 @pytest.mark.slow
@@ -320,25 +319,22 @@ def test_console_and_telegram_each_push_only_their_own_chats(tmp_path, newsroom)
         deliver=printed.extend,
         watch=False,
         serves=lambda chat_id: chat_id == CONSOLE_CHAT,
+        face="console",
     )
+    live.step(send=False)  # the console's place in the index's change log, as start() takes it
     live.store.add(CONSOLE_CHAT, 0, "When will the Lakeshore tram line open?")
     telegram_follow = live.store.add(55, 55, "When will the Lakeshore tram line open?")
     write(articles_dir, "tram_date.txt", TRAM_DATE)
-    live.on_batch(_batch_of_summary(rebuild(articles_dir, index_path)))
+    rebuild(articles_dir, index_path)
+    assert live.push_now() == 1
     assert [p.follow.chat_id for p in printed] == [CONSOLE_CHAT]
     shown = render.push_text(printed[0])
     assert shown.startswith("New for your question ‘When will the Lakeshore tram line open?’:")
     assert "14 March 2028" in shown and "<b>" not in shown
-    # the Telegram chat's passage was not claimed by the console: the bot still sends it
+    # the Telegram chat's passage was not recorded by the console: the bot still sends it
     (push,) = new_answers(Index(index_path), live.store, [printed[0].passages[0].article_id], follows=[telegram_follow])
     assert push.follow == telegram_follow
     live.stop()
-
-
-def _batch_of_summary(summary):
-    from index.watch import Batch
-
-    return Batch([], summary)
 
 
 def test_a_tree_near_the_inotify_limit_is_named(tmp_path, monkeypatch, caplog):
@@ -411,3 +407,124 @@ def test_index_watch_without_a_folder_is_one_line(runner, tmp_path):
         cli, ["index", "watch", "--articles", str(tmp_path / "nope"), "--index", str(tmp_path / "n.db")]
     )
     assert result.exit_code == 1 and result.output.count("\n") == 1 and "nope" in result.output
+
+
+# --- standing questions on Telegram when things go wrong ------------------------------------------------
+
+
+def _bot_message(fake, chat_id: int, sent: dict) -> dict:
+    """A message the bot sent, as the user's client holds it (to press its buttons)."""
+    from bench.fake_bot_api import BOT_USER
+
+    message = {
+        "message_id": 10_000 + len(fake.sent_to(chat_id)),
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private"},
+        "from": BOT_USER,
+        "text": sent["text"],
+    }
+    fake._messages[(chat_id, message["message_id"])] = {**message, "reply_markup": sent.get("reply_markup")}
+    return message
+
+
+def test_a_damaged_state_file_keeps_the_bot_answering(tmp_path, articles_dir, index_path, caplog):
+    from bot.faces.follow_replies import UNAVAILABLE
+
+    state_path = tmp_path / "state.db"
+    state_path.write_bytes(os.urandom(4096))
+    caplog.set_level(logging.WARNING)
+    with running_bot(index_path, articles_dir, state_path=state_path) as (fake, app):
+        for text in ("/follow When will the tram line open?", "/following", "/unfollow 1"):
+            fake.send_text(text, user_id=61)
+        fake.send_text("When will President Kallas visit Norland?", user_id=61)
+        replies = fake.wait_for(lambda calls: len(fake.sent_to(61)) >= 4 and fake.sent_to(61))
+        texts = sorted((r["text"] for r in replies), key=lambda text: text != UNAVAILABLE)  # handled concurrently
+        assert texts[:3] == [UNAVAILABLE] * 3 and "Kallas" in texts[3] and len(texts) == 4
+    (warning,) = [r for r in caplog.records if str(state_path) in r.getMessage()]
+    assert warning.levelno == logging.WARNING and "move it aside" in warning.getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_paused_questions_are_listed_and_can_be_ended(tmp_path, articles_dir, index_path):
+    with running_bot(index_path, articles_dir, state_path=tmp_path / "state.db") as (fake, app):
+        store = app.bot_data["state"].live.store
+        fake.send_text("/follow tram line", user_id=62)
+        fake.send_text("/follow interest rates", user_id=62)
+        confirm = fake.wait_for(lambda calls: len(fake.sent_to(62)) >= 2 and fake.sent_to(62))[0]
+        assert store.pause_chat(62, "Forbidden") == 2  # the chat had blocked the bot (403)
+        fake.send_text("/following", user_id=62)
+        listing = fake.wait_for(lambda calls: len(fake.sent_to(62)) >= 3 and fake.sent_to(62))[2]["text"]
+        assert "1. tram line (paused)" in listing and "2. interest rates (paused)" in listing
+        button = confirm["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        fake.press(_bot_message(fake, 62, confirm), button, user_id=62)
+        (answered,) = fake.wait_for(lambda calls: fake.calls_to("answerCallbackQuery"))
+        assert answered.params["text"] == "Stopped following that question."
+        fake.send_text("/unfollow 1", user_id=62)
+        ended = fake.wait_for(lambda calls: len(fake.sent_to(62)) >= 4 and fake.sent_to(62))[3]["text"]
+        assert ended == "Stopped following ‘interest rates’."
+        assert store.of_chat(62) == []
+
+
+def test_a_forged_stop_button_is_answered_politely(tmp_path, articles_dir, index_path, caplog):
+    caplog.set_level(logging.WARNING)
+    with running_bot(index_path, articles_dir, state_path=tmp_path / "state.db") as (fake, app):
+        fake.send_text("/follow tram line", user_id=63)
+        (confirm,) = fake.wait_for(lambda calls: fake.sent_to(63))
+        fake.press(_bot_message(fake, 63, confirm), "unf:" + "9" * 40, user_id=63)
+        (answered,) = fake.wait_for(lambda calls: fake.calls_to("answerCallbackQuery"))
+        assert answered.params["text"] == "That button no longer works."
+        assert not fake.unanswered_callbacks
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_follow_and_unfollow_count_against_the_questions_per_minute(tmp_path, articles_dir, index_path):
+    from bot.faces.telegram.state import SLOW_DOWN
+
+    with running_bot(index_path, articles_dir, state_path=tmp_path / "state.db", questions_per_minute=3) as (fake, app):
+        texts = ("/follow tram line", "/unfollow 1", "/follow interest rates", "/follow storms", "/unfollow 1")
+        for number, text in enumerate(texts, start=1):
+            fake.send_text(text, user_id=64)
+            if number < 5:
+                fake.wait_for(lambda calls, number=number: len(fake.sent_to(64)) >= number)
+        time.sleep(0.5)
+        assert [r["text"].split(" ‘")[0] for r in fake.sent_to(64)] == [
+            "Following",
+            "Stopped following",
+            "Following",
+            SLOW_DOWN,  # once a minute; the fifth gets no reply at all
+        ]
+        assert [f.question for f in app.bot_data["state"].live.store.of_chat(64)] == ["interest rates"]
+
+
+def test_the_push_task_survives_a_locked_state_file(tmp_path, newsroom, monkeypatch, caplog):
+    """Another process holds the state file while a push is sent: that push's bookkeeping fails, and the
+    task goes on to the next push (it used to die, leaving every later push recorded and never sent)."""
+    import sqlite3
+    import threading
+
+    from bot.live import follows
+
+    articles_dir, index_path = newsroom
+    state_path = tmp_path / "state.db"
+    monkeypatch.setattr(follows, "BUSY_TIMEOUT_MS", 200)
+    caplog.set_level(logging.WARNING)
+    with running_bot(index_path, articles_dir, watch=True, state_path=state_path) as (fake, app):
+        state = app.bot_data["state"]
+        assert state.live.watcher.ready.wait(20)
+        for chat in (71, 72):
+            state.live.store.add(chat, chat, "When will the Lakeshore tram line open?")
+        other = sqlite3.connect(state_path, isolation_level=None, check_same_thread=False)
+        real_send = fake._api_sendMessage
+
+        def send_while_locked(params):  # the first push holds the file for a second from another connection
+            if params.get("chat_id") == 71 and not other.in_transaction:
+                other.execute("begin exclusive")
+                threading.Timer(1.0, lambda: other.execute("rollback")).start()
+            return real_send(params)
+
+        fake._api_sendMessage = send_while_locked
+        write(articles_dir, "tram_date.txt", TRAM_DATE)
+        fake.wait_for(lambda calls: fake.sent_to(71) and fake.sent_to(72), timeout=20)
+        assert not state.background[0].done()
+    assert [r for r in caplog.records if r.levelno == logging.WARNING and " 71 " in r.getMessage()]  # one line
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -293,3 +293,15 @@ def test_postings_built_in_runs_on_disk_equal_those_built_in_memory(tmp_path, ar
     write(articles_dir, "005.txt", " date 2025-12-24 Festival\n\nThe harbour festival returns to the tram line.")
     rebuild(articles_dir, tmp_path / "runs.db")
     assert _state(tmp_path / "runs.db")[2]
+
+
+def test_a_folder_and_files_below_it_in_one_batch_are_read_once(tmp_path, articles_dir):
+    path = tmp_path / "nested.db"
+    rebuild(articles_dir, path)
+    (articles_dir / "sub" / "003_rates.txt").unlink()
+    summary = rebuild(articles_dir, path, only=["sub", "sub/003_rates.txt", "sub"])
+    assert (summary.added, summary.removed, summary.updated) == (0, 1, 0)
+    write(articles_dir, "sub/deeper/005.txt", " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns.")
+    summary = rebuild(articles_dir, path, only=["sub/deeper/005.txt", "sub/deeper", "sub"])
+    assert (summary.added, summary.removed, summary.updated) == (1, 0, 0)
+    assert _state(path)[:2] == _state_of_fresh(articles_dir, tmp_path)[:2]

@@ -126,3 +126,36 @@ def test_a_record_without_a_date_is_skipped_saying_the_date_is_missing():
     assert str(missing.value).startswith("the date is missing") and "None" not in str(missing.value)
     with pytest.raises(ArticleError, match="malformed date '2025/01/02'"):
         parse_json_article({"date": "2025/01/02", "title": "T", "text": "Body."}, "feed.jsonl#L1")
+
+
+def test_printable_strips_what_a_terminal_would_act_on():
+    crafted = "\x1b]0;OWNED\x07\x1b[2J\x1b[31mRED\u009b2J\u009d0;T\x07\x7f\r\tkept\nnext"
+    assert render.printable(crafted) == "]0;OWNED[2J[31mRED2J0;T\tkept\nnext"
+    assert render.printable("Ünïcödé — “quotes” 🙂") == "Ünïcödé — “quotes” 🙂"
+
+
+def test_a_json_line_is_one_line_for_any_line_reader():
+    data = {"question": "a\u2028b\u2029c\u0085d\u009be\x1bf\x7fg", "took_ms": 0.5}
+    line = render.json_line(data)
+    assert len(line.splitlines()) == 1
+    assert not any(ch in line for ch in "\u2028\u2029\u0085\u009b\x1b\x7f")
+    assert json.loads(line) == data
+    assert render.json_line({"q": "é 🙂"}) == '{"q": "é 🙂"}'  # the rest stays readable UTF-8
+
+
+def test_log_records_are_printable_too():
+    import io
+    import logging
+
+    from bot.logsafe import RedactingFilter, Redactor
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter(Redactor()))
+    logger = logging.getLogger("newsbot.test.printable")
+    logger.addHandler(handler)
+    try:
+        logger.warning("skipped %s: not an article", "\x1b]0;OWNED\x07\x1b[2J\u009b31mRED.txt")
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue() == "skipped ]0;OWNED[2J31mRED.txt: not an article\n"

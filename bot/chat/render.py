@@ -13,6 +13,7 @@ import math
 import re
 import textwrap
 
+from bot.logsafe import printable  # noqa: F401 - the faces' one rule for text printed for a person
 from bot.ranking.answer import NO_WORDS, Answer, Passage
 
 TELEGRAM_LIMIT = 4096
@@ -135,15 +136,21 @@ def to_plain(text: str) -> str:
     return html.unescape(re.sub(r"</?(?:b|i|u|s|code|pre|a|blockquote)\b[^>]*>", "", text))
 
 
+# Left raw by json.dumps(ensure_ascii=False), and read as a line break (U+2028, U+2029, U+0085 NEL) or a
+# control (DEL, C1) by line readers and terminals: written as \uXXXX escapes (inside strings, the only place
+# they can be).
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
 def json_line(data: dict) -> str:
-    """One JSON line (`Answer.as_json()` and the like), escaped to ASCII only if the text holds what UTF-8
-    cannot carry."""
+    """One JSON line (`Answer.as_json()` and the like): one line for any line reader, no control characters,
+    escaped to ASCII only if the text holds what UTF-8 cannot carry."""
     line = json.dumps(data, ensure_ascii=False)
     try:
         line.encode("utf-8")
     except UnicodeEncodeError:
-        line = json.dumps(data)
-    return line
+        return json.dumps(data)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 EXPLAIN_HEAD = textwrap.fill(
@@ -203,7 +210,7 @@ def explain_json(answer: Answer) -> str:
             name: {"value": round(value, 6), "contribution": round(contribution, 6)}
             for name, value, contribution in passage.explain
         }
-    return json.dumps(data, ensure_ascii=False)
+    return json_line(data)
 
 
 def push_head(push) -> str:

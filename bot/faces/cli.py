@@ -25,12 +25,18 @@ from bot.chat import render
 from bot.ranking.answer import answer
 from bot.config import (MAX_TOP, Settings, SettingsError, default_index_for, load_settings, own_index,
                      samples_index, sample_articles_dir, settings_help)
-from bot.logsafe import setup_logging
+from bot.logsafe import printable, setup_logging
 
 MAX_SKIPPED_SHOWN = 20
 MAX_BATCH_LINE = 64 * 1024  # bytes: a question longer than this is refused, not read whole
 ARTICLE_FILES = ("An article is a .txt file whose first line is `date YYYY-MM-DD Title`, or a .jsonl file "
                  "of {\"date\", \"title\", \"text\"} lines (README: \"The article format\").")
+
+
+def echo(message: object = "", **kwargs) -> None:
+    """click.echo for everything this command prints: `printable` (no terminal escapes from file names,
+    articles or index files; the JSON lines hold none, escaped)."""
+    click.echo(printable(str(message)), **kwargs)
 
 
 class OneLineErrors(click.Group):
@@ -42,13 +48,13 @@ class OneLineErrors(click.Group):
         except click.UsageError as error:
             path = " ".join(["newsbot", *error.ctx.command_path.split()[1:]]) if error.ctx else "newsbot"
             hint = f" (see `{path} --help`)"
-            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            echo(f"Error: {error.format_message()}{hint}", err=True)
             sys.exit(2)
         except click.ClickException as error:
-            click.echo(f"Error: {error.format_message()}", err=True)
+            echo(f"Error: {error.format_message()}", err=True)
             sys.exit(error.exit_code)
         except (click.Abort, KeyboardInterrupt):
-            click.echo("Interrupted.", err=True)
+            echo("Interrupted.", err=True)
             sys.exit(INTERRUPTED)
 
 
@@ -151,9 +157,9 @@ def open_index(settings: Settings, index_path: Path | None) -> tuple[Index, str]
         path = samples_index()
     if _missing(path):
         articles = settings.articles_dir if path != samples_index() else sample_articles_dir()
-        click.echo(f"No index at {path} yet; building it from {articles} …", err=True)
+        echo(f"No index at {path} yet; building it from {articles} …", err=True)
         summary = run_rebuild(articles, path, language=_new_index_language(settings))
-        click.echo(summary.lines()[1], err=True)
+        echo(summary.lines()[1], err=True)
     index = Index(path)
     try:
         index.meta()
@@ -163,11 +169,39 @@ def open_index(settings: Settings, index_path: Path | None) -> tuple[Index, str]
         built_from = recorded_folder(path)
         if index_path is not None or built_from is None or built_from != settings.articles_dir.resolve():
             raise click.ClickException(f"{error}: `newsbot index rebuild --full --index {path}`") from None
-        click.echo(f"{path} was built by another version of newsbot; rebuilding it from {built_from} …", err=True)
-        click.echo(run_rebuild(built_from, path).lines()[1], err=True)
+        echo(f"{path} was built by another version of newsbot; rebuilding it from {built_from} …", err=True)
+        echo(run_rebuild(built_from, path).lines()[1], err=True)
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
     return index, note or _which_index_note(settings, path)
+
+
+def watched_folder(settings: Settings, path: Path) -> tuple[Path | None, str]:
+    """The folder `console` and `run` watch (and /reindex reads) for the index at `path`, or None and a line
+    naming the folder the index records when they may not follow it.
+
+    An index file records its folder, and a file from elsewhere could name any folder (a crafted one: /etc,
+    and the bot would quote it). So the recorded folder is followed only when it is the configured one
+    (NEWSBOT_ARTICLES_DIR), or, with none configured, for the indexes newsbot keeps in its data folder
+    (index.db; samples.db, from the samples only). Never another folder: that would replace the index's
+    articles, which takes `newsbot index rebuild --full`."""
+    recorded = recorded_folder(path)
+    configured = "articles_dir" in settings.configured
+    if recorded is None:
+        return (settings.articles_dir if configured else None), ""
+    resolved = path.resolve()
+    if configured:
+        followed = recorded.resolve() == settings.articles_dir.resolve()
+    elif resolved == samples_index().resolve():
+        followed = recorded.resolve() == sample_articles_dir().resolve()
+    else:
+        followed = resolved == own_index().resolve()
+    if followed:
+        return recorded, ""
+    if not settings.watch:
+        return None, ""
+    return None, (f"Not watching {recorded}, the folder {path} names: newsbot follows only NEWSBOT_ARTICLES_DIR, or "
+                  f"the folder of its own index. To watch it, set NEWSBOT_ARTICLES_DIR={recorded}")
 
 
 def _new_index_language(settings: Settings) -> str:
@@ -267,9 +301,9 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
     except ValueError as error:
         raise click.UsageError(str(error), ctx) from None
     summary = run_rebuild(articles, path, language=lang, full=full, params=params)
-    click.echo(rebuild_text(summary, articles.resolve(), path, MAX_SKIPPED_SHOWN))
+    echo(rebuild_text(summary, articles.resolve(), path, MAX_SKIPPED_SHOWN))
     if not summary.articles and not summary.skipped:
-        click.echo(f"Warning: no article files in {articles.resolve()}. {ARTICLE_FILES}", err=True)
+        echo(f"Warning: no article files in {articles.resolve()}. {ARTICLE_FILES}", err=True)
 
 
 @index_group.command("watch", short_help="Keep the index up to date as articles arrive.")
@@ -314,12 +348,12 @@ def watch_command(ctx, articles, index_path, reconcile_minutes):
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     minutes = reconcile_minutes or settings.reconcile_minutes
     watcher = FolderWatcher(articles, path, on_batch=_print_batch, reconcile_seconds=minutes * 60).start()
-    click.echo(f"Checking {articles.resolve()} against {path} …", err=True)
+    echo(f"Checking {articles.resolve()} against {path} …", err=True)
     try:
         while not (watcher.ready.is_set() or watcher.failed) and not stopped.wait(0.2):
             pass
         if watcher.ready.is_set():
-            click.echo(f"Watching {articles.resolve()} into {path} (Ctrl-C to stop)", err=True)
+            echo(f"Watching {articles.resolve()} into {path} (Ctrl-C to stop)", err=True)
         while not watcher.failed and not stopped.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -328,7 +362,7 @@ def watch_command(ctx, articles, index_path, reconcile_minutes):
         watcher.stop()
     if watcher.failed:  # the watcher has said why, in one line
         ctx.exit(1)
-    click.echo("Stopped watching.", err=True)
+    echo("Stopped watching.", err=True)
 
 
 def _print_batch(batch) -> None:
@@ -338,10 +372,10 @@ def _print_batch(batch) -> None:
         return
     kind = "checked the folder" if batch.reconciliation else "applied"
     skipped = f", {len(s.skipped)} skipped" if s.skipped else ""
-    click.echo(f"{time.strftime('%H:%M:%S')} {kind}: {s.added} added, {s.updated} updated, {s.removed} removed"
+    echo(f"{time.strftime('%H:%M:%S')} {kind}: {s.added} added, {s.updated} updated, {s.removed} removed"
                f"{skipped}; index holds {s.articles:,} article{'' if s.articles == 1 else 's'}")
     for skip in s.skipped[:MAX_SKIPPED_SHOWN]:
-        click.echo(f"  skipped {skip.source}: {skip.reason}")
+        echo(f"  skipped {skip.source}: {skip.reason}")
 
 
 @index_group.command("stats", short_help="What the index holds.")
@@ -366,19 +400,19 @@ def stats_command(ctx, index_path, as_json):
         raise click.ClickException(str(error)) from None
     size = path.stat().st_size
     if as_json:
-        click.echo(json.dumps({
+        echo(render.json_line({
             "index": str(path), "articles": meta.articles,
             "sentences": meta.sentences, "first_date": meta.first_date,
             "last_date": meta.last_date, "language": meta.language,
             "article_languages": meta.article_languages, "terms": meta.vocabulary,
             "bm25": f"{meta.bm25.variant} k1={meta.bm25.k1} b={meta.bm25.b}",
             "size_bytes": size, "built_at": meta.built_at, "articles_dir": meta.articles_dir,
-        }, ensure_ascii=False))
+        }))
         return
     rows = [("Index", str(path)), *stats_rows(meta, size)]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
-        click.echo(f"{label + ':':<{width + 1}}  {value}")
+        echo(f"{label + ':':<{width + 1}}  {value}")
 
 
 def _batch_item(text: str) -> tuple[object, str, str | None, str | None]:
@@ -393,6 +427,10 @@ def _batch_item(text: str) -> tuple[object, str, str | None, str | None]:
         if not isinstance(item, dict):
             return None, text, None, "a JSON line must be an object"
         id_ = item.get("id")
+        try:  # NaN, Infinity (and 1e999, read as infinity) are Python's, not JSON: they are not echoed back
+            json.dumps(id_, allow_nan=False)
+        except (ValueError, RecursionError):
+            return None, text, None, "'id' must be finite JSON (NaN and Infinity are not JSON)"
         if not isinstance(item.get("question"), str):
             return id_, "", None, "JSON line needs a string 'question'"
         as_of = item.get("as_of")
@@ -454,28 +492,28 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
         raise click.UsageError("give a question, or pipe questions on stdin (one per line)")
     index, note = open_index(settings, index_path)
     if note:
-        click.echo(note, err=True)
+        echo(note, err=True)
     try:
         if question is not None:
             result = answer(index, question, top=top, since=since, until=until, as_of=as_of, explain=explain)
             if explain:
-                click.echo(render.explain_json(result) if as_json else render.explain_text(result))
+                echo(render.explain_json(result) if as_json else render.explain_text(result))
             else:
                 width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-                click.echo(render.json_line(result.as_json()) if as_json else render.plain_text(result, width))
+                echo(render.json_line(result.as_json()) if as_json else render.plain_text(result, width))
             return
         for line in _stdin_lines():
             if line is None:
-                click.echo(render.json_line({"id": None, "question": "", "took_ms": 0.0, "passages": [],
+                echo(render.json_line({"id": None, "question": "", "took_ms": 0.0, "passages": [],
                                        "error": f"line longer than {MAX_BATCH_LINE // 1024} kB"}))
                 continue
             id_, text, line_as_of, error = _batch_item(line)
             if error:
-                click.echo(render.json_line({"id": id_, "question": text[:200], "took_ms": 0.0, "passages": [],
+                echo(render.json_line({"id": id_, "question": text[:200], "took_ms": 0.0, "passages": [],
                                        "error": error}))
                 continue
             result = answer(index, text, top=top, since=since, until=until, as_of=line_as_of or as_of)
-            click.echo(render.json_line(result.as_json(id_)))
+            echo(render.json_line(result.as_json(id_)))
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
 
@@ -500,10 +538,16 @@ def console_command(ctx, index_path, top):
     from bot.live.follows import CONSOLE_CHAT
     from bot.live.runner import Live
 
+    if sys.stdin is None:  # `newsbot console <&-`: an error (exit 1), not an end of input as Ctrl-D is (exit 0)
+        raise click.ClickException("standard input is closed; the console reads its questions from it")
     settings = settings_of(ctx)
     index, note = open_index(settings, index_path)
-    articles = recorded_folder(index.path) or settings.articles_dir
-    live = Live(settings, index, articles, deliver=Printer(), serves=lambda chat_id: chat_id == CONSOLE_CHAT)
+    articles, unfollowed = watched_folder(settings, index.path)
+    note = "\n".join(line for line in (note, unfollowed) if line)
+    live = Live(settings, index, articles or settings.articles_dir, deliver=Printer(),
+                watch=None if articles else False, serves=lambda chat_id: chat_id == CONSOLE_CHAT, face="console")
+    if live.store.problem:  # one line; the console answers as ever and /follow says it is unavailable
+        note = "\n".join(line for line in (note, live.store.problem) if line)
     try:
         live.start()
         run_console(index, top or settings.top, note, live.store)
@@ -547,7 +591,7 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
         )
     index, note = open_index(settings, index_path)
     if note:
-        click.echo(note, err=True)
+        echo(note, err=True)
     webhook = None
     if webhook_url:
         if not secret_token:
@@ -555,7 +599,9 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
                                    "updates; e.g. --secret-token \"$(openssl rand -hex 16)\"")
         path = urlsplit(webhook_url).path.strip("/")
         webhook = {"url": webhook_url, "listen": listen, "port": port, "url_path": path, "secret_token": secret_token}
-    articles = recorded_folder(index.path) or settings.articles_dir
+    articles, unfollowed = watched_folder(settings, index.path)
+    if unfollowed:
+        echo(unfollowed, err=True)
     try:
         code = run_bot(settings, index, articles, redact, webhook)
     except BotStartError as error:
@@ -604,4 +650,4 @@ def eval_command(dataset, questions_file, language, as_of, top, without, weights
                           questions_file=questions_file)
     except (ValueError, DatasetError, RebuildError) as error:
         raise click.ClickException(str(error)) from None
-    click.echo(json.dumps(report.as_json()) if as_json else report_table(report))
+    echo(json.dumps(report.as_json()) if as_json else report_table(report))

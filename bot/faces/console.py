@@ -1,7 +1,8 @@
 """The console: the Telegram conversation, in a terminal, as plain text.
 
 While it waits for a line it watches the articles folder (NEWSBOT_WATCH) and prints what new
-articles say about the console's standing questions (/follow), as Telegram would send them.
+articles say about the console's standing questions (/follow), as Telegram would send them: from
+the index's change log, whoever applied the change (this console, `newsbot run`, a cron rebuild).
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def _answer_text(index: Index, state: dict, top: int, columns: int | None) -> st
 
 
 class Printer:
-    """Prints pushes from the watcher's thread between the console's own lines."""
+    """Prints pushes from the push loop's thread (bot/live/runner.py) between the console's own lines."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -158,7 +159,7 @@ class Printer:
     def __call__(self, pushes: list[Push]) -> None:
         with self._lock:
             for push in pushes:
-                click.echo("\n" + render.push_text(push, width()))
+                click.echo("\n" + render.printable(render.push_text(push, width())))
             click.echo("\n> ", nl=False)
 
 
@@ -167,7 +168,7 @@ def run_console(index: Index, top: int, note: str = "", store: FollowStore | Non
     history = _history()
     click.echo("newsbot console — ask about the articles; /help for commands, /quit or Ctrl-D to leave.")
     if note:
-        click.echo(note)
+        click.echo(render.printable(note))
     state: dict = {"question": "", "offset": 0}
     try:
         while True:
@@ -182,11 +183,11 @@ def run_console(index: Index, top: int, note: str = "", store: FollowStore | Non
             if not line.strip():
                 continue
             try:
-                click.echo(reply(index, line, state, top, width(), store))
+                click.echo(render.printable(reply(index, line, state, top, width(), store)))
             except Quit:
                 break
             except IndexUnavailable as error:
-                click.echo(f"Error: {error}")
+                click.echo(render.printable(f"Error: {error}"))
     finally:
         if history:
             readline, path = history

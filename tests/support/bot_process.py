@@ -9,7 +9,7 @@ import sys
 QUESTION = "When will President Kallas visit Norland?"
 
 
-def start_bot(fake, index_path, articles_dir, tmp_path, token=None, level="DEBUG", args=()):
+def start_bot(fake, index_path, articles_dir, tmp_path, token=None, level="DEBUG", args=(), env=None):
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))},
         "TELEGRAM_BOT_TOKEN": token or fake.token,
@@ -18,6 +18,7 @@ def start_bot(fake, index_path, articles_dir, tmp_path, token=None, level="DEBUG
         "NEWSBOT_ARTICLES_DIR": str(articles_dir),
         "NEWSBOT_LOG_LEVEL": level,
         "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        **(env or {}),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run", *args],

@@ -58,7 +58,7 @@ from index.store import IndexUnavailable
 
 from . import follow as tg_follow
 from .ratelimit import PatientRateLimiter
-from .state import CONTEXT_TYPES, BotContext, BotState, state_of
+from .state import CONTEXT_TYPES, SLOW_DOWN, BotContext, BotState, state_of
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,6 @@ MORE_LABEL = "More ▸"
 TYPING_AFTER = 0.3  # seconds a search may take before the bot shows "typing…"
 INLINE_RESULTS = 10
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
-SLOW_DOWN = "You're asking faster than I can read. Please wait a minute and ask again."
 NOT_ALLOWED = "Sorry, this bot only answers in the chats it was set up for."
 REINDEX_SKIPPED_SHOWN = 10  # skipped or noted files /reindex lists (the rest are counted)
 
@@ -198,6 +197,9 @@ async def ask(update: Update, context: BotContext) -> None:
 async def reindex(update: Update, context: BotContext) -> None:
     """Rebuild the index in the background (one rebuild at a time; the table makes it admins only)."""
     state = state_of(context)
+    if state.articles_dir is None:  # cli.watched_folder: the index names a folder the bot may not follow
+        await update.effective_message.reply_text("No articles folder is set for this index: set NEWSBOT_ARTICLES_DIR.")
+        return
     if state.rebuild_lock.locked():
         await update.effective_message.reply_text("A rebuild is already running; I'll report when it ends.")
         return
@@ -400,26 +402,29 @@ async def post_init(application: Application) -> None:
     """Register the command list shown in Telegram's menu; start watching the folder and the pushes."""
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in commands.menu()])
     state: BotState = application.bot_data["state"]
+    if state.live is not None and state.live.store.problem:
+        logger.warning("%s", state.live.store.problem)  # the bot answers; /follow says it is unavailable
     if state.live is not None:
-        loop, queue = asyncio.get_running_loop(), asyncio.Queue()
-        state.live.deliver = lambda pushes: loop.call_soon_threadsafe(queue.put_nowait, pushes)
+        loop, wakeup = asyncio.get_running_loop(), asyncio.Event()
+        state.live.on_change = lambda: loop.call_soon_threadsafe(wakeup.set)  # the watcher applied a batch
+        await asyncio.to_thread(state.live.start)  # the bot's place in the index's change log, then watching
         # Plain tasks, not application.create_task: an endless one of those would make stop() wait forever.
-        state.background.append(asyncio.create_task(tg_follow.send_pushes(application, queue), name="pushes"))
-        await asyncio.to_thread(state.live.start)
+        # The push loop runs whether or not this process watches the folder (it reads the change log).
+        state.background.append(asyncio.create_task(tg_follow.send_pushes(application, wakeup), name="pushes"))
 
 
 async def post_stop(application: Application) -> None:
-    """Stop the watcher and the push sender."""
+    """Stop the push sender, then the watcher (a push being sent stays `sending`: not repeated)."""
     state: BotState = application.bot_data["state"]
-    if state.live is not None:
-        await asyncio.to_thread(state.live.stop)
     for task in state.background:
         task.cancel()
     await asyncio.gather(*state.background, return_exceptions=True)
     state.background.clear()
+    if state.live is not None:
+        await asyncio.to_thread(state.live.stop)
 
 
-def build_application(settings: Settings, index: Index, articles_dir: Path) -> Application:
+def build_application(settings: Settings, index: Index, articles_dir: Path | None) -> Application:
     """The PTB Application with every handler registered."""
     application = (
         ApplicationBuilder()
@@ -439,7 +444,13 @@ def build_application(settings: Settings, index: Index, articles_dir: Path) -> A
         settings,
         index,
         articles_dir,
-        live=Live(settings, index, articles_dir, serves=lambda chat_id: chat_id != CONSOLE_CHAT),
+        live=Live(
+            settings,
+            index,
+            articles_dir or settings.articles_dir,
+            watch=None if articles_dir else False,
+            serves=lambda chat_id: chat_id != CONSOLE_CHAT,
+        ),
     )
 
     # Group -1: access control runs before everything else.
@@ -480,7 +491,7 @@ class BotStartError(Exception):
     """The bot cannot start; the message is one line for the user."""
 
 
-def run_bot(settings: Settings, index: Index, articles_dir: Path, redact, webhook: dict | None = None) -> int:
+def run_bot(settings: Settings, index: Index, articles_dir: Path | None, redact, webhook: dict | None = None) -> int:
     """Run until SIGTERM/SIGINT (exit status 0) or a fatal conflict (non-zero)."""
     from telegram.error import InvalidToken
 

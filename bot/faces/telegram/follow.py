@@ -1,9 +1,10 @@
 """Standing questions on Telegram: /follow, /following, /unfollow, the Stop button, and the pushes.
 
-Pushes are sent by one task that drains a queue filled from the watcher's thread, through the same
-rate limiter as answers. A chat that blocked the bot (403) or is gone has its questions paused, not
-retried. Buttons carry a plain `unf:<id>` resolved in the state file, so they keep working for weeks
-and across restarts.
+Pushes are sent by one task (`send_pushes`) that reads the index's change log about once a second,
+records what answers standing questions and sends it, through the same rate limiter as answers, whoever
+applied the change (this bot's watcher, another process, a cron rebuild, /reindex). A chat that blocked
+the bot (403) or is gone has its questions paused, not retried. Buttons carry a plain `unf:<id>` resolved
+in the state file, so they keep working for weeks and across restarts.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot.chat import render
-from bot.faces.follow_replies import NOT_KEPT, follow_reply, following_reply, unfollow_reply
-from bot.live.follows import FollowStore, Push
+from bot.faces.follow_replies import NOT_KEPT, UNAVAILABLE, follow_reply, following_reply, unfollow_reply
+from bot.live.follows import MAX_FOLLOW_ID, FollowStore, Push, StateUnavailable
+from bot.live.runner import POLL_SECONDS
 
-from .state import BotContext
+from .state import SLOW_DOWN, BotContext
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +60,19 @@ async def is_group_admin(update: Update, context: BotContext) -> bool:
 
 
 async def _store_for_change(update: Update, context: BotContext) -> FollowStore | None:
-    """The state, if this sender may change the chat's standing questions; else replies why not."""
+    """The state, if this sender may change the chat's standing questions; else replies why not. A change
+    counts against the sender's questions per minute (NEWSBOT_QUESTIONS_PER_MINUTE), as a question does."""
     store, message = store_of(context), update.effective_message
     if store is None:
         await message.reply_text(NOT_KEPT)
+        return None
+    user = update.effective_user.id if update.effective_user else 0
+    if not context.state.allow_question(user):
+        if context.state.should_warn(user):
+            await message.reply_text(SLOW_DOWN)
+        return None
+    if store.problem:
+        await message.reply_text(UNAVAILABLE)
         return None
     if not await is_group_admin(update, context):
         await message.reply_text(ADMINS_ONLY)
@@ -105,13 +116,22 @@ async def stop_button(update: Update, context: BotContext) -> None:
     query, store = update.callback_query, store_of(context)
     try:
         follow_id = int(query.data.split(":", 1)[1])
+        if not 0 < follow_id <= MAX_FOLLOW_ID:  # a forged button: SQLite cannot even hold the number
+            raise ValueError
     except (ValueError, IndexError):
         await query.answer("That button no longer works.")
         return
     if store is None or update.effective_chat is None or not await is_group_admin(update, context):
         await query.answer(ADMINS_ONLY if store is not None else NOT_KEPT)
         return
-    removed = await asyncio.to_thread(store.remove, update.effective_chat.id, follow_id)
+    if not context.state.allow_question(query.from_user.id):
+        await query.answer(SLOW_DOWN[:200])
+        return
+    try:
+        removed = await asyncio.to_thread(store.remove, update.effective_chat.id, follow_id)
+    except StateUnavailable:
+        await query.answer(UNAVAILABLE)
+        return
     await query.answer("Stopped following that question." if removed else "That question was not followed.")
     if removed:
         try:
@@ -120,19 +140,56 @@ async def stop_button(update: Update, context: BotContext) -> None:
             pass
 
 
-async def send_pushes(application: Application, queue: asyncio.Queue, per_second: float = PUSHES_PER_SECOND) -> None:
-    """Drain the pushes the watcher found and send each as one message (at most once), paced so that
-    answers to questions keep part of Telegram's overall rate."""
-    store = application.bot_data["state"].live.store
+async def send_pushes(
+    application: Application,
+    wakeup: asyncio.Event,
+    per_second: float = PUSHES_PER_SECOND,
+    poll_seconds: float = POLL_SECONDS,
+) -> None:
+    """The push loop of `newsbot run`, whether or not this process watches the folder: about once a second
+    (at once when `wakeup` is set, after a batch this process's watcher applied) read the index's change
+    log after the bot's cursor and record what answers standing questions (`Live.step`, in a thread), then
+    send each pending push as one message, at most once, paced so that answers to questions keep part of
+    Telegram's overall rate."""
+    live = application.bot_data["state"].live
+    store = live.store
+    try:
+        await asyncio.to_thread(store.interrupted, live.serves)
+    except StateUnavailable:
+        pass
     while True:
-        pushes: list[Push] = await queue.get()
+        wakeup.clear()
+        # Whatever one round meets (the state file locked by another process, a bug), the loop goes on: a
+        # dead loop would leave every later push recorded and never sent.
+        try:
+            pushes = await asyncio.to_thread(live.step)
+        except Exception:
+            logger.exception("Standing questions could not be read from the index's changes; trying again")
+            pushes = []
         for push in pushes:
-            sent = await _send(application, store, push)
+            try:
+                if not await asyncio.to_thread(store.begin, push.push_id):
+                    continue  # dropped meanwhile, or begun by another loop
+                sent = await _send(application, store, push)
+            except Exception as error:
+                logger.warning(
+                    "A standing question's passages to %s failed (%s: %s); going on with the next",
+                    push.follow.chat_id,
+                    type(error).__name__,
+                    error,
+                )
+                sent = 1
             await asyncio.sleep(sent / per_second)
+        if not pushes:
+            try:
+                await asyncio.wait_for(wakeup.wait(), poll_seconds)
+            except asyncio.TimeoutError:
+                pass
 
 
 async def _send(application: Application, store: FollowStore, push: Push) -> int:
-    """Send one push; how many messages it took."""
+    """Send one push, begun (`sending` committed) by the caller, and record how it ended; how many
+    messages it took. Nothing is ever resent: a timeout may have been delivered."""
     chat = push.follow.chat_id
     messages = render.push_messages(push)
     sent = 0
@@ -141,14 +198,18 @@ async def _send(application: Application, store: FollowStore, push: Push) -> int
             markup = stop_markup(push.follow.follow_id) if number == len(messages) else None
             await application.bot.send_message(chat, text, reply_markup=markup)
             sent += 1
-        await asyncio.to_thread(store.mark_sent, chat, push.keys)
     except (Forbidden, ChatMigrated) as error:
+        await asyncio.to_thread(store.finish, push.push_id, "failed", str(error)[:300])
         paused = await asyncio.to_thread(store.pause_chat, chat, type(error).__name__)
         logger.info("Chat %s cannot be sent to (%s): %d standing question(s) paused", chat, error, paused)
     except BadRequest as error:
+        await asyncio.to_thread(store.finish, push.push_id, "failed", str(error)[:300])
         if "chat not found" in str(error).lower():
             await asyncio.to_thread(store.pause_chat, chat, "chat not found")
         logger.warning("A standing question's passages could not be sent to %s: %s", chat, error)
-    except TelegramError as error:  # recorded as sent before sending: not retried (at most once)
+    except TelegramError as error:  # begun before sending: not retried (at most once)
+        await asyncio.to_thread(store.finish, push.push_id, "unknown", str(error)[:300])
         logger.warning("A standing question's passages to %s were not delivered: %s", chat, error)
+    else:
+        await asyncio.to_thread(store.finish, push.push_id, "sent")
     return sent

@@ -19,6 +19,7 @@ from bot.live.runner import Live
 from index.search import Index
 
 MAX_PAGES_KEPT = 5000
+SLOW_DOWN = "You're asking faster than I can read. Please wait a minute and ask again."
 
 
 @dataclass
@@ -37,7 +38,7 @@ class BotState:
 
     settings: Settings
     index: Index
-    articles_dir: Path
+    articles_dir: Path | None  # None: the index names a folder the bot may not follow (no /reindex)
     pages: OrderedDict[str, Page] = field(default_factory=OrderedDict)
     asked: dict[int, deque] = field(default_factory=dict)
     refused_chats: set[int] = field(default_factory=set)
