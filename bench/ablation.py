@@ -1,12 +1,14 @@
 """Answer-quality table and ablation: `newsbot eval` on every data set, for the fitted ranking, the
 hand-set weights, BM25 alone, the hard time window, and with each feature or switch off in turn.
 
-    python bench/ablation.py [--data ../shared/data] [--out bench/out] [--sets realtimeqa-dev,xquad-en]
+    python bench/ablation.py [--data ../shared/data] [--out bench/out] [--indexes DIR] [--sets xquad-en,...]
 
-Writes quality.json and quality.md to --out: absolute figures for the whole rankings and, for each
-`without …` row, the change from the fitted ranking (negative: the feature helps). Features switched
-off keep the fitted weights of the others (their value is set to the training mean), so a row says
-what the feature adds inside this model, not what a re-fit without it would reach.
+Writes quality.json and quality.md to --out (and the data sets' indexes, unless --indexes names another
+folder: `--out bench/results --indexes bench/out` keeps them out of the shipped results): absolute figures
+for the whole rankings and, for each `without …` row, the change from the fitted ranking (negative: the
+feature helps). Features switched off keep the fitted weights of the others (their value is set to the
+training mean), so a row says what the feature adds inside this model, not what a re-fit without it
+would reach.
 """
 
 from __future__ import annotations
@@ -62,16 +64,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--indexes", type=Path, help="folder for the data sets' indexes (default: --out)")
     parser.add_argument("--sets", help="comma-separated data set labels (default: all)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    indexes = args.indexes or args.out
+    indexes.mkdir(parents=True, exist_ok=True)
     wanted = set(args.sets.split(",")) if args.sets else None
     results: dict[str, dict[str, dict]] = {}
     for label, folder, questions, language, as_of in SETS:
         if wanted and label not in wanted:
             continue
         dataset = args.data / folder
-        index = args.out / f"{folder}.db"
+        index = indexes / f"{folder}.db"
         results[label] = {}
         for name, ranking in rankings().items():
             report = evaluate(

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.ranking import features as F  # noqa: E402
 from bot.ranking.answer import Ranking, article_pool, feature_values, prepare_question, rank  # noqa: E402
-from bot.ranking.evaluate import Question, file_of, contains_answer, load_questions, score_questions  # noqa: E402
+from bot.ranking.evaluate import Question, contains_answer, file_of, load_questions, score_questions  # noqa: E402
 from bot.ranking.model import HAND_SET, LinearModel, RankingModel  # noqa: E402
 from index.rebuild import rebuild  # noqa: E402
 from index.search import Index  # noqa: E402

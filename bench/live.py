@@ -3,6 +3,7 @@
     pip install '.[bench]'
     python bench/live.py                       # 100k and 1M sentences (about 20 minutes)
     python bench/live.py --sizes 100k --drops 10
+    python bench/live.py --follows 1000,5000    # standing questions' cost (about 6 CPU minutes)
 
 For each size, on the Reuters-made collection of bench/corpus.py (made once, shared
 with bench/scale.py), with its index built by a full rebuild:
@@ -18,18 +19,32 @@ with bench/scale.py), with its index built by a full rebuild:
 
 Targets (issue 13): landing p95 <= 2 s at 100k and 1M; a burst of 1,000 in <= 30 s
 at 1M; idle CPU near zero. Writes live.json and live.md to --out.
+
+With --follows N,M (instead of the sizes): the cost of standing questions, in one process as a face runs
+them (`Live` with its watcher thread and its push thread, as `newsbot console` does), on the 100k
+collection. N varied questions (natural ones, article titles, five-word phrases; FOLLOWS_PER_CHAT a chat)
+are registered in a fresh state file, NEWSBOT_MAX_FOLLOWS_TOTAL raised to N for it (the default cap is
+1,000). Then --follow-batches times: --follow-batch-size new articles dated today (re-mixed Reuters
+articles, as corpus.py makes them) are copied in at once; measured are the push loop's work for that batch
+(`Live._record_changes`: the answers of every question, and their recording; wall and CPU seconds, and the
+thread it ran in), and the landing time of one more article written while that work runs (write -> the
+watcher's transaction committed), against the same landing with nothing to compute. Writes follows.json
+and follows.md to --out.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,8 +52,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.corpus import load_reuters, make_collection  # noqa: E402
+import bot.live.runner as runner  # noqa: E402
+from bench.corpus import SEED, Source, _text, load_reuters, make_collection, make_questions, natural_questions  # noqa: E402
 from bench.scale import SIZES, newsbot, percentile, run_measured  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.live.follows import FollowError, FollowStore  # noqa: E402
 from bot.ranking.answer import answer  # noqa: E402
 from index.search import Index  # noqa: E402
 
@@ -172,12 +190,257 @@ def markdown(results: list[dict], machine: str, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+FOLLOWS_PER_CHAT = 10  # standing questions per chat in the --follows scenario (the per-chat cap is 20)
+
+
+def follow_questions(sources: list[Source], shared: Path, count: int) -> list[str]:
+    """`count` different questions: natural ones, then article titles and five-word phrases (corpus.py)."""
+    rng = random.Random(SEED)
+    found = dict.fromkeys(natural_questions(shared))
+    each = count
+    while len(found) < count:
+        found.update(dict.fromkeys(make_questions(sources, rng, each=each // 2 + 1)))
+        each *= 2
+    questions = list(found)[:count]
+    rng.shuffle(questions)
+    return questions
+
+
+def todays_articles(sources: list[Source], rng: random.Random, count: int, today: str) -> list[str]:
+    """`count` new articles dated today: real articles' titles and paragraphs, each sentence kept with
+    probability 1/2, otherwise another sentence of the archive (as corpus.py makes its later articles)."""
+    pool = [s for src in sources for p in src.paragraphs for s in p]
+    made = []
+    for _ in range(count):
+        template = rng.choice(sources)
+        paragraphs = [[s if rng.random() < 0.5 else rng.choice(pool) for s in p] for p in template.paragraphs]
+        made.append(_text(Source(template.title, today, paragraphs), today))
+    return made
+
+
+def wait_for(what, seconds: float, why: str, log=lambda: "") -> None:
+    deadline = time.monotonic() + seconds
+    while not what():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{why} after {seconds:.0f} s{log()}")
+        time.sleep(0.02)
+
+
+def bench_follows(count: int, out: Path, sources, shared: Path, batches: int, batch_size: int) -> dict:
+    label = "100k"
+    corpus = out / f"corpus-{label}"
+    if not corpus.exists():
+        print(f"[follows] writing collection {label} …", flush=True)
+        make_collection(sources, SIZES[label], corpus)
+    incoming = corpus / "follows"  # removed before the rebuild: every run starts from the same index
+    shutil.rmtree(incoming, ignore_errors=True)
+    index_path = out / f"follows-{label}.db"
+    for path in (index_path, index_path.with_name(index_path.name + ".state.db")):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    print(f"[follows {count}] full rebuild …", flush=True)
+    run_measured(newsbot("index", "rebuild", "--full", "--articles", str(corpus), "--index", str(index_path)))
+    index = Index(index_path)
+    meta = index.meta()
+
+    environ = {
+        **os.environ,
+        "NEWSBOT_MAX_FOLLOWS_TOTAL": str(max(count, 1000)),  # the default cap (1,000) would refuse the rest
+        "NEWSBOT_MAX_FOLLOWS": str(FOLLOWS_PER_CHAT),
+        "NEWSBOT_WATCH": "1",
+        "NEWSBOT_RECONCILE_MINUTES": "1440",
+    }
+    environ.pop("NEWSBOT_STATE", None)
+    settings = load_settings(environ, env_file=out / "no.env")
+    questions = follow_questions(sources, shared, count)
+    print(f"[follows {count}] registering {count:,} standing questions …", flush=True)
+    started = time.perf_counter()
+    capped = FollowStore(settings.state_for(index_path), settings.max_follows, 1000)  # the default cap, once
+    refused = 0
+    for n, question in enumerate(questions):
+        try:
+            capped.add(1000 + n // FOLLOWS_PER_CHAT, 1, question)
+        except FollowError:
+            refused += 1
+            break
+    capped.close()
+    store = FollowStore(settings.state_for(index_path), settings.max_follows, settings.max_follows_total)
+    for n, question in enumerate(questions[1000:] if refused else [], start=1000):
+        store.add(1000 + n // FOLLOWS_PER_CHAT, 1, question)
+    registered = len(store.active())
+    store.close()
+    register_s = time.perf_counter() - started
+
+    applied: list[tuple[float, list[str]]] = []  # (when, paths) of each batch the watcher committed
+    works: list[dict] = []  # each run of the push loop's work (Live._record_changes)
+    calls: list[dict] = []  # each `answers` call inside it
+    delivered = [0]
+
+    real_answers = runner.answers
+
+    def timed_answers(index, ids, follows, *args, **kwargs):
+        call = {"ids": len(ids), "follows": len(follows)}
+        calls.append(call)
+        result = real_answers(index, ids, follows, *args, **kwargs)
+        call["pushes"] = len(result)
+        return result
+
+    live = runner.Live(
+        settings,
+        index,
+        corpus,
+        deliver=lambda pushes: delivered.__setitem__(0, delivered[0] + len(pushes)),
+        watch=True,
+        face="bench",
+    )
+    real_record = live._record_changes
+
+    def timed_record(*args, **kwargs):
+        work = {
+            "thread": threading.current_thread().name,
+            "start": time.perf_counter(),
+            "thread_cpu0": time.thread_time(),
+            "process_cpu0": time.process_time(),
+            "calls": len(calls),
+        }
+        try:
+            return real_record(*args, **kwargs)
+        finally:
+            work["end"] = time.perf_counter()
+            work["thread_cpu_s"] = time.thread_time() - work.pop("thread_cpu0")
+            work["process_cpu_s"] = time.process_time() - work.pop("process_cpu0")
+            work["answers"] = calls[work.pop("calls") :]
+            if work["answers"]:
+                works.append(work)
+
+    live._record_changes = timed_record
+    runner.answers = timed_answers
+    real_on_batch = live.watcher.on_batch
+    live.watcher.on_batch = lambda batch: (
+        applied.append((time.perf_counter(), list(batch.paths))),
+        real_on_batch(batch),
+    )
+    watcher_thread = ""
+    result = {"follows": count, "registered": registered, "refused_at_default_cap": refused, "register_s": register_s}
+    result.update(sentences=meta.documents, articles=meta.articles, batch_size=batch_size)
+    incoming.mkdir()
+    try:
+        live.start()
+        wait_for(live.watcher.ready.is_set, 120, "the watcher did not start")
+        watcher_thread = live.watcher._thread.name
+        answer(index, "cocoa exports", top=3)  # warm: the first question loads what the index keeps in memory
+
+        def land(name: str) -> tuple[float, float]:
+            """Write one article (dated 2031: never news, so it asks no standing question) and return when it
+            was written and how long until the watcher's transaction that held it committed."""
+            path = incoming / f"{name}.txt"
+            written = time.perf_counter()
+            path.write_text(STORY.format(day=1, n=0, word=f"zqx{name}"), encoding="utf-8")
+            wanted = f"{incoming.name}/{path.name}"
+
+            def holds(paths: list[str]) -> bool:  # a batch names a new folder, not the files below it
+                return any(wanted == p or wanted.startswith(p.rstrip("/") + "/") for p in paths)
+
+            wait_for(
+                lambda: any(holds(paths) for _, paths in applied), 120, f"{name} not applied", lambda: f" {applied}"
+            )
+            return written, next(when for when, paths in applied if holds(paths)) - written
+
+        def idle() -> None:
+            time.sleep(1.5)  # the push loop polls once a second
+            wait_for(lambda: not live.store.push_states().get("pending"), 300, "pushes not delivered")
+
+        print(f"[follows {count}] landing with nothing to compute …", flush=True)
+        quiet = []
+        for n in range(3):
+            quiet.append(land(f"quiet{count}n{n}")[1])
+            idle()
+        result["quiet_landing_s"] = percentile(quiet, 50)
+
+        rng = random.Random(SEED + count)
+        today = dt.date.today().isoformat()
+        rows = []
+        for k in range(batches):
+            print(f"[follows {count}] batch {k + 1} of {batches} ({batch_size} articles dated {today}) …", flush=True)
+            staging = out / "follows-staging" / f"batch{k}"
+            shutil.rmtree(staging.parent, ignore_errors=True)
+            staging.mkdir(parents=True)
+            for n, text in enumerate(todays_articles(sources, rng, batch_size, today)):
+                (staging / f"new{n}.txt").write_text(text, encoding="utf-8")
+            before, asked = len(works), len(calls)
+            shutil.copytree(staging, incoming / f"{count}-batch{k}")
+            # the watcher applied the batch and woke the push loop, whose work on it has begun
+            wait_for(lambda asked=asked: any(c["ids"] for c in calls[asked:]), 120, "no work on the batch")
+            time.sleep(0.3)
+            written, landing = land(f"during{count}b{k}")
+            wait_for(lambda before=before: len(works) > before, 600, "the batch's work did not end")
+            work = works[before]
+            rows.append(
+                {
+                    "compute_s": work["end"] - work["start"],
+                    "thread_cpu_s": work["thread_cpu_s"],
+                    "process_cpu_s": work["process_cpu_s"],
+                    "thread": work["thread"],
+                    "ids": sum(c["ids"] for c in work["answers"]),
+                    "pushes": sum(c.get("pushes", 0) for c in work["answers"]),
+                    "drop_written_after_start_s": written - work["start"],
+                    "drop_landing_s": landing,
+                    "drop_landed_before_work_ended": written + landing < work["end"],
+                }
+            )
+            idle()
+        shutil.rmtree(staging.parent, ignore_errors=True)
+    finally:
+        runner.answers = real_answers
+        live.stop()
+        shutil.rmtree(incoming, ignore_errors=True)
+    computes = [r["compute_s"] for r in rows]
+    result.update(
+        batches=rows,
+        compute_s_median=percentile(computes, 50),
+        compute_s_max=max(computes),
+        thread_cpu_s_median=percentile([r["thread_cpu_s"] for r in rows], 50),
+        process_cpu_s_median=percentile([r["process_cpu_s"] for r in rows], 50),
+        drop_landing_s_median=percentile([r["drop_landing_s"] for r in rows], 50),
+        drop_landing_s_max=max(r["drop_landing_s"] for r in rows),
+        drops_landed_during_work=sum(r["drop_landed_before_work_ended"] for r in rows),
+        pushes_median=percentile([r["pushes"] for r in rows], 50),
+        work_threads=sorted({r["thread"] for r in rows}),
+        watcher_thread=watcher_thread,
+        delivered=delivered[0],
+    )
+    return result
+
+
+def follows_markdown(results: list[dict], machine: str, command: str) -> str:
+    lines = [
+        f"Machine: {machine}. Command: `{command}`.",
+        "",
+        "| follows | sentences | batch articles | pushes per batch | push work median s | push work max s | "
+        "CPU s (push thread) | CPU s (process) | landing, idle s | landing during work median s | "
+        "landing during work max s | landed before work ended | work in thread |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['follows']:,} | {r['sentences']:,} | {r['batch_size']} | {r['pushes_median']:.0f} | "
+            f"{r['compute_s_median']:.1f} | {r['compute_s_max']:.1f} | {r['thread_cpu_s_median']:.1f} | "
+            f"{r['process_cpu_s_median']:.1f} | {r['quiet_landing_s']:.2f} | {r['drop_landing_s_median']:.2f} | "
+            f"{r['drop_landing_s_max']:.2f} | {r['drops_landed_during_work']} of {len(r['batches'])} | "
+            f"{', '.join(r['work_threads'])} (watcher: {r['watcher_thread']}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100k,1M")
     parser.add_argument("--drops", type=int, default=20)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--idle", type=float, default=30.0)
+    parser.add_argument("--follows", default="", help="standing questions' cost instead, e.g. 1000,5000")
+    parser.add_argument("--follow-batches", type=int, default=3)
+    parser.add_argument("--follow-batch-size", type=int, default=20)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--out", type=Path, default=HERE / "out")
     args = parser.parse_args()
@@ -186,12 +449,21 @@ def main() -> None:
         raise SystemExit(f"needs {archive}")
     args.out.mkdir(parents=True, exist_ok=True)
     sources = load_reuters(archive)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    command = "python bench/live.py " + " ".join(sys.argv[1:])
+    if args.follows:
+        found = [
+            bench_follows(int(n), args.out, sources, args.shared, args.follow_batches, args.follow_batch_size)
+            for n in args.follows.split(",")
+        ]
+        (args.out / "follows.json").write_text(json.dumps({"machine": machine, "results": found}, indent=2))
+        (args.out / "follows.md").write_text(follows_markdown(found, machine, command))
+        print(follows_markdown(found, machine, command))
+        return
     results = [
         bench_size(label, SIZES[label], args.out, sources, args.drops, args.burst, args.idle)
         for label in args.sizes.split(",")
     ]
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    command = "python bench/live.py " + " ".join(sys.argv[1:])
     (args.out / "live.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
     (args.out / "live.md").write_text(markdown(results, machine, command))
     print(markdown(results, machine, command))

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.ranking.answer import answer  # noqa: E402
-from bot.ranking.evaluate import file_of, contains_answer, load_questions  # noqa: E402
+from bot.ranking.evaluate import contains_answer, file_of, load_questions  # noqa: E402
 from index.rebuild import rebuild  # noqa: E402
 from index.search import Index  # noqa: E402
 

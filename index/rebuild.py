@@ -14,6 +14,7 @@ import os
 import sqlite3
 import time
 import uuid
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from array import array
 
 from . import store
 from .articles import Skipped, article_entry, article_files
@@ -92,8 +92,16 @@ def rebuild_lock(index_path: Path):
         handle.close()
 
 
-def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers: int | None,
-          problems: list[Skipped], only: list[str] | None = None):
+def _plan(
+    root: Path,
+    db,
+    full: bool,
+    progress: Progress,
+    language: str,
+    workers: int | None,
+    problems: list[Skipped],
+    only: list[str] | None = None,
+):
     """Stat every file (or, with `only`, the files below those relative paths); read, hash and digest
     only those that may have changed. Articles outside `only` are neither looked at nor touched."""
     existing: dict[str, list[sqlite3.Row]] = defaultdict(list)
@@ -105,16 +113,22 @@ def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers
         if only is None:
             rows = cursor.execute(columns)
         else:
-            rows = (row for path in only for row in cursor.execute(
-                f"{columns} where file = ? or file like ? escape '\\'", [path, _like_prefix(path)]))
+            rows = (
+                row
+                for path in only
+                for row in cursor.execute(
+                    f"{columns} where file = ? or file like ? escape '\\'", [path, _like_prefix(path)]
+                )
+            )
         for row in rows:
             existing[row["file"]].append(row)
     kept_ids: set[int] = set()
     to_read: list[tuple[str, str]] = []
     seen: set[str] = set()
     unreadable: list[str] = []
-    for path, file in (article_files(root, problems, unreadable) if only is None
-                       else _files_below(root, only, problems, unreadable)):
+    for path, file in (
+        article_files(root, problems, unreadable) if only is None else _files_below(root, only, problems, unreadable)
+    ):
         seen.add(file)
         old = existing.get(file)
         try:
@@ -130,8 +144,15 @@ def _plan(root: Path, db, full: bool, progress: Progress, language: str, workers
             seen.add(file)
             kept_ids.update(row["id"] for row in rows)
     known = {file: rows[0]["file_hash"] for file, rows in existing.items() if rows}
-    known_lines = {file: {int(row["source"].rsplit("#L", 1)[1]): row["content_hash"] for row in existing[file]
-                          if "#L" in row["source"]} for _, file in to_read if file.lower().endswith(".jsonl")}
+    known_lines = {
+        file: {
+            int(row["source"].rsplit("#L", 1)[1]): row["content_hash"]
+            for row in existing[file]
+            if "#L" in row["source"]
+        }
+        for _, file in to_read
+        if file.lower().endswith(".jsonl")
+    }
     tasks = tasks_for(to_read, root, known, known_lines)
     results = progress(digest_files(tasks, language, workers), len(tasks))
     return existing, results, kept_ids, seen
@@ -193,11 +214,12 @@ def rebuild(
         index_path.parent.mkdir(parents=True, exist_ok=True)
         with rebuild_lock(index_path):
             if index_path.exists() and not is_stub(index_path):
-                return _rebuild_locked(root, index_path, language, full, params, progress, workers, started,
-                                       only=only)
+                return _rebuild_locked(root, index_path, language, full, params, progress, workers, started, only=only)
             return _first_build(root, index_path, language, params, progress, workers, started)
     except OSError as error:
-        raise RebuildError(f"cannot write the index {index_path} ({error.strerror or error}){_kept(index_path)}") from None
+        raise RebuildError(
+            f"cannot write the index {index_path} ({error.strerror or error}){_kept(index_path)}"
+        ) from None
 
 
 def _first_build(root, index_path, language, params, progress, workers, started) -> RebuildSummary:
@@ -273,9 +295,11 @@ def _refuse_mass_removal(root: Path, existing: dict[str, list], seen: set[str]) 
     if not gone or (seen and (held < MASS_REMOVAL_GUARD or 2 * gone <= held)):
         return
     found = "no article files" if not seen else f"only {len(seen):,} of the index's {len(existing):,} files"
-    raise RebuildError(f"found {found} in {root}, which would remove {gone:,} of the index's {held:,} articles "
-                       "(a folder that is not mounted, or the wrong path?); the index is unchanged. If that is "
-                       "what you want, rebuild with --full")
+    raise RebuildError(
+        f"found {found} in {root}, which would remove {gone:,} of the index's {held:,} articles "
+        "(a folder that is not mounted, or the wrong path?); the index is unchanged. If that is "
+        "what you want, rebuild with --full"
+    )
 
 
 def _kept(index_path: Path) -> str:
@@ -285,8 +309,18 @@ def _kept(index_path: Path) -> str:
     return "; nothing was written"
 
 
-def _rebuild_locked(root, index_path, language, full, params, progress, workers, started,
-                    new: bool = False, only: list[str] | None = None) -> RebuildSummary:
+def _rebuild_locked(
+    root,
+    index_path,
+    language,
+    full,
+    params,
+    progress,
+    workers,
+    started,
+    new: bool = False,
+    only: list[str] | None = None,
+) -> RebuildSummary:
     db = store.connect(index_path)
     shown = index_path.with_name(index_path.name.removeprefix(".").removesuffix(".building")) if new else index_path
     results = None
@@ -317,14 +351,17 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
         if db.journal_mode != "wal":
             db.enable_wal()
         problems: list[Skipped] = []
-        existing, results, kept_ids, seen = _plan(root, db, full, progress, language, workers, problems,
-                                                  None if full else only)
+        existing, results, kept_ids, seen = _plan(
+            root, db, full, progress, language, workers, problems, None if full else only
+        )
         if only is None and not full:
             _refuse_mass_removal(root, existing, seen)
         if full and meta and any(p.reason.startswith("folder cannot be read") for p in problems):
             unreadable = next(p for p in problems if p.reason.startswith("folder cannot be read"))
-            raise RebuildError(f"{root / unreadable.source} cannot be read, and a full rebuild would drop its "
-                               "articles; make it readable, or rebuild without --full to keep them")
+            raise RebuildError(
+                f"{root / unreadable.source} cannot be read, and a full rebuild would drop its "
+                "articles; make it readable, or rebuild without --full to keep them"
+            )
         analyzer = Analyzer(language)
         # The change log belongs to one index: kept by every rebuild of it (--full too), begun anew with a new
         # identity where there is none (a new file, another schema, an index older than the log).
@@ -333,23 +370,38 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
         with store.write_transaction(db.conn) as check:
             known = store.content_ids(db.conn) if full and index_id else None  # what a full rebuild replaces
             if full:
-                store.drop_tables(db.conn, ("postings", "article_postings", "arrays", "sentences", "articles",
-                                            "meta") + (() if index_id else ("changes",)))
+                store.drop_tables(
+                    db.conn,
+                    ("postings", "article_postings", "arrays", "sentences", "articles", "meta")
+                    + (() if index_id else ("changes",)),
+                )
             store.create_schema(db)
             check()
-            _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh=full or not existing,
-                   spill_dir=index_path.parent, changes=bool(index_id), known=known)
+            _apply(
+                db,
+                analyzer,
+                existing,
+                results,
+                kept_ids,
+                seen,
+                summary,
+                fresh=full or not existing,
+                spill_dir=index_path.parent,
+                changes=bool(index_id),
+                known=known,
+            )
             summary.skipped[:0] = problems
             check()
-            summary.articles, summary.sentences = _write_stats(db, language, params, root,
-                                                               index_id or uuid.uuid4().hex)
+            summary.articles, summary.sentences = _write_stats(db, language, params, root, index_id or uuid.uuid4().hex)
         summary.seconds = time.perf_counter() - started
         return summary
     except sqlite3.DatabaseError as error:
         text = str(error)
         if any(word in text for word in ("full", "disk I/O", "readonly", "read-only", "unable to open")):
-            raise RebuildError(f"cannot write the index {shown} ({text}){'' if new else _kept(shown)}"
-                               f"{'; nothing was written' if new else ''}") from None
+            raise RebuildError(
+                f"cannot write the index {shown} ({text}){'' if new else _kept(shown)}"
+                f"{'; nothing was written' if new else ''}"
+            ) from None
         raise RebuildError(store.damaged_message(shown, text)) from None
     finally:
         # Stop the worker pool here, in this thread: a generator left to the garbage collector may be
@@ -358,8 +410,19 @@ def _rebuild_locked(root, index_path, language, full, params, progress, workers,
         db.close()
 
 
-def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spill_dir=None, changes=False,
-           known: dict[str, int] | None = None) -> None:
+def _apply(
+    db,
+    analyzer,
+    existing,
+    results,
+    kept_ids,
+    seen,
+    summary,
+    fresh,
+    spill_dir=None,
+    changes=False,
+    known: dict[str, int] | None = None,
+) -> None:
     """Remove what is gone or changed, add what is new, in the caller's transaction.
 
     The result equals a fresh rebuild of the folder: an article whose text is
@@ -404,9 +467,23 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spil
         counters["article"] += 1
         summary.new_article_ids.append(article_id)
         added.append((article_id, article.source, article.content_hash))
-        article_rows.append((article_id, article.source, result.file, result.file_hash, result.file_stat,
-                             article.content_hash, article.date, article.title, article.byline, article.url,
-                             len(item.sentences) - 1, counters["sentence"], item.language))
+        article_rows.append(
+            (
+                article_id,
+                article.source,
+                result.file,
+                result.file_hash,
+                result.file_stat,
+                article.content_hash,
+                article.date,
+                article.title,
+                article.byline,
+                article.url,
+                len(item.sentences) - 1,
+                counters["sentence"],
+                item.language,
+            )
+        )
         total = 0
         for sentence, terms in zip(item.sentences, item.terms):
             sentence_id = counters["sentence"]
@@ -414,8 +491,17 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spil
             length = builder.add(sentence_id, terms.split())
             total += length
             article_of.append(article_id)
-            sentence_rows.append((sentence_id, article_id, sentence.position, sentence.paragraph,
-                                  sentence.text, length, int(sentence.is_title)))
+            sentence_rows.append(
+                (
+                    sentence_id,
+                    article_id,
+                    sentence.position,
+                    sentence.paragraph,
+                    sentence.text,
+                    length,
+                    int(sentence.is_title),
+                )
+            )
         article_lengths.append(total)
 
     old_rows: dict = {}
@@ -442,8 +528,10 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spil
                 key = (item.article.source, item.article.content_hash)
             new_keys.add(key)
             if key in old_rows:
-                conn.execute("update articles set file_hash = ?, file_stat = ? where id = ?",
-                             [result.file_hash, result.file_stat, old_rows[key]])
+                conn.execute(
+                    "update articles set file_hash = ?, file_stat = ? where id = ?",
+                    [result.file_hash, result.file_stat, old_rows[key]],
+                )
                 summary.unchanged += 1
             elif isinstance(item, Kept):  # its line is indexed (a line number it had before): nothing to add
                 summary.unchanged += 1
@@ -475,14 +563,23 @@ def _apply(db, analyzer, existing, results, kept_ids, seen, summary, fresh, spil
     summary.removed -= summary.updated  # an update is one article removed and one added
     if changes:
         summary.changes = _log_changes(conn, added, lost, known)
-    _write_all_postings(conn, builder, removed_postings, removed_articles, fresh,
-                        np.frombuffer(article_of, np.int32), first_sentence,
-                        np.frombuffer(article_lengths, np.int64), first_article)
+    _write_all_postings(
+        conn,
+        builder,
+        removed_postings,
+        removed_articles,
+        fresh,
+        np.frombuffer(article_of, np.int32),
+        first_sentence,
+        np.frombuffer(article_lengths, np.int64),
+        first_article,
+    )
     store.write_meta(db, {"next_article_id": counters["article"], "next_sentence_id": counters["sentence"]})
 
 
-def _log_changes(conn, added: list[tuple[int, str, str]], lost: list[tuple[int, str, str]],
-                 known: dict[str, int] | None) -> int:
+def _log_changes(
+    conn, added: list[tuple[int, str, str]], lost: list[tuple[int, str, str]], known: dict[str, int] | None
+) -> int:
     """Record in the change log, after this rebuild's articles are written, the texts the index did not
     hold before (added, or changed where the same source held another text) and those it no longer holds
     (removed). A file moved or renamed, here or in two steps, or a text restored, is no change: its text
@@ -507,9 +604,17 @@ def _log_changes(conn, added: list[tuple[int, str, str]], lost: list[tuple[int, 
     return len(rows)
 
 
-def _write_all_postings(conn, builder, removed_sentences: dict, removed_articles: dict, fresh: bool,
-                        article_of: np.ndarray, first_sentence: int, article_lengths: np.ndarray,
-                        first_article: int) -> None:
+def _write_all_postings(
+    conn,
+    builder,
+    removed_sentences: dict,
+    removed_articles: dict,
+    fresh: bool,
+    article_of: np.ndarray,
+    first_sentence: int,
+    article_lengths: np.ndarray,
+    first_article: int,
+) -> None:
     """Both postings tables from the builder's term-ordered stream, a few thousand terms at a time, so
     memory holds one chunk of postings, not all of them."""
     seen: set[str] = set()
@@ -518,12 +623,17 @@ def _write_all_postings(conn, builder, removed_sentences: dict, removed_articles
     def write(chunk: list) -> None:
         terms = [p.term for p in chunk]
         seen.update(terms)
-        store.write_postings(conn, chunk, {t: removed_sentences[t] for t in terms if t in removed_sentences},
-                             fresh=fresh)
-        per_article = list(store.article_postings(chunk, article_of, first_sentence, article_lengths,
-                                                  first_article))
-        store.write_postings(conn, per_article, {t: removed_articles[t] for t in terms if t in removed_articles},
-                             fresh=fresh, table=store.ARTICLE_POSTINGS)
+        store.write_postings(
+            conn, chunk, {t: removed_sentences[t] for t in terms if t in removed_sentences}, fresh=fresh
+        )
+        per_article = list(store.article_postings(chunk, article_of, first_sentence, article_lengths, first_article))
+        store.write_postings(
+            conn,
+            per_article,
+            {t: removed_articles[t] for t in terms if t in removed_articles},
+            fresh=fresh,
+            table=store.ARTICLE_POSTINGS,
+        )
 
     try:
         for postings in builder.build():
@@ -536,8 +646,13 @@ def _write_all_postings(conn, builder, removed_sentences: dict, removed_articles
     finally:
         builder.close()
     store.write_postings(conn, [], {t: ids for t, ids in removed_sentences.items() if t not in seen}, fresh=fresh)
-    store.write_postings(conn, [], {t: ids for t, ids in removed_articles.items() if t not in seen}, fresh=fresh,
-                         table=store.ARTICLE_POSTINGS)
+    store.write_postings(
+        conn,
+        [],
+        {t: ids for t, ids in removed_articles.items() if t not in seen},
+        fresh=fresh,
+        table=store.ARTICLE_POSTINGS,
+    )
 
 
 def _flush(conn, article_rows: list[tuple], sentence_rows: list[tuple]) -> None:
@@ -577,36 +692,40 @@ def _write_stats(db, language: str, params: Bm25Params, root: Path, index_id: st
     dfs = np.fromiter((row[0] for row in db.execute("select df from postings")), dtype=np.float64)
     stats = CorpusStats.from_dfs(documents, total_length, dfs)
     articles, first, last, max_article = db.execute(
-        "select count(*), min(date), max(date), coalesce(max(id), 0) from articles").fetchone()
+        "select count(*), min(date), max(date), coalesce(max(id), 0) from articles"
+    ).fetchone()
     article_dfs = np.fromiter((row[0] for row in db.execute("select df from article_postings")), dtype=np.float64)
     article_stats = CorpusStats.from_dfs(articles, total_length, article_dfs)
     for name, values in _article_arrays(db, max_article).items():
         store.write_array(db.conn, name, values)
     languages = db.execute("select language, count(*) from articles group by language order by 2 desc, 1").fetchall()
-    store.write_meta(db, {
-        "schema_version": store.SCHEMA_VERSION,
-        "analyzer_version": ANALYZER_VERSION,
-        "language": language,
-        "article_languages": ", ".join(f"{name} {count}" for name, count in languages),
-        **params.as_meta(),
-        "documents": documents,
-        "total_length": total_length,
-        "vocabulary": stats.vocabulary,
-        "okapi_idf_sum": repr(stats.okapi_idf_sum),
-        "max_sentence_id": max_id,
-        "article_documents": articles,
-        "article_total_length": total_length,
-        "article_vocabulary": article_stats.vocabulary,
-        "article_okapi_idf_sum": repr(article_stats.okapi_idf_sum),
-        "max_article_id": max_article,
-        "articles": articles,
-        "sentences": documents - articles,
-        "first_date": first or "",
-        "last_date": last or "",
-        "articles_dir": str(root.resolve()),
-        "built_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "index_id": index_id,
-    })
+    store.write_meta(
+        db,
+        {
+            "schema_version": store.SCHEMA_VERSION,
+            "analyzer_version": ANALYZER_VERSION,
+            "language": language,
+            "article_languages": ", ".join(f"{name} {count}" for name, count in languages),
+            **params.as_meta(),
+            "documents": documents,
+            "total_length": total_length,
+            "vocabulary": stats.vocabulary,
+            "okapi_idf_sum": repr(stats.okapi_idf_sum),
+            "max_sentence_id": max_id,
+            "article_documents": articles,
+            "article_total_length": total_length,
+            "article_vocabulary": article_stats.vocabulary,
+            "article_okapi_idf_sum": repr(article_stats.okapi_idf_sum),
+            "max_article_id": max_article,
+            "articles": articles,
+            "sentences": documents - articles,
+            "first_date": first or "",
+            "last_date": last or "",
+            "articles_dir": str(root.resolve()),
+            "built_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+            "index_id": index_id,
+        },
+    )
     return articles, documents - articles
 
 
@@ -618,7 +737,8 @@ def _article_arrays(db, max_article: int) -> dict[str, np.ndarray]:
     size = np.zeros(max_article + 1, dtype=store.ID_DTYPE)
     epoch = dt.date(1970, 1, 1).toordinal()
     for article_id, date, first_sentence, sentences in db.execute(
-            "select id, date, first_sentence, sentences from articles"):
+        "select id, date, first_sentence, sentences from articles"
+    ):
         days[article_id] = dt.date.fromisoformat(date).toordinal() - epoch
         first[article_id], size[article_id] = first_sentence, sentences + 1
     return {"article_days": days, "article_first": first, "article_size": size}

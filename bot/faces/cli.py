@@ -15,22 +15,32 @@ from pathlib import Path
 
 import click
 
-from index.rebuild import RebuildError, RebuildSummary, check_folder, is_stub, recorded_folder, rebuild
+from bot.__main__ import INTERRUPTED
+from bot.chat import render
+from bot.config import (
+    MAX_TOP,
+    Settings,
+    SettingsError,
+    default_index_for,
+    load_settings,
+    own_index,
+    sample_articles_dir,
+    samples_index,
+    settings_help,
+)
+from bot.logsafe import printable, setup_logging
+from bot.ranking.answer import answer
+from index.rebuild import RebuildError, RebuildSummary, check_folder, is_stub, rebuild, recorded_folder
 from index.search import VARIANTS, Bm25Params, Index
 from index.store import IndexOutdated, IndexUnavailable
 from index.terms import language_name
 
-from bot.__main__ import INTERRUPTED
-from bot.chat import render
-from bot.ranking.answer import answer
-from bot.config import (MAX_TOP, Settings, SettingsError, default_index_for, load_settings, own_index,
-                     samples_index, sample_articles_dir, settings_help)
-from bot.logsafe import printable, setup_logging
-
 MAX_SKIPPED_SHOWN = 20
 MAX_BATCH_LINE = 64 * 1024  # bytes: a question longer than this is refused, not read whole
-ARTICLE_FILES = ("An article is a .txt file whose first line is `date YYYY-MM-DD Title`, or a .jsonl file "
-                 "of {\"date\", \"title\", \"text\"} lines (README: \"The article format\").")
+ARTICLE_FILES = (
+    "An article is a .txt file whose first line is `date YYYY-MM-DD Title`, or a .jsonl file "
+    'of {"date", "title", "text"} lines (README: "The article format").'
+)
 
 
 def echo(message: object = "", **kwargs) -> None:
@@ -74,7 +84,9 @@ class IsoDate(click.ParamType):
 
 DATE = IsoDate()
 index_option = click.option(
-    "--index", "index_path", type=click.Path(dir_okay=False, path_type=Path),
+    "--index",
+    "index_path",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Index file (default: NEWSBOT_INDEX, else samples.db or index.db in your data folder).",
 )
 
@@ -116,6 +128,9 @@ def run_rebuild(articles: Path, index_path: Path, **kwargs) -> RebuildSummary:
     except (RebuildError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
+        # CPython remembers a KeyboardInterrupt that ended a string exec (a dataclass or namedtuple made by a
+        # lazy import) and, under `python -m`, exits by SIGINT despite the 130 below; a later exec resets it.
+        exec("pass")
         kept = "the previous index is unchanged" if existed else "nothing was written"
         error = click.ClickException(f"rebuild of {index_path} interrupted; {kept}")
         error.exit_code = INTERRUPTED
@@ -152,8 +167,10 @@ def open_index(settings: Settings, index_path: Path | None) -> tuple[Index, str]
         raise click.ClickException(f"no index at {path}; build it with `{_build_hint(path)}`")
     note = ""
     if _missing(path) and path == settings.index_path and "articles_dir" not in settings.configured:
-        note = (f"No index at {path} (NEWSBOT_INDEX) yet; build it with `newsbot index rebuild --articles DIR`. "
-                "Answering from the bundled sample articles meanwhile.")
+        note = (
+            f"No index at {path} (NEWSBOT_INDEX) yet; build it with `newsbot index rebuild --articles DIR`. "
+            "Answering from the bundled sample articles meanwhile."
+        )
         path = samples_index()
     if _missing(path):
         articles = settings.articles_dir if path != samples_index() else sample_articles_dir()
@@ -200,8 +217,10 @@ def watched_folder(settings: Settings, path: Path) -> tuple[Path | None, str]:
         return recorded, ""
     if not settings.watch:
         return None, ""
-    return None, (f"Not watching {recorded}, the folder {path} names: newsbot follows only NEWSBOT_ARTICLES_DIR, or "
-                  f"the folder of its own index. To watch it, set NEWSBOT_ARTICLES_DIR={recorded}")
+    return None, (
+        f"Not watching {recorded}, the folder {path} names: newsbot follows only NEWSBOT_ARTICLES_DIR, or "
+        f"the folder of its own index. To watch it, set NEWSBOT_ARTICLES_DIR={recorded}"
+    )
 
 
 def _new_index_language(settings: Settings) -> str:
@@ -214,16 +233,22 @@ def _new_index_language(settings: Settings) -> str:
 def _which_index_note(settings: Settings, path: Path) -> str:
     built_from = recorded_folder(path)
     if path == samples_index() and built_from and built_from == sample_articles_dir().resolve():
-        return (f"Answering from the bundled sample articles ({path}). For your own: "
-                "newsbot index rebuild --articles DIR (or set NEWSBOT_ARTICLES_DIR).")
+        return (
+            f"Answering from the bundled sample articles ({path}). For your own: "
+            "newsbot index rebuild --articles DIR (or set NEWSBOT_ARTICLES_DIR)."
+        )
     if "articles_dir" in settings.configured and built_from and built_from != settings.articles_dir.resolve():
-        return (f"Answering from {path}, built from {built_from}, not from NEWSBOT_ARTICLES_DIR "
-                f"({settings.articles_dir}).")
+        return (
+            f"Answering from {path}, built from {built_from}, not from NEWSBOT_ARTICLES_DIR ({settings.articles_dir})."
+        )
     return ""
 
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]},
-             epilog="\b\nSettings (environment or .env; see .env.example):\n" + settings_help())
+@click.group(
+    cls=OneLineErrors,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="\b\nSettings (environment or .env; see .env.example):\n" + settings_help(),
+)
 @click.version_option(package_name="newsbot")
 def cli():
     """Ask your news archive a question; get back the sentences that answer it.
@@ -250,14 +275,22 @@ def index_group():
 
 
 @index_group.command("rebuild", short_help="Bring the index up to date with the articles folder.")
-@click.option("--articles", type=click.Path(path_type=Path),
-              help="Folder of .txt / .jsonl articles (default: the folder the index was built from, else "
-                   "NEWSBOT_ARTICLES_DIR, else the samples).")
+@click.option(
+    "--articles",
+    type=click.Path(path_type=Path),
+    help="Folder of .txt / .jsonl articles (default: the folder the index was built from, else "
+    "NEWSBOT_ARTICLES_DIR, else the samples).",
+)
 @index_option
-@click.option("--language", help="Index language: auto (each word by its script), en, ru or ar "
-              "(default: the index's own; a new index: NEWSBOT_LANGUAGE, else auto). Changing it rebuilds fully.")
+@click.option(
+    "--language",
+    help="Index language: auto (each word by its script), en, ru or ar "
+    "(default: the index's own; a new index: NEWSBOT_LANGUAGE, else auto). Changing it rebuilds fully.",
+)
 @click.option("--full", is_flag=True, help="Re-read every file; needed to rebuild an index from another folder.")
-@click.option("--variant", type=click.Choice(VARIANTS), help="BM25 variant (default okapi); changing it rebuilds fully.")
+@click.option(
+    "--variant", type=click.Choice(VARIANTS), help="BM25 variant (default okapi); changing it rebuilds fully."
+)
 @click.option("--k1", type=float, help="BM25 k1 (default 1.5).")
 @click.option("--b", "b", type=float, help="BM25 b (default 0.75).")
 @click.pass_context
@@ -280,12 +313,17 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
     built_from = recorded_folder(path) if path.exists() else None
     if articles is None and built_from is not None:
         if not built_from.is_dir():
-            raise click.ClickException(f"{path} was built from {built_from}, which is gone; "
-                                       f"give the folder: newsbot index rebuild --articles DIR --index {path}")
+            raise click.ClickException(
+                f"{path} was built from {built_from}, which is gone; "
+                f"give the folder: newsbot index rebuild --articles DIR --index {path}"
+            )
         articles = built_from
     if articles is None and path == settings.index_path and "articles_dir" not in settings.configured:
-        raise click.UsageError(f"which articles should {path} (NEWSBOT_INDEX) hold? Give the folder: "
-                               f"newsbot index rebuild --articles DIR (or set NEWSBOT_ARTICLES_DIR)", ctx)
+        raise click.UsageError(
+            f"which articles should {path} (NEWSBOT_INDEX) hold? Give the folder: "
+            f"newsbot index rebuild --articles DIR (or set NEWSBOT_ARTICLES_DIR)",
+            ctx,
+        )
     articles = articles or (sample_articles_dir() if path == samples_index() else settings.articles_dir)
     try:
         lang = language_name(language) if language else (None if built_from else _new_index_language(settings))
@@ -307,11 +345,19 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
 
 
 @index_group.command("watch", short_help="Keep the index up to date as articles arrive.")
-@click.option("--articles", type=click.Path(path_type=Path),
-              help="Folder to watch (default: the folder the index was built from, else NEWSBOT_ARTICLES_DIR).")
+@click.option(
+    "--articles",
+    type=click.Path(path_type=Path),
+    help="Folder to watch (default: the folder the index was built from, else NEWSBOT_ARTICLES_DIR).",
+)
 @index_option
-@click.option("--reconcile-minutes", type=click.IntRange(1, 1440), envvar="NEWSBOT_RECONCILE_MINUTES",
-              show_envvar=True, help="A full check of the folder this often (default 15).")
+@click.option(
+    "--reconcile-minutes",
+    type=click.IntRange(1, 1440),
+    envvar="NEWSBOT_RECONCILE_MINUTES",
+    show_envvar=True,
+    help="A full check of the folder this often (default 15).",
+)
 @click.pass_context
 def watch_command(ctx, articles, index_path, reconcile_minutes):
     """Keep the index up to date as articles arrive, until Ctrl-C.
@@ -372,8 +418,10 @@ def _print_batch(batch) -> None:
         return
     kind = "checked the folder" if batch.reconciliation else "applied"
     skipped = f", {len(s.skipped)} skipped" if s.skipped else ""
-    echo(f"{time.strftime('%H:%M:%S')} {kind}: {s.added} added, {s.updated} updated, {s.removed} removed"
-               f"{skipped}; index holds {s.articles:,} article{'' if s.articles == 1 else 's'}")
+    echo(
+        f"{time.strftime('%H:%M:%S')} {kind}: {s.added} added, {s.updated} updated, {s.removed} removed"
+        f"{skipped}; index holds {s.articles:,} article{'' if s.articles == 1 else 's'}"
+    )
     for skip in s.skipped[:MAX_SKIPPED_SHOWN]:
         echo(f"  skipped {skip.source}: {skip.reason}")
 
@@ -400,14 +448,24 @@ def stats_command(ctx, index_path, as_json):
         raise click.ClickException(str(error)) from None
     size = path.stat().st_size
     if as_json:
-        echo(render.json_line({
-            "index": str(path), "articles": meta.articles,
-            "sentences": meta.sentences, "first_date": meta.first_date,
-            "last_date": meta.last_date, "language": meta.language,
-            "article_languages": meta.article_languages, "terms": meta.vocabulary,
-            "bm25": f"{meta.bm25.variant} k1={meta.bm25.k1} b={meta.bm25.b}",
-            "size_bytes": size, "built_at": meta.built_at, "articles_dir": meta.articles_dir,
-        }))
+        echo(
+            render.json_line(
+                {
+                    "index": str(path),
+                    "articles": meta.articles,
+                    "sentences": meta.sentences,
+                    "first_date": meta.first_date,
+                    "last_date": meta.last_date,
+                    "language": meta.language,
+                    "article_languages": meta.article_languages,
+                    "terms": meta.vocabulary,
+                    "bm25": f"{meta.bm25.variant} k1={meta.bm25.k1} b={meta.bm25.b}",
+                    "size_bytes": size,
+                    "built_at": meta.built_at,
+                    "articles_dir": meta.articles_dir,
+                }
+            )
+        )
         return
     rows = [("Index", str(path)), *stats_rows(meta, size)]
     width = max(len(label) for label, _ in rows)
@@ -504,13 +562,25 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
             return
         for line in _stdin_lines():
             if line is None:
-                echo(render.json_line({"id": None, "question": "", "took_ms": 0.0, "passages": [],
-                                       "error": f"line longer than {MAX_BATCH_LINE // 1024} kB"}))
+                echo(
+                    render.json_line(
+                        {
+                            "id": None,
+                            "question": "",
+                            "took_ms": 0.0,
+                            "passages": [],
+                            "error": f"line longer than {MAX_BATCH_LINE // 1024} kB",
+                        }
+                    )
+                )
                 continue
             id_, text, line_as_of, error = _batch_item(line)
             if error:
-                echo(render.json_line({"id": id_, "question": text[:200], "took_ms": 0.0, "passages": [],
-                                       "error": error}))
+                echo(
+                    render.json_line(
+                        {"id": id_, "question": text[:200], "took_ms": 0.0, "passages": [], "error": error}
+                    )
+                )
                 continue
             result = answer(index, text, top=top, since=since, until=until, as_of=line_as_of or as_of)
             echo(render.json_line(result.as_json(id_)))
@@ -534,9 +604,10 @@ def console_command(ctx, index_path, top):
     Example:
         newsbot console --index ~/news.db
     """
-    from .console import Printer, run_console
     from bot.live.follows import CONSOLE_CHAT
     from bot.live.runner import Live
+
+    from .console import Printer, run_console
 
     if sys.stdin is None:  # `newsbot console <&-`: an error (exit 1), not an end of input as Ctrl-D is (exit 0)
         raise click.ClickException("standard input is closed; the console reads its questions from it")
@@ -544,8 +615,15 @@ def console_command(ctx, index_path, top):
     index, note = open_index(settings, index_path)
     articles, unfollowed = watched_folder(settings, index.path)
     note = "\n".join(line for line in (note, unfollowed) if line)
-    live = Live(settings, index, articles or settings.articles_dir, deliver=Printer(),
-                watch=None if articles else False, serves=lambda chat_id: chat_id == CONSOLE_CHAT, face="console")
+    live = Live(
+        settings,
+        index,
+        articles or settings.articles_dir,
+        deliver=Printer(),
+        watch=None if articles else False,
+        serves=lambda chat_id: chat_id == CONSOLE_CHAT,
+        face="console",
+    )
     if live.store.problem:  # one line; the console answers as ever and /follow says it is unavailable
         note = "\n".join(line for line in (note, live.store.problem) if line)
     try:
@@ -583,8 +661,9 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
     settings = settings_of(ctx)
     # Expected faults of a server we do not control (a Telegram error, a reply that is not JSON): one log
     # line each, their tracebacks only at DEBUG.
-    redact = setup_logging(settings.log_level, secrets=(settings.telegram_token,),
-                           quiet=(TelegramError, json.JSONDecodeError))
+    redact = setup_logging(
+        settings.log_level, secrets=(settings.telegram_token,), quiet=(TelegramError, json.JSONDecodeError)
+    )
     if not settings.telegram_token:
         raise click.ClickException(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env (see .env.example)"
@@ -595,8 +674,10 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
     webhook = None
     if webhook_url:
         if not secret_token:
-            raise click.UsageError("webhook mode needs --secret-token, or anyone who finds the URL can send the bot "
-                                   "updates; e.g. --secret-token \"$(openssl rand -hex 16)\"")
+            raise click.UsageError(
+                "webhook mode needs --secret-token, or anyone who finds the URL can send the bot "
+                'updates; e.g. --secret-token "$(openssl rand -hex 16)"'
+            )
         path = urlsplit(webhook_url).path.strip("/")
         webhook = {"url": webhook_url, "listen": listen, "port": port, "url_path": path, "secret_token": secret_token}
     articles, unfollowed = watched_folder(settings, index.path)
@@ -612,17 +693,29 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
 
 @cli.command("eval", short_help="Measure answer quality on a question set.")
 @click.argument("dataset", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--questions", "questions_file", help="A question file inside DATASET other than questions.jsonl, "
-              "e.g. archive.jsonl.")
+@click.option(
+    "--questions",
+    "questions_file",
+    help="A question file inside DATASET other than questions.jsonl, e.g. archive.jsonl.",
+)
 @click.option("--language", default="en", show_default=True, help="Index language: en, ru, ar or auto.")
 @click.option("--as-of", "as_of", is_flag=True, help="Answer each question as of its question_date.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(3, 50), help="Passages per question.")
-@click.option("--without", "without", default="", help="Comma-separated features or switches to turn off "
-              "(ablation), or 'all' for BM25 alone (the same as --weights bm25).")
+@click.option(
+    "--without",
+    "without",
+    default="",
+    help="Comma-separated features or switches to turn off "
+    "(ablation), or 'all' for BM25 alone (the same as --weights bm25).",
+)
 @click.option("--weights", help="Another ranking file (from bench/fit_ranking.py), 'hand-set' or 'bm25'.")
 @click.option("--hard-window", is_flag=True, help="Answer only from inside a window the question names.")
-@click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Keep the data set's index in this file (built if missing) instead of a temporary one.")
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the data set's index in this file (built if missing) instead of a temporary one.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_command(dataset, questions_file, language, as_of, top, without, weights, hard_window, index_path, as_json):
     """Measure answer quality on a question set (corpus/ + questions.jsonl).
@@ -646,8 +739,15 @@ def eval_command(dataset, questions_file, language, as_of, top, without, weights
         names = [n.strip() for n in without.split(",") if n.strip()]
         base = Ranking(model=model_named(weights), hard_window=hard_window)
         ranking = replace(PLAIN_BM25, hard_window=hard_window) if names == ["all"] else base.without(names)
-        report = evaluate(dataset, language=lang, as_of=as_of, top=top, ranking=ranking, index_path=index_path,
-                          questions_file=questions_file)
+        report = evaluate(
+            dataset,
+            language=lang,
+            as_of=as_of,
+            top=top,
+            ranking=ranking,
+            index_path=index_path,
+            questions_file=questions_file,
+        )
     except (ValueError, DatasetError, RebuildError) as error:
         raise click.ClickException(str(error)) from None
     echo(json.dumps(report.as_json()) if as_json else report_table(report))

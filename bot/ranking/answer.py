@@ -185,7 +185,6 @@ def read_question(snap: Snapshot, text: str, terms: list[str], day: int) -> F.Qu
         kind=answer_type(text),
         frame=frame,
         day=day,
-        bigrams=frozenset((a, b) for a, b in zip(terms, terms[1:]) if a != b),
         words=frozenset(w.casefold() for w in _WORDS.findall(text)),
     )
 
@@ -474,7 +473,6 @@ def _rank_passages(
         position=position[rows].astype(np.float64),
         tfs=matrix.tfs[rows],
         lengths=matrix.lengths[rows].astype(np.float64),
-        neighbour_coverage=np.maximum(before, after)[rows],
         avg_length=snap.stats.avgdl,
     )
     cheap = feature_values(F.PASSAGE_FEATURES, q, pool, "postings")
@@ -578,7 +576,6 @@ def _subset(pool: F.PassagePool, keep: np.ndarray) -> F.PassagePool:
         pool.position[keep],
         pool.tfs[keep],
         pool.lengths[keep],
-        pool.neighbour_coverage[keep],
         pool.avg_length,
     )
 

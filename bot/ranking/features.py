@@ -75,7 +75,6 @@ class Question:
     kind: str | None  # the answer type asked for (bot.ranking.cues)
     frame: TimeFrame
     day: int  # the day it is asked, in days since 1970-01-01 (answers as of then)
-    bigrams: frozenset[tuple[str, str]]
     words: frozenset[str]  # its words, case-folded: a sentence's *new* names are the answer's candidates
 
 
@@ -104,7 +103,6 @@ class PassagePool:
     position: np.ndarray  # 1 = the lead sentence
     tfs: np.ndarray  # [sentence, term] counts
     lengths: np.ndarray
-    neighbour_coverage: np.ndarray
     avg_length: float
 
 
@@ -224,15 +222,6 @@ def window_distance(q: Question, pool: ArticlePool) -> np.ndarray:
     return np.minimum(np.log1p(outside) / math.log(366), 1.0)
 
 
-@feature("article")
-def in_soft_window(q: Question, pool: ArticlePool) -> np.ndarray:
-    """Dated in a year or on a day the question names, which may be the event's date rather than the news'."""
-    if q.frame.decisive or not pool.frame_days:
-        return np.zeros(len(pool.ids))
-    start, end = pool.frame_days
-    return ((pool.days >= start) & (pool.days <= end)).astype(np.float64)
-
-
 # --- passage level ------------------------------------------------------------------------
 
 
@@ -289,26 +278,9 @@ def bm25_in_article(q: Question, pool: PassagePool) -> np.ndarray:
 
 @feature("passage")
 def coverage_in_article(q: Question, pool: PassagePool) -> np.ndarray:
-    """Its coverage of the question over the best in its article."""
-    return _share_of_article_best(sentence_coverage(q, pool), pool.article_rank)
-
-
-@feature("passage")
-def sentence_coverage(q: Question, pool: PassagePool) -> np.ndarray:
-    """IDF-weighted share of the question's terms in the sentence."""
-    return coverage(pool.tfs > 0, q.sentence_idf)
-
-
-@feature("passage")
-def neighbour_coverage(q: Question, pool: PassagePool) -> np.ndarray:
-    """The same for the better of the sentences before and after it: the answer often leans on its context."""
-    return pool.neighbour_coverage
-
-
-@feature("passage")
-def lead(q: Question, pool: PassagePool) -> np.ndarray:
-    """The article's first sentence (news leads restate and answer the headline)."""
-    return (pool.position == 1).astype(np.float64)
+    """Its coverage of the question (the IDF-weighted share of the question's terms it holds) over the best
+    in its article."""
+    return _share_of_article_best(coverage(pool.tfs > 0, q.sentence_idf), pool.article_rank)
 
 
 @feature("passage")
@@ -331,16 +303,6 @@ def near_coverage(q: Question, pool: TextPassagePool) -> np.ndarray:
             prefixes = {w[:NEAR_PREFIX] for w in present if len(w) >= NEAR_PREFIX}
             out[i] = sum(idf[t] for t in missing if t[:NEAR_PREFIX] in prefixes) / total
     return out
-
-
-@feature("passage", "text")
-def proximity(q: Question, pool: TextPassagePool) -> np.ndarray:
-    """Share of the question's word pairs found side by side, in order (names, fixed phrases)."""
-    if not q.bigrams:
-        return np.zeros(len(pool.ids))
-    return np.array(
-        [len(q.bigrams.intersection(zip(words, words[1:]))) / len(q.bigrams) for words in pool.sentence_terms]
-    )
 
 
 @feature("passage", "text")

@@ -187,7 +187,6 @@ HAND_SET = RankingModel(
             "recent_10_days": 1.0,
             "recent_60_days": 0.5,
             "in_window": 1.5,
-            "in_soft_window": 0.5,
         },
     ),
     _uniform(
@@ -195,11 +194,7 @@ HAND_SET = RankingModel(
         {
             "article_score": 0.3,
             "sentence_bm25": 3.0,
-            "sentence_coverage": 2.0,
             "near_coverage": 1.0,
-            "neighbour_coverage": 0.5,
-            "lead": 0.3,
-            "proximity": 0.5,
             "answer_cue": 0.3,
             "quote_coverage": 0.5,
         },
