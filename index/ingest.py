@@ -22,8 +22,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .articles import (MAX_JSONL_BYTES, Article, ArticleError, Skipped, jsonl_lines, leads_outside,
-                       open_checked, parse_jsonl_line, read_file)
+from .articles import (
+    MAX_JSONL_BYTES,
+    Article,
+    ArticleError,
+    Skipped,
+    jsonl_lines,
+    leads_outside,
+    open_checked,
+    parse_jsonl_line,
+    read_file,
+)
 from .sentences import Sentence, article_sentences
 from .terms import AUTO, Analyzer, detect_language
 
@@ -131,8 +140,10 @@ def digest_file(task: FileTask, analyzer: Analyzer | None = None) -> FileResult:
     digest = hashlib.sha256(data).hexdigest()
     if task.known_hash and digest == task.known_hash:
         return FileResult(task.file, digest, stat, (), unchanged=True)
-    items = [item if isinstance(item, Skipped) else _digest(item, analyzer)
-             for item in read_file(path, task.file, task.root_real, data)]
+    items = [
+        item if isinstance(item, Skipped) else _digest(item, analyzer)
+        for item in read_file(path, task.file, task.root_real, data)
+    ]
     return FileResult(task.file, digest, stat, tuple(items))
 
 
@@ -158,8 +169,7 @@ def _digest_chunk(task: FileTask, analyzer: Analyzer) -> FileResult:
     return FileResult(task.file, task.file_hash, task.file_stat, tuple(items), last=task.last)
 
 
-def _jsonl_tasks(path: str, file: str, root_real: str, known_hash: str,
-                 known_lines: dict[int, str]) -> list[FileTask]:
+def _jsonl_tasks(path: str, file: str, root_real: str, known_hash: str, known_lines: dict[int, str]) -> list[FileTask]:
     """Hash a JSONL file and, when it changed, cut it into chunk tasks at line starts."""
     try:
         if leads_outside(Path(path), root_real):
@@ -193,8 +203,9 @@ def _jsonl_tasks(path: str, file: str, root_real: str, known_hash: str,
     tasks = []
     for (start, first), (end, after) in zip(bounds, bounds[1:]):
         known = frozenset((n, h) for n, h in known_lines.items() if first <= n < after)
-        tasks.append(FileTask(path, file, root_real, known_hash, start, end, first, hexdigest, stat, known,
-                              last=end == offset))
+        tasks.append(
+            FileTask(path, file, root_real, known_hash, start, end, first, hexdigest, stat, known, last=end == offset)
+        )
     return tasks or [FileTask(path, file, root_real, problem="empty file")]
 
 
@@ -233,8 +244,12 @@ def digest_files(tasks: list[FileTask], language: str, workers: int | None = Non
         pool.join()
 
 
-def tasks_for(paths: Iterable[tuple[str, str]], root: Path, known: dict[str, str],
-              known_lines: dict[str, dict[int, str]] | None = None) -> list[FileTask]:
+def tasks_for(
+    paths: Iterable[tuple[str, str]],
+    root: Path,
+    known: dict[str, str],
+    known_lines: dict[str, dict[int, str]] | None = None,
+) -> list[FileTask]:
     """Tasks for the files that may have changed: one per .txt file, chunks for a changed JSONL file."""
     root_real = os.path.realpath(root)
     tasks: list[FileTask] = []
