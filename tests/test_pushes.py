@@ -366,11 +366,11 @@ def test_newsbot_run_killed_while_sending_loses_at_most_that_push(tmp_path, news
     try:
         process = start_bot(fake, index_path, articles_dir, tmp_path, level="INFO", env={"NEWSBOT_WATCH": "false"})
         try:
-            until(lambda: _has_cursor(state_path), timeout=30)
+            until(lambda: _has_cursor(state_path), timeout=90)
             fake.fail("sendMessage", 0, delay=3.0)  # the first push: slow, delivered after the kill
             write(articles_dir, "tram.txt", TRAM_DATE)
             rebuild(articles_dir, index_path)  # as cron would
-            until(lambda: _states(state_path).get("sending") == 1, timeout=20)
+            until(lambda: _states(state_path).get("sending") == 1, timeout=90)
             process.send_signal(signal.SIGKILL)
             process.wait(10)
         finally:
@@ -378,7 +378,7 @@ def test_newsbot_run_killed_while_sending_loses_at_most_that_push(tmp_path, news
         assert _states(state_path) == {"sending": 1, "pending": len(chats) - 1}
         process = start_bot(fake, index_path, articles_dir, tmp_path, level="INFO", env={"NEWSBOT_WATCH": "false"})
         try:
-            fake.wait_for(lambda calls: sum(bool(fake.sent_to(c)) for c in chats) == len(chats), timeout=30)
+            fake.wait_for(lambda calls: sum(bool(fake.sent_to(c)) for c in chats) == len(chats), timeout=180)
             time.sleep(2.0)
         finally:
             process.send_signal(signal.SIGTERM)
@@ -406,7 +406,7 @@ def test_newsbot_run_killed_at_random_moments_never_repeats_a_push(tmp_path, new
     kills, rng = 0, random.Random(7)
     try:
         process = start_bot(fake, index_path, articles_dir, tmp_path, level="INFO", env={"NEWSBOT_WATCH": "false"})
-        until(lambda: _has_cursor(state_path), timeout=30)
+        until(lambda: _has_cursor(state_path), timeout=90)
         for number, text in enumerate(ANSWERING, start=1):
             write(articles_dir, f"tram{number}.txt", text)
             rebuild(articles_dir, index_path)
@@ -417,7 +417,7 @@ def test_newsbot_run_killed_at_random_moments_never_repeats_a_push(tmp_path, new
             calls = len(fake.calls_to("setMyCommands"))
             process = start_bot(fake, index_path, articles_dir, tmp_path, level="INFO", env={"NEWSBOT_WATCH": "false"})
             fake.wait_for(lambda _, calls=calls: len(fake.calls_to("setMyCommands")) > calls, timeout=30)
-        until(lambda: _all_sent(state_path, index_path), timeout=60)
+        until(lambda: _all_sent(state_path, index_path), timeout=180)
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     finally:
