@@ -31,6 +31,9 @@ POSITIVE = frozenset(
     govt int'l intl natl av ave blvd rd hwy sq ft yr yrs hr hrs mins secs km kg mg mm cm
     млн млрд тыс руб коп др пр""".split()
 )
+# Company and name suffixes ("Warner Bros. Discovery", "Martin Luther King Jr. Day"): they end a sentence
+# only when a word that usually opens one follows, as "U.S." does.
+SUFFIXES = frozenset("co corp inc ltd llc plc bros jr".split())
 # Words that usually open a sentence: after "U.S." they mean a new one began.
 STARTERS = frozenset(
     """a an the this that these those it its he she we they i you his her their our my
@@ -102,7 +105,7 @@ def _is_boundary(text: str, start: int, end: int, mark: str, close: str) -> bool
             prev = _word_ending_at(text, begin)
             return bool(prev) and prev[:1].islower()
         return not before[:1].isupper()
-    if _MULTI_DOT_ABBR.match(word):
+    if _MULTI_DOT_ABBR.match(word) or word in SUFFIXES:
         # "U.S. Government" stays; "the U.S. How about you?" splits.
         return _first_word(text, after.start()).lower() in STARTERS
     return True

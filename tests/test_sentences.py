@@ -10,10 +10,10 @@ from index.sentences import MAX_SENTENCE_CHARS, article_sentences, split_sentenc
 from .conftest import VISIT, shared_path
 
 
-def test_golden_rules_at_least_46_of_48():
+def test_golden_rules_at_least_47_of_48():
     cases = json.loads(shared_path("data", "golden_rules_en.json").read_text(encoding="utf-8"))
     exact = sum(split_sentences(case["text"]) == case["expected"] for case in cases)
-    assert exact >= 46, f"{exact}/48 golden rules exact"
+    assert exact >= 47, f"{exact}/48 golden rules exact"
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,16 @@ def test_golden_rules_at_least_46_of_48():
         ('"We will win," he said. "Soon."', ['"We will win," he said.', '"Soon."']),
         ('She said: "It is over." Then she left.', ['She said: "It is over."', "Then she left."]),
         ("Is it true? Yes! It is.", ["Is it true?", "Yes!", "It is."]),
+        ("The chief of Warner Bros. Discovery spoke.", ["The chief of Warner Bros. Discovery spoke."]),
+        (
+            "Orbitex Inc. Chairman Ana Ruiz left. Gov. Lee stayed.",
+            ["Orbitex Inc. Chairman Ana Ruiz left.", "Gov. Lee stayed."],
+        ),
+        (
+            "Sec. Blinken and Rep. Omar met Martin Luther King Jr. Day.",
+            ["Sec. Blinken and Rep. Omar met Martin Luther King Jr. Day."],
+        ),
+        ("He joined Orbitex Inc. The firm grew.", ["He joined Orbitex Inc.", "The firm grew."]),
         (
             "Президент В. В. Путин прибыл в Тегеран. Визит продлится два дня.",
             ["Президент В. В. Путин прибыл в Тегеран.", "Визит продлится два дня."],
