@@ -39,7 +39,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class Article:
-    """One parsed article; `paragraphs` excludes the title and the byline."""
+    """One parsed article; `paragraphs` excludes the title and the byline, and keeps a paragraph's hard-wrapped
+    lines apart ("\n"), so that furniture can be told from prose line by line (`index.segments`)."""
 
     source: str
     date: str
@@ -51,8 +52,10 @@ class Article:
 
     @property
     def content_hash(self) -> str:
-        """Identifies the article's text, whatever file it came from."""
-        text = "\x1e".join((self.date, self.title, self.byline, self.url, *self.paragraphs))
+        """Identifies the article's text, whatever file it came from (white space collapsed, so an index built
+        when wrapped lines were joined at parse time gives its articles the same identity)."""
+        paragraphs = (" ".join(p.split()) for p in self.paragraphs)
+        text = "\x1e".join((self.date, self.title, self.byline, self.url, *paragraphs))
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -89,14 +92,16 @@ def parse_date(value: object) -> str:
 
 
 def split_paragraphs(body: str) -> list[str]:
-    """Blank lines separate paragraphs; wrapped lines inside one are joined."""
+    """Blank lines separate paragraphs; each line is cleaned, and the wrapped lines of one are kept apart
+    by "\n" (joined, or not, by `index.segments`)."""
     body = body.replace("\r\n", "\n").replace("\r", "\n")
-    return [p for p in (clean_text(chunk) for chunk in _BLANK_LINE.split(body)) if p]
+    chunks = ("\n".join(filter(None, map(clean_text, chunk.split("\n")))) for chunk in _BLANK_LINE.split(body))
+    return [p for p in chunks if p]
 
 
 def _take_byline(paragraphs: list[str]) -> tuple[str, list[str]]:
     if paragraphs and paragraphs[0].startswith("By ") and len(paragraphs[0]) <= 200:
-        return paragraphs[0], paragraphs[1:]
+        return clean_text(paragraphs[0]), paragraphs[1:]
     return "", paragraphs
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .articles import Article
+from .segments import article_segments, is_cue, strip_dateline
 
 # Abbreviations that stand before a name or a number: never a sentence end.
 PREPOSITIVE = frozenset(
@@ -207,9 +208,15 @@ def split_sentences(paragraph: str) -> list[str]:
 
 
 def article_sentences(article: Article) -> list[Sentence]:
-    """The title (position 0) and every sentence of the body, in order."""
+    """The title (position 0) and every sentence of the body's prose, in order: furniture lines
+    (`index.segments`) and sentences that are notes to readers are left out, datelines cut."""
     out = [Sentence(0, 0, article.title, is_title=True)]
-    for number, paragraph in enumerate(article.paragraphs, start=1):
-        for text in split_sentences(paragraph):
-            out.append(Sentence(len(out), number, text))
+    for number, segments in enumerate(article_segments(article.paragraphs), start=1):
+        for segment in segments:
+            if not segment.is_prose:
+                continue
+            for text in split_sentences(segment.text):
+                text = strip_dateline(text)
+                if text and not is_cue(text):
+                    out.append(Sentence(len(out), number, text))
     return out

@@ -13,8 +13,8 @@ def test_seed_format_with_byline_and_wrapped_lines():
     assert article.date == "2025-03-04"
     assert article.title == "Council Approves Harbour Tram Line"
     assert article.byline == "By City Desk"
-    assert article.paragraphs[0] == (
-        "The city council voted on Tuesday to build the harbour tram line, a 14-kilometre "
+    assert article.paragraphs[0] == (  # wrapped lines kept apart: index.segments joins them
+        "The city council voted on Tuesday to build the harbour tram line, a 14-kilometre\n"
         "route from the central station to the university."
     )
     assert len(article.paragraphs) == 3
@@ -32,7 +32,7 @@ def test_users_seed_article():
 def test_bom_and_crlf():
     text = "\ufeff date 2024-01-02 Title here\r\n\r\nFirst para\r\nwrapped.\r\n\r\nSecond.\r\n"
     article = parse_txt(text, "x.txt")
-    assert article.paragraphs == ("First para wrapped.", "Second.")
+    assert article.paragraphs == ("First para\nwrapped.", "Second.")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,164 @@
+"""Step 2a: tell a page's furniture from its prose, line by line, before sentences are split.
+
+Scraped news keeps link lines ("Read more:", "More:Headline"), captions and credits ("Getty Images",
+"AP Photo/"), subheadings (a short line without end punctuation before a capitalised line) and
+datelines ("LOUISVILLE, Ky. —", "Washington CNN —"). Each line of a paragraph is classified before the
+hard-wrapped lines are joined (a wrapped line is never a heading: see `_is_heading`); only the prose is
+indexed and quoted, so furniture can neither be shown nor glued to a quoted sentence. A dateline's
+prefix is cut and its sentence kept. Words glued across a sentence end by the scraper
+("story:Embattled", "here.Vegas") get their space back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PROSE, HEADING, CUE, CAPTION, DATELINE = "prose", "heading", "cue", "caption", "dateline"
+HEADING_MAX_WORDS = 16
+LEAD_IN_MAX_WORDS = 10  # "Here's what you need to know:", "A look at the nominees:" before a list or section
+LINK_MAX_WORDS = 30
+CAPTION_MAX_WORDS = 60
+
+# A line (or a sentence) that opens with one of these is a link, a call to action or a note to readers.
+_CUE = re.compile(
+    r"^[\"“'(]?(?:editor['’]?s['’]? note|read (?:more|the (?:full )?story|next|also)\b|more:|related:|"
+    r"related (?:stories|articles|coverage)\b|see also\b|also read\b|sign[ -]up\b|subscribe\b|click here\b|"
+    r"check your local forecast|where to watch:|follow (?:us|along)\b|watch:|watch live\b|listen:|"
+    r"advertisement\b|story continues\b|(?:\()?(?:reporting|writing|editing|additional reporting) by\b|"
+    r"copyright\b|©|getty images|ap photo\b|photos?:|image:|credit:|trending:|download the\b|"
+    r"our fact-check\b|this (?:story|article|page) (?:has been|was|is being|reflects|recaps|will be)\b|"
+    r"this is a developing story|the following contains\b|see the (?:photos|video|list)\b|play the usa today\b|"
+    r"need a break\?|keep scrolling\b|on today['’]s episode\b|smart analysis delivered\b|join our\b|"
+    r"looking to wager\?|spoiler alert\b|a previous version of this\b|correction:|visit \S+\.[a-z]{2,4}\.?$|"
+    r"check out\b|for the latest\b[^.]*\b(?:live updates|live coverage|updates file))",
+    re.IGNORECASE,
+)
+# A credit anywhere in a short paragraph makes it a caption.
+_CREDIT = re.compile(
+    r"getty images|ap photo/|\(ap photo|photo by\b|/reuters\b|reuters/|/afp\b|/ap\b|courtesy of\b", re.I
+)
+# A reporter's contact line or a newsletter pitch, anywhere in a short line.
+_CONTACT = re.compile(
+    r"[\w.+-]+@[\w-]+\.[a-z]{2,}|^(?:contact|follow|reach)\b.*(?:@\w|twitter|instagram|threads|facebook)|"
+    r"\bnewsletter\b|\bsign up\b|^contributing:|wire reports\.?$",
+    re.I,
+)
+CONTACT_MAX_WORDS = 40
+_END_PUNCTUATION = re.compile(r"[.!?…؟:;,][\"'”’»)\]]*$")
+_CASED_START = re.compile(r"^[\"'“‘«(]*[A-Z0-9\u0400-\u042f]")
+
+_WORD = r"[A-Z][\w.'’/\-]*"
+_CAPS = r"[A-Z][A-Z.'’/\-]+"
+_REGION = rf"(?:, {_WORD}(?: {_WORD}){{0,2}})?(?:,? [A-Z][a-z]{{2,3}}\.? \d{{1,2}})?"  # ", Ky.", ", Aug 27"
+_AGENCY = r"\(?(?:CNN(?: Business| Spanish| Politics)?|AP|Reuters|AFP|UPI)\)?"
+# "CNN —", "Seoul, South Korea CNN —", "NEW YORK (AP) —", "LOUISVILLE, Ky. —", "WASHINGTON—", "KYIV, Aug 27
+# (Reuters) -", "SAN DIEGO −" (a minus sign)
+DATELINE_PREFIX = re.compile(
+    rf"^(?:(?:{_WORD}(?: {_WORD}){{0,3}}{_REGION} )?{_AGENCY}|{_CAPS}(?: {_CAPS}){{0,3}}{_REGION})"
+    r" ?(?:[—–−]|--?)(?: |$|(?=[A-Z]))"
+)
+# A related-story link: "Boeing strike:Machinists vote", "What is it?What to know", "Jones,acclaimed actor, dies"
+_GLUED_LINK = re.compile(r"[^\W\d_][:?!][\"'‘“]?[^\W\d_]|[a-z],[a-z]")
+# "story:Embattled", "here.Vegas": a lower-case word, an end mark, a capitalised word, no space; not in an
+# address (www.Norvik.no, x.com/News: a slash, an @ or a dot before the mark or after the word).
+_GLUED = re.compile(r"(?<![\w./@])([^\W\d_]*[a-z][a-z])([.!?:])([A-Z][a-z]*)(?![\w./@])")
+# A second sentence on the line: a cue line that goes on with news is left to the sentence-level check.
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+[\"“‘]?[A-Z]")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of one paragraph's lines of one kind: prose (indexed and quoted) or furniture (neither)."""
+
+    kind: str
+    text: str
+
+    @property
+    def is_prose(self) -> bool:
+        return self.kind == PROSE
+
+
+def unglue(text: str) -> str:
+    """Give back the space a scraper dropped after an end mark: "story:Embattled" -> "story: Embattled"."""
+    return _GLUED.sub(r"\1\2 \3", text)
+
+
+def strip_dateline(text: str) -> str:
+    """Cut a dateline prefix ("LOUISVILLE, Ky. — At least…" -> "At least…"); other text is returned as is."""
+    match = DATELINE_PREFIX.match(text)
+    if not match:
+        return text
+    rest = text[match.end() :]
+    return rest if not rest or _CASED_START.match(rest) else text
+
+
+def is_cue(text: str) -> bool:
+    """A link line, a call to action or a note to readers (also as one sentence of a paragraph)."""
+    return bool(_CUE.match(text))
+
+
+def _is_heading(line: str, previous: str | None, following: str | None, wrapped_next: bool) -> bool:
+    """A short line without end punctuation (or a short question) followed by a capitalised line, and not
+    the answer to a question just asked (a quiz's "Arcturus"). Inside a hard-wrapped paragraph the line must
+    also be less than half as long as the next one, since wrapped lines run to the wrap width."""
+    if following is None or not _CASED_START.match(following) or (previous or "").endswith("?"):
+        return False
+    words = line.split()
+    if len(words) > HEADING_MAX_WORDS:
+        return False
+    if wrapped_next and len(line) * 2 > len(following):
+        return False
+    if line.endswith("?"):  # a question heads a paragraph that answers it, not a quiz's one-word answer
+        return line[:1] not in "\"'“‘" and bool(_END_PUNCTUATION.search(following))
+    if line.endswith(":"):  # a short lead-in to a list or a section
+        return len(words) <= LEAD_IN_MAX_WORDS and not _SENTENCE_END.search(line)
+    return not _END_PUNCTUATION.search(line)
+
+
+def _is_link(line: str) -> bool:
+    """A headline linking to another story: a mark glued to the next word, and no end punctuation."""
+    return len(line.split()) <= LINK_MAX_WORDS and not _END_PUNCTUATION.search(line) and bool(_GLUED_LINK.search(line))
+
+
+def _is_contact(line: str) -> bool:
+    """A reporter's address or handle, a newsletter pitch, a "Contributing:" credit: short, whole line."""
+    return len(line.split()) <= CONTACT_MAX_WORDS and bool(_CONTACT.search(line))
+
+
+def _kind(raw: str, line: str, previous: str | None, following: str | None, wrapped_next: bool, opens: bool) -> str:
+    """The kind of one line (`raw` as written, `line` with glued words split)."""
+    if opens and is_cue(line) and not _SENTENCE_END.search(line):
+        return CUE
+    if opens and not wrapped_next and (_is_link(raw) or _is_contact(line)):
+        return CUE
+    if opens and strip_dateline(line) == "":
+        return DATELINE
+    if opens and _CREDIT.search(line) and len(line.split()) <= CAPTION_MAX_WORDS:
+        return CAPTION
+    if opens and _is_heading(line, previous, following, wrapped_next):
+        return HEADING
+    return PROSE
+
+
+def article_segments(paragraphs: tuple[str, ...] | list[str]) -> list[list[Segment]]:
+    """Each paragraph's segments, in order. A paragraph holds its hard-wrapped lines separated by "\\n";
+    wrapped prose lines are joined with a space, furniture lines stand alone."""
+    lines = [[line.strip() for line in p.split("\n") if line.strip()] for p in paragraphs]
+    out: list[list[Segment]] = []
+    for number, own in enumerate(lines):
+        segments: list[Segment] = []
+        for i, raw in enumerate(own):
+            line = unglue(raw)
+            within = i + 1 < len(own)
+            following = own[i + 1] if within else next((p[0] for p in lines[number + 1 :] if p), None)
+            previous = own[i - 1] if i else next((p[-1] for p in reversed(lines[:number]) if p), None)
+            # A line opens a block when it starts the paragraph or the line before it ended a sentence.
+            opens = i == 0 or bool(_END_PUNCTUATION.search(own[i - 1]))
+            kind = _kind(raw, line, previous, following, within, opens)
+            if kind == PROSE and segments and segments[-1].is_prose:
+                segments[-1] = Segment(PROSE, segments[-1].text + " " + line)
+            else:
+                segments.append(Segment(kind, strip_dateline(line) if kind == PROSE else line))
+        out.append(segments)
+    return out

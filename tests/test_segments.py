@@ -1,0 +1,131 @@
+"""Page furniture is told from prose before sentences are split (index/segments.py), on made articles."""
+
+import pytest
+
+from index.articles import parse_txt
+from index.segments import CAPTION, CUE, DATELINE, HEADING, PROSE, article_segments, strip_dateline, unglue
+from index.sentences import article_sentences
+
+CLUTTERED = """ date 2025-05-02 Harbour Tram Opens in Norland
+
+NORVIK, Nor. — The harbour tram carried its first passengers on Friday, the city said.
+
+Read the story:Harbour tram budget doubles after delays
+
+Riders and prices
+
+A single ride costs two crowns.Children ride free.
+
+Passengers board the first tram at Norvik station. (AP Photo/Jane Roe)
+
+Orbitex CNN —
+
+The tram was built by Linder Bros. Rail, a family firm.
+
+Editor's note: This story has been updated. The line runs every ten minutes.
+"""
+
+
+def texts(article_text: str) -> list[str]:
+    return [s.text for s in article_sentences(parse_txt(article_text, "a.txt"))[1:]]
+
+
+def kinds(*paragraphs: str) -> list[list[str]]:
+    return [[s.kind for s in segments] for segments in article_segments(paragraphs)]
+
+
+def test_only_prose_of_a_cluttered_article_is_indexed():
+    assert texts(CLUTTERED) == [
+        "The harbour tram carried its first passengers on Friday, the city said.",
+        "A single ride costs two crowns.",
+        "Children ride free.",
+        "The tram was built by Linder Bros. Rail, a family firm.",
+        "The line runs every ten minutes.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Read more: Tram fares rise",
+        "More:Tram fares rise in May",
+        "Getty Images",
+        "Tram strike:Drivers to vote on a new contract",  # a related story's headline, glued
+        "For the latest, view our live updates file for Friday.",
+        "A previous version of this story misstated the fare.",
+    ],
+)
+def test_link_and_cue_lines_stand_alone(line):
+    assert kinds(line, "The tram is late.") == [[CUE], [PROSE]]
+
+
+def test_a_caption_with_a_photo_credit_is_furniture():
+    assert kinds("Riders wait at the stop. (AP Photo/Jane Roe)", "The tram is late.") == [[CAPTION], [PROSE]]
+
+
+def test_a_short_line_without_end_punctuation_before_a_capitalised_line_is_a_heading():
+    assert kinds("Riders and prices", "A ride costs two crowns.") == [[HEADING], [PROSE]]
+    assert kinds("Riders and prices", "and more") == [[PROSE], [PROSE]]  # not before a capitalised line
+    assert kinds("The tram is late.", "It rains.") == [[PROSE], [PROSE]]
+    assert kinds("Here is what riders need to know:", "Fares rise in May.") == [[HEADING], [PROSE]]
+
+
+def test_a_short_answer_after_a_question_is_not_a_heading():
+    assert kinds("2. Which city opened a harbour tram?", "Norvik", "3. Which river flooded?") == [[PROSE]] * 3
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Contact Ana Ruiz at aruiz@norvik.test or on X @anaruiz.",
+        "Follow Ana Ruiz on Twitter: @anaruiz",
+        "Contributing: Teo Brandt, Norvik Daily",
+        "What is everyone talking about? Sign up for our newsletter.",
+    ],
+)
+def test_contact_and_newsletter_lines_are_furniture(line):
+    assert kinds(line, "The tram is late.") == [[CUE], [PROSE]]
+
+
+def test_a_hard_wrapped_line_is_not_a_heading_but_a_fused_subheading_is():
+    wrapped = "The council voted on Tuesday to build the\nHarbour tram line from the station to the port."
+    assert kinds(wrapped) == [[PROSE]]
+    assert article_segments([wrapped])[0][0].text == wrapped.replace("\n", " ")
+    fused = "Riders and prices\nA single ride on the harbour tram costs two crowns, the operator said."
+    assert kinds(fused) == [[HEADING, PROSE]]
+
+
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("LOUISVILLE, Ky. — At least seven people were hurt.", "At least seven people were hurt."),
+        ("(CNN) — The tram opened.", "The tram opened."),
+        ("Seoul, South Korea CNN — The tram opened.", "The tram opened."),
+        ("NEW YORK (AP) — The tram opened.", "The tram opened."),
+        ("NATO — the alliance — met.", "NATO — the alliance — met."),  # not before a capitalised word
+    ],
+)
+def test_a_dateline_prefix_is_cut_and_its_sentence_kept(text, kept):
+    assert strip_dateline(text) == kept
+
+
+def test_a_dateline_alone_on_its_line_is_furniture():
+    assert kinds("CNN —", "The tram opened.") == [[DATELINE], [PROSE]]
+
+
+@pytest.mark.parametrize(
+    "text, fixed",
+    [
+        ("Read the story:Embattled chief", "Read the story: Embattled chief"),
+        ("forecast here.Vegas wins", "forecast here. Vegas wins"),
+        ("the U.S.Army and www.Norvik.no", "the U.S.Army and www.Norvik.no"),
+    ],
+)
+def test_words_glued_across_a_sentence_end_are_split(text, fixed):
+    assert unglue(text) == fixed
+
+
+def test_the_article_identity_is_that_of_joined_wrapped_lines():
+    wrapped = parse_txt(" date 2025-01-01 T\n\nOne line\nwrapped here.\n", "a.txt")
+    joined = parse_txt(" date 2025-01-01 T\n\nOne line wrapped here.\n", "a.txt")
+    assert wrapped.paragraphs != joined.paragraphs and wrapped.content_hash == joined.content_hash
