@@ -10,12 +10,16 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.fake_bot_api import FakeBotApi
 from bench.telegram_harness import running_bot
 from bot.config import Settings
-from bot.live.follows import CONSOLE_CHAT, FollowStore
+from bot.live import follows
+from bot.live.follows import CONSOLE_CHAT, Follow, FollowStore, matching
 from bot.live.runner import Live
+from bot.ranking.answer import answer
 from index.rebuild import rebuild
 from index.search import Index
 from index.watch import FolderWatcher
@@ -429,3 +433,76 @@ def test_newsbot_run_killed_at_random_moments_never_repeats_a_push(tmp_path, new
     states = _states(state_path)
     assert set(states) <= {"sent", "unknown"} and states.get("unknown", 0) <= kills  # a kill: at most one push
     assert sum(len(fake.sent_to(chat)) for chat in chats) >= states["sent"] >= len(chats)
+
+
+# --- item 10: what a batch costs ---------------------------------------------------------------
+
+WORDS = (
+    "carmaker",
+    "Eastfield",
+    "plant",
+    "jobs",
+    "Greens",
+    "seats",
+    "election",
+    "turnout",
+    "tram",
+    "heatwave",
+    "the",
+    "why",
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(WORDS) | st.text(alphabet="abcdefghij", min_size=3, max_size=8), max_size=5))
+def test_the_prefilter_never_drops_a_question_the_new_articles_answer(tmp_path_factory, newsroom, words):
+    """Every question that `answer(..., only_articles=new)` answers is asked (the prefilter is exact for it);
+    questions that share no word with the new articles are not."""
+    articles_dir, index_path = newsroom
+    index = Index(index_path)
+    with index.snapshot() as snap:
+        new = sorted(row.id for row in snap.newest_articles(2))
+        question = " ".join(words) + "?"
+        kept = matching(snap, new, [Follow(1, 1, question)])
+    if answer(index, question, top=1, only_articles=new).passages:
+        assert question in kept
+    with index.snapshot() as snap:
+        assert matching(snap, new, [Follow(2, 1, "qqzx wvvy?")]) == {}
+
+
+def test_a_question_several_chats_follow_is_asked_once(tmp_path, newsroom, monkeypatch):
+    articles_dir, index_path = newsroom
+    printed: list = []
+    live = _live(tmp_path, articles_dir, index_path, printed)
+    for chat in (21, 22, 23):
+        live.store.add(chat, chat, QUESTION if chat != 22 else f"  {QUESTION.replace(' ', '  ')} ")
+    asked: list[str] = []
+    monkeypatch.setattr(
+        follows, "answer", lambda index, question, **kw: asked.append(question) or answer(index, question, **kw)
+    )
+    write(articles_dir, "tram.txt", TRAM_DATE)
+    rebuild(articles_dir, index_path)
+    assert live.push_now() == 3 and sorted(p.follow.chat_id for p in printed) == [21, 22, 23]
+    assert asked == [QUESTION, QUESTION]  # the check against the new articles, then the whole index: once
+    live.stop()
+
+
+def test_each_push_is_sent_before_the_next_question_is_asked(tmp_path, newsroom, monkeypatch):
+    articles_dir, index_path = newsroom
+    events: list[str] = []
+    live = _live(tmp_path, articles_dir, index_path, [])
+    live.deliver = lambda pushes: events.extend(f"sent {p.follow.chat_id}" for p in pushes)
+    live.store.add(31, 31, QUESTION)
+    live.store.add(32, 32, "When do the first trams run to the harbour district?")
+
+    def asking(index, question, **kw):
+        events.append("asked")
+        return answer(index, question, **kw)
+
+    monkeypatch.setattr(follows, "answer", asking)
+    write(articles_dir, "tram.txt", TRAM_DATE)
+    rebuild(articles_dir, index_path)
+    assert live.push_now() == 2
+    first_sent = events.index(next(e for e in events if e.startswith("sent")))
+    assert first_sent < len(events) - 1 and "asked" in events[first_sent:], events
+    live.stop()
