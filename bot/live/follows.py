@@ -481,22 +481,10 @@ def new_answers(
     follows: list[Follow] | None = None,
     today: dt.date | None = None,
 ) -> list[Push]:
-    """`answers` for these articles and standing questions (default: every active one), recorded in the
+    """`each_answer` for these articles and standing questions (default: every active one), recorded in the
     outbox as pending: the pushes of the passages no chat had recorded before, none twice."""
-    pushes = answers(index, article_ids, store.active() if follows is None else follows, ranking, top, today)
+    pushes = list(each_answer(index, article_ids, store.active() if follows is None else follows, ranking, top, today))
     return store.record(pushes) or []
-
-
-def answers(
-    index: Index,
-    article_ids: list[int],
-    follows: Iterable[Follow],
-    ranking: Ranking = Ranking(),
-    top: int = 3,
-    today: dt.date | None = None,
-) -> list[Push]:
-    """`each_answer`, all at once."""
-    return list(each_answer(index, article_ids, follows, ranking, top, today))
 
 
 def each_answer(
