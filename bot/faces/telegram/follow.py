@@ -159,7 +159,14 @@ async def send_pushes(
         pass
     loop = asyncio.get_running_loop()
     recorded = asyncio.Event()
-    live.on_recorded = lambda push: loop.call_soon_threadsafe(recorded.set)
+
+    def wake_sender(push: Push) -> None:
+        try:
+            loop.call_soon_threadsafe(recorded.set)
+        except RuntimeError:  # the loop has closed (a stop): the push is pending, sent after the restart
+            pass
+
+    live.on_recorded = wake_sender
     while True:
         wakeup.clear()
         # Whatever one round meets (the state file locked by another process, a bug), the loop goes on: a
