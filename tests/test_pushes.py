@@ -358,7 +358,8 @@ def _has_cursor(state_path: Path) -> bool:
 @pytest.mark.slow
 def test_newsbot_run_killed_while_sending_loses_at_most_that_push(tmp_path, newsroom):
     """50 chats follow; SIGKILL while the first push is being sent (the Bot API is slow to answer it), the
-    other 49 recorded and pending. After the restart: the 49 are sent, the one in flight is not repeated."""
+    others pending or not yet recorded (each push is sent as soon as it is recorded; the cursor moves after
+    the batch). After the restart: the 49 are sent, the one in flight is not repeated."""
     articles_dir, index_path = newsroom
     state_path = index_path.with_name(index_path.name + ".state.db")
     chats = list(range(2001, 2051))
@@ -379,7 +380,9 @@ def test_newsbot_run_killed_while_sending_loses_at_most_that_push(tmp_path, news
             process.wait(10)
         finally:
             process.kill()
-        assert _states(state_path) == {"sending": 1, "pending": len(chats) - 1}
+        states = _states(state_path)
+        # the push in flight, the others pending or not yet recorded (the restart reads the batch again)
+        assert states["sending"] == 1 and set(states) <= {"sending", "pending"}, states
         process = start_bot(fake, index_path, articles_dir, tmp_path, level="INFO", env={"NEWSBOT_WATCH": "false"})
         try:
             fake.wait_for(lambda calls: sum(bool(fake.sent_to(c)) for c in chats) == len(chats), timeout=180)
