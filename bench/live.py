@@ -52,6 +52,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+import bot.live.follows as follows  # noqa: E402
 import bot.live.runner as runner  # noqa: E402
 from bench.corpus import SEED, Source, _text, load_reuters, make_collection, make_questions, natural_questions  # noqa: E402
 from bench.scale import SIZES, newsbot, percentile, run_measured  # noqa: E402
@@ -276,14 +277,21 @@ def bench_follows(count: int, out: Path, sources, shared: Path, batches: int, ba
     calls: list[dict] = []  # each `answers` call inside it
     delivered = [0]
 
-    real_answers = runner.answers
+    real_each_answer, real_matching = runner.each_answer, follows.matching
 
-    def timed_answers(index, ids, follows, *args, **kwargs):
-        call = {"ids": len(ids), "follows": len(follows)}
+    def timed_answers(index, ids, asking, *args, **kwargs):
+        call = {"ids": len(ids), "follows": len(asking), "pushes": 0, "start": time.perf_counter()}
         calls.append(call)
-        result = real_answers(index, ids, follows, *args, **kwargs)
-        call["pushes"] = len(result)
-        return result
+        for push in real_each_answer(index, ids, asking, *args, **kwargs):
+            call["pushes"] += 1
+            call.setdefault("first_push_s", time.perf_counter() - call["start"])
+            yield push
+
+    def counted_matching(snap, ids, asking):
+        asked = real_matching(snap, ids, asking)
+        if calls:
+            calls[-1]["asked"] = len(asked)  # the distinct questions that pass the prefilter
+        return asked
 
     live = runner.Live(
         settings,
@@ -314,7 +322,7 @@ def bench_follows(count: int, out: Path, sources, shared: Path, batches: int, ba
                 works.append(work)
 
     live._record_changes = timed_record
-    runner.answers = timed_answers
+    runner.each_answer, follows.matching = timed_answers, counted_matching
     real_on_batch = live.watcher.on_batch
     live.watcher.on_batch = lambda batch: (
         applied.append((time.perf_counter(), list(batch.paths))),
@@ -383,6 +391,10 @@ def bench_follows(count: int, out: Path, sources, shared: Path, batches: int, ba
                     "thread": work["thread"],
                     "ids": sum(c["ids"] for c in work["answers"]),
                     "pushes": sum(c.get("pushes", 0) for c in work["answers"]),
+                    "asked": sum(c.get("asked", 0) for c in work["answers"]),
+                    "first_push_s": min(
+                        (c["first_push_s"] for c in work["answers"] if "first_push_s" in c), default=None
+                    ),
                     "drop_written_after_start_s": written - work["start"],
                     "drop_landing_s": landing,
                     "drop_landed_before_work_ended": written + landing < work["end"],
@@ -391,7 +403,7 @@ def bench_follows(count: int, out: Path, sources, shared: Path, batches: int, ba
             idle()
         shutil.rmtree(staging.parent, ignore_errors=True)
     finally:
-        runner.answers = real_answers
+        runner.each_answer, follows.matching = real_each_answer, real_matching
         live.stop()
         shutil.rmtree(incoming, ignore_errors=True)
     computes = [r["compute_s"] for r in rows]
@@ -405,6 +417,8 @@ def bench_follows(count: int, out: Path, sources, shared: Path, batches: int, ba
         drop_landing_s_max=max(r["drop_landing_s"] for r in rows),
         drops_landed_during_work=sum(r["drop_landed_before_work_ended"] for r in rows),
         pushes_median=percentile([r["pushes"] for r in rows], 50),
+        asked_median=percentile([r["asked"] for r in rows], 50),
+        first_push_s_median=percentile([r["first_push_s"] for r in rows if r["first_push_s"] is not None] or [0], 50),
         work_threads=sorted({r["thread"] for r in rows}),
         watcher_thread=watcher_thread,
         delivered=delivered[0],
@@ -416,14 +430,15 @@ def follows_markdown(results: list[dict], machine: str, command: str) -> str:
     lines = [
         f"Machine: {machine}. Command: `{command}`.",
         "",
-        "| follows | sentences | batch articles | pushes per batch | push work median s | push work max s | "
-        "CPU s (push thread) | CPU s (process) | landing, idle s | landing during work median s | "
-        "landing during work max s | landed before work ended | work in thread |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| follows | sentences | batch articles | questions asked | pushes per batch | first push recorded s | "
+        "push work median s | push work max s | CPU s (push thread) | CPU s (process) | landing, idle s | "
+        "landing during work median s | landing during work max s | landed before work ended | work in thread |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results:
         lines.append(
-            f"| {r['follows']:,} | {r['sentences']:,} | {r['batch_size']} | {r['pushes_median']:.0f} | "
+            f"| {r['follows']:,} | {r['sentences']:,} | {r['batch_size']} | {r['asked_median']:.0f} | "
+            f"{r['pushes_median']:.0f} | {r['first_push_s_median']:.2f} | "
             f"{r['compute_s_median']:.1f} | {r['compute_s_max']:.1f} | {r['thread_cpu_s_median']:.1f} | "
             f"{r['process_cpu_s_median']:.1f} | {r['quiet_landing_s']:.2f} | {r['drop_landing_s_median']:.2f} | "
             f"{r['drop_landing_s_max']:.2f} | {r['drops_landed_during_work']} of {len(r['batches'])} | "

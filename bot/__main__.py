@@ -6,12 +6,19 @@ import sys
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 
 
+def forget_interrupt() -> None:
+    """Call where a KeyboardInterrupt is handled: CPython remembers one that ended a string exec (a dataclass
+    or namedtuple made by a lazy import) and, under `python -m`, exits by SIGINT despite our 130; an exec resets it."""
+    exec("pass")
+
+
 def main() -> None:
     try:
         from bot.faces.cli import cli
 
         cli(prog_name="newsbot")
     except KeyboardInterrupt:
+        forget_interrupt()  # else the exit can be by SIGINT, not 130
         sys.stderr.write("Interrupted.\n")
         raise SystemExit(INTERRUPTED) from None
 

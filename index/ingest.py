@@ -5,19 +5,16 @@ indexed) parsed, split into sentences and analysed. A JSONL feed is hashed first
 and, when it changed, cut into chunks of lines that are digested like files, so
 that a feed of any size is never held in memory whole, and a line that is
 already indexed with the same text (an appended feed) is only parsed, not split
-and analysed again. Worker processes (started by a fork server, never forked
-from a process that may have threads) do this for large rebuilds; results come
-back in order, with a bounded number of tasks in flight, so rebuilds are
+and analysed again. Worker processes (index/pool.py: started by a fork server, never
+forked from a process that may have threads) do this for large rebuilds; results
+come back in order, with a bounded number computed ahead, so rebuilds are
 deterministic and memory stays bounded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
-import signal
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +30,14 @@ from .articles import (
     parse_jsonl_line,
     read_file,
 )
+from .pool import ordered_map
 from .sentences import Sentence, article_sentences
 from .terms import AUTO, Analyzer, detect_language
 
 PARALLEL_FROM_FILES = 400
 PARALLEL_FROM_FEED_BYTES = 16 << 20  # JSONL chunks worth reading in worker processes
 CHUNK_BYTES = 4 << 20  # a JSONL task: about this many bytes of lines
-IN_FLIGHT_PER_WORKER = 4
+AHEAD_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,6 @@ _worker_analyzer: Analyzer | None = None
 
 def _init_worker(language: str) -> None:
     global _worker_analyzer
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
     _worker_analyzer = Analyzer(language)
 
 
@@ -220,28 +217,7 @@ def digest_files(tasks: list[FileTask], language: str, workers: int | None = Non
         for task in tasks:
             yield digest_file(task, analyzer)
         return
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    pool = context.Pool(workers, initializer=_init_worker, initargs=(language,))
-    try:
-        pending: deque = deque()
-        todo = iter(tasks)
-        for task in todo:
-            pending.append(pool.apply_async(digest_file, (task,)))
-            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                break
-        while pending:
-            result = pending.popleft().get()
-            for task in todo:
-                pending.append(pool.apply_async(digest_file, (task,)))
-                break
-            yield result
-        pool.close()
-    except BaseException:
-        pool.terminate()  # Ctrl-C, SIGTERM or an error: stop the workers now, leave no zombies
-        raise
-    finally:
-        pool.join()
+    yield from ordered_map(digest_file, tasks, workers, _init_worker, (language,), AHEAD_PER_WORKER)
 
 
 def tasks_for(

@@ -26,6 +26,7 @@ import numpy as np
 from . import store
 from .articles import Skipped, article_entry, article_files
 from .ingest import Kept, digest_files, file_stat, tasks_for
+from .pool import WorkerError
 from .search import Bm25Params, CorpusStats
 from .terms import Analyzer, language_name
 
@@ -397,6 +398,8 @@ def _rebuild_locked(
             summary.articles, summary.sentences = _write_stats(db, language, params, root, index_id or uuid.uuid4().hex)
         summary.seconds = time.perf_counter() - started
         return summary
+    except WorkerError as error:  # a worker killed (out of memory?) or failed: the transaction rolled back
+        raise RebuildError(f"{error}{'; nothing was written' if new else _kept(shown)}") from None
     except sqlite3.DatabaseError as error:
         text = str(error)
         if any(word in text for word in ("full", "disk I/O", "readonly", "read-only", "unable to open")):

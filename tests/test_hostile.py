@@ -18,6 +18,7 @@ from index.rebuild import RebuildError, rebuild, rebuild_lock
 from index.search import Index
 
 from .conftest import TRAM, write
+from .support.polling import until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,10 +166,15 @@ def test_ctrl_c_ends_a_parallel_rebuild_quickly_and_cleanly(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "bot", "index", "rebuild", "--articles", str(folder), "--index", str(index)]
     # Articles being read by the workers, then (or, on a fast machine, already) the index being written.
+    lock = index.with_name(index.name + ".lock")
     for sig, delay in ((signal.SIGINT, 2.0), (signal.SIGTERM, 2.0), (signal.SIGINT, 3.0)):
+        lock.unlink(missing_ok=True)
         process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
         )
+        # From the rebuild's start (its lock taken, SIGTERM handled): on a loaded machine Python may still be
+        # importing after 2 s, and a SIGTERM then ends it by the signal, before there is a rebuild to stop.
+        until(lambda process=process: lock.exists() or process.poll() is not None, timeout=120)
         time.sleep(delay)
         os.killpg(process.pid, sig) if sig == signal.SIGINT else process.send_signal(sig)
         try:  # the pipes end when every process of the rebuild (workers, fork server) has ended

@@ -10,12 +10,16 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.fake_bot_api import FakeBotApi
 from bench.telegram_harness import running_bot
 from bot.config import Settings
-from bot.live.follows import CONSOLE_CHAT, FollowStore
+from bot.live import follows
+from bot.live.follows import CONSOLE_CHAT, Follow, FollowStore, matching
 from bot.live.runner import Live
+from bot.ranking.answer import answer
 from index.rebuild import rebuild
 from index.search import Index
 from index.watch import FolderWatcher
@@ -354,7 +358,8 @@ def _has_cursor(state_path: Path) -> bool:
 @pytest.mark.slow
 def test_newsbot_run_killed_while_sending_loses_at_most_that_push(tmp_path, newsroom):
     """50 chats follow; SIGKILL while the first push is being sent (the Bot API is slow to answer it), the
-    other 49 recorded and pending. After the restart: the 49 are sent, the one in flight is not repeated."""
+    others pending or not yet recorded (each push is sent as soon as it is recorded; the cursor moves after
+    the batch). After the restart: the 49 are sent, the one in flight is not repeated."""
     articles_dir, index_path = newsroom
     state_path = index_path.with_name(index_path.name + ".state.db")
     chats = list(range(2001, 2051))
@@ -375,7 +380,9 @@ def test_newsbot_run_killed_while_sending_loses_at_most_that_push(tmp_path, news
             process.wait(10)
         finally:
             process.kill()
-        assert _states(state_path) == {"sending": 1, "pending": len(chats) - 1}
+        states = _states(state_path)
+        # the push in flight, the others pending or not yet recorded (the restart reads the batch again)
+        assert states["sending"] == 1 and set(states) <= {"sending", "pending"}, states
         process = start_bot(fake, index_path, articles_dir, tmp_path, level="INFO", env={"NEWSBOT_WATCH": "false"})
         try:
             fake.wait_for(lambda calls: sum(bool(fake.sent_to(c)) for c in chats) == len(chats), timeout=180)
@@ -429,3 +436,76 @@ def test_newsbot_run_killed_at_random_moments_never_repeats_a_push(tmp_path, new
     states = _states(state_path)
     assert set(states) <= {"sent", "unknown"} and states.get("unknown", 0) <= kills  # a kill: at most one push
     assert sum(len(fake.sent_to(chat)) for chat in chats) >= states["sent"] >= len(chats)
+
+
+# --- item 10: what a batch costs ---------------------------------------------------------------
+
+WORDS = (
+    "carmaker",
+    "Eastfield",
+    "plant",
+    "jobs",
+    "Greens",
+    "seats",
+    "election",
+    "turnout",
+    "tram",
+    "heatwave",
+    "the",
+    "why",
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(WORDS) | st.text(alphabet="abcdefghij", min_size=3, max_size=8), max_size=5))
+def test_the_prefilter_never_drops_a_question_the_new_articles_answer(tmp_path_factory, newsroom, words):
+    """Every question that `answer(..., only_articles=new)` answers is asked (the prefilter is exact for it);
+    questions that share no word with the new articles are not."""
+    articles_dir, index_path = newsroom
+    index = Index(index_path)
+    with index.snapshot() as snap:
+        new = sorted(row.id for row in snap.newest_articles(2))
+        question = " ".join(words) + "?"
+        kept = matching(snap, new, [Follow(1, 1, question)])
+    if answer(index, question, top=1, only_articles=new).passages:
+        assert question in kept
+    with index.snapshot() as snap:
+        assert matching(snap, new, [Follow(2, 1, "qqzx wvvy?")]) == {}
+
+
+def test_a_question_several_chats_follow_is_asked_once(tmp_path, newsroom, monkeypatch):
+    articles_dir, index_path = newsroom
+    printed: list = []
+    live = _live(tmp_path, articles_dir, index_path, printed)
+    for chat in (21, 22, 23):
+        live.store.add(chat, chat, QUESTION if chat != 22 else f"  {QUESTION.replace(' ', '  ')} ")
+    asked: list[str] = []
+    monkeypatch.setattr(
+        follows, "answer", lambda index, question, **kw: asked.append(question) or answer(index, question, **kw)
+    )
+    write(articles_dir, "tram.txt", TRAM_DATE)
+    rebuild(articles_dir, index_path)
+    assert live.push_now() == 3 and sorted(p.follow.chat_id for p in printed) == [21, 22, 23]
+    assert asked == [QUESTION]  # one answer of the whole index serves the three chats
+    live.stop()
+
+
+def test_each_push_is_sent_before_the_next_question_is_asked(tmp_path, newsroom, monkeypatch):
+    articles_dir, index_path = newsroom
+    events: list[str] = []
+    live = _live(tmp_path, articles_dir, index_path, [])
+    live.deliver = lambda pushes: events.extend(f"sent {p.follow.chat_id}" for p in pushes)
+    live.store.add(31, 31, QUESTION)
+    live.store.add(32, 32, "When do the first trams run to the harbour district?")
+
+    def asking(index, question, **kw):
+        events.append("asked")
+        return answer(index, question, **kw)
+
+    monkeypatch.setattr(follows, "answer", asking)
+    write(articles_dir, "tram.txt", TRAM_DATE)
+    rebuild(articles_dir, index_path)
+    assert live.push_now() == 2
+    first_sent = events.index(next(e for e in events if e.startswith("sent")))
+    assert first_sent < len(events) - 1 and "asked" in events[first_sent:], events
+    live.stop()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from bot.__main__ import INTERRUPTED
+from bot.__main__ import INTERRUPTED, forget_interrupt
 from bot.chat import render
 from bot.config import (
     MAX_TOP,
@@ -64,6 +64,7 @@ class OneLineErrors(click.Group):
             echo(f"Error: {error.format_message()}", err=True)
             sys.exit(error.exit_code)
         except (click.Abort, KeyboardInterrupt):
+            forget_interrupt()  # else the exit can be by SIGINT, not 130
             echo("Interrupted.", err=True)
             sys.exit(INTERRUPTED)
 
@@ -128,9 +129,7 @@ def run_rebuild(articles: Path, index_path: Path, **kwargs) -> RebuildSummary:
     except (RebuildError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
-        # CPython remembers a KeyboardInterrupt that ended a string exec (a dataclass or namedtuple made by a
-        # lazy import) and, under `python -m`, exits by SIGINT despite the 130 below; a later exec resets it.
-        exec("pass")
+        forget_interrupt()  # else the exit can be by SIGINT, not the 130 below
         kept = "the previous index is unchanged" if existed else "nothing was written"
         error = click.ClickException(f"rebuild of {index_path} interrupted; {kept}")
         error.exit_code = INTERRUPTED

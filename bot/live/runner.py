@@ -4,8 +4,10 @@ watches) the folder watcher that keeps the index current.
 The pushes never depend on which process applied a change. Every rebuild, whoever runs it (this watcher,
 another process's, `newsbot index rebuild` from cron, /reindex), records what it added, changed and removed
 in the index's change log, in its own transaction. `Live.step` reads the log after the face's cursor, asks
-the face's standing questions of the articles that hold those texts, and records the pushes together with
-the moved cursor in the state file, in one transaction, before anything is sent. The face's loop polls
+the face's standing questions that can match the articles that hold those texts (follows.each_answer),
+records each push as soon as it is worked out (so that it can be sent while the others are computed), and
+moves the cursor past the changes once all are asked. A crash before that reads the changes again; the
+passages already recorded for a chat are never recorded twice (`FollowStore.record`). The face's loop polls
 about once a second (`POLL_SECONDS`: one read of the log's last sequence number), and at once after a
 batch its own watcher applied.
 """
@@ -23,7 +25,7 @@ from index.search import Index
 from index.store import IndexUnavailable
 from index.watch import Batch, FolderWatcher
 
-from .follows import Cursor, FollowStore, Push, StateUnavailable, answers
+from .follows import Cursor, FollowStore, Push, StateUnavailable, each_answer
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class Live:
         self.deliver = deliver
         self.ranking = ranking
         self.on_change: Callable[[], None] = lambda: None  # a face's loop, woken when the watcher applied a batch
+        self.on_recorded: Callable[[Push], None] = lambda push: None  # a face's sender, woken by each new push
         self._stopped = threading.Event()
         self._wake = threading.Event()
         self._step_lock = threading.Lock()
@@ -106,21 +109,22 @@ class Live:
         self._wake.wait(seconds)
         self._wake.clear()
 
-    def step(self, send: bool = True) -> list[Push]:
-        """Record the pushes of the changes after this face's cursor (at most CHANGES_PER_STEP of them), with
-        the cursor moved past them; return every pending push of the face's chats, oldest first (`send`
-        False: none). A cursor of another index (built anew, or replaced by another file) moves to the new
-        index's end: what that index holds is not news."""
+    def step(self, send: bool = True, each: Callable[[Push], None] | None = None) -> list[Push]:
+        """Record the pushes of the changes after this face's cursor (at most CHANGES_PER_STEP of them), each
+        handed to `each` (default `on_recorded`) as soon as it is recorded, then move the cursor past them;
+        return every pending push of the face's chats, oldest first (`send` False: none). A cursor of another
+        index (built anew, or replaced by another file) moves to the new index's end: what that index holds
+        is not news."""
         with self._step_lock:
             if self._stopped.is_set():
                 return []
             try:
-                self._record_changes()
+                self._record_changes(each=each or self.on_recorded)
             except (StateUnavailable, IndexUnavailable):
                 pass  # the state file or the index failed just now: what is recorded is still sent
             return self.store.pending(self.serves) if send else []
 
-    def _record_changes(self, read: bool = True) -> None:
+    def _record_changes(self, read: bool = True, each: Callable[[Push], None] = lambda push: None) -> None:
         """What `step` records; with `read` False only the cursor's move to a new index's end (or the first
         place of the face), so that a start never waits for the questions a backlog of changes asks."""
         since = self.store.cursor(self.face)
@@ -150,26 +154,38 @@ class Live:
                 changes[0].seq - since.seq - 1,
             )
         follows = [f for f in self.store.active() if self.serves(f.chat_id)]
-        pushes = answers(self.index, ids, follows, self.ranking) if ids and follows else []
-        recorded = self.store.record(pushes, since, Cursor(self.face, here.index_id, changes[-1].seq))
+        recorded = 0
+        for push in each_answer(self.index, ids, follows, self.ranking) if ids and follows else ():
+            for new in self.store.record([push]) or []:  # at once, to be sent while the rest is computed
+                recorded += 1
+                each(new)
+        self.store.record([], since, Cursor(self.face, here.index_id, changes[-1].seq))
         if recorded:
-            logger.info("%d standing question(s) answered by %d changed article(s)", len(recorded), len(ids))
+            logger.info("%d standing question(s) answered by %d changed article(s)", recorded, len(ids))
 
     def push_now(self) -> int:
-        """One step, with its pushes delivered through `deliver` (the console's printer); how many."""
-        delivered = 0
-        for push in self.step():
-            if not self.store.begin(push.push_id):
-                continue
-            try:
-                self.deliver([push])
-            except Exception as error:  # noqa: BLE001 - recorded as begun: not repeated (at most once)
-                self.store.finish(push.push_id, "unknown", str(error)[:300])
-                logger.exception("A standing question's passages could not be shown")
-            else:
-                self.store.finish(push.push_id, "sent")
-                delivered += 1
-        return delivered
+        """One step, each push delivered through `deliver` (the console's printer) as soon as it is recorded,
+        then whatever else was pending; how many were delivered."""
+        delivered = [0]
+
+        def deliver(push: Push) -> None:
+            delivered[0] += self._deliver(push)
+
+        for push in self.step(each=deliver):
+            deliver(push)
+        return delivered[0]
+
+    def _deliver(self, push: Push) -> int:
+        if not self.store.begin(push.push_id):
+            return 0  # delivered already, or dropped
+        try:
+            self.deliver([push])
+        except Exception as error:  # noqa: BLE001 - recorded as begun: not repeated (at most once)
+            self.store.finish(push.push_id, "unknown", str(error)[:300])
+            logger.exception("A standing question's passages could not be shown")
+            return 0
+        self.store.finish(push.push_id, "sent")
+        return 1
 
     def _push_loop(self) -> None:
         try:

@@ -206,13 +206,18 @@ def prepare_question(
     """The one set-up of a question for `rank` (`answer` and the fitting script both use it): cleaned,
     analysed, read against the index as of `as_of` (else today); None when it has no searchable words."""
     text = clean_question(question)
-    terms = snap.analyzer.terms(text)[:MAX_QUERY_TERMS]
+    terms = question_terms(snap, text)
     if not terms:
         return None
     latest = min((d for d in (until, as_of) if d), default=None)
     latest_day = _day(latest) if latest else None
     since_day = _day(since) if since else None
     return Prepared(read_question(snap, text, terms, reference_day(as_of)), tuple(terms), since_day, latest, latest_day)
+
+
+def question_terms(snap: Snapshot, question: str) -> list[str]:
+    """The terms a question is searched by: a passage can match it only through one of them."""
+    return snap.analyzer.terms(clean_question(question))[:MAX_QUERY_TERMS]
 
 
 def question_language(snap: Snapshot, text: str) -> str:

@@ -20,7 +20,7 @@ from telegram.ext import Application
 from bot.chat import render
 from bot.faces.follow_replies import NOT_KEPT, UNAVAILABLE, follow_reply, following_reply, unfollow_reply
 from bot.live.follows import MAX_FOLLOW_ID, FollowStore, Push, StateUnavailable
-from bot.live.runner import POLL_SECONDS
+from bot.live.runner import POLL_SECONDS, Live
 
 from .state import SLOW_DOWN, BotContext
 
@@ -148,43 +148,76 @@ async def send_pushes(
 ) -> None:
     """The push loop of `newsbot run`, whether or not this process watches the folder: about once a second
     (at once when `wakeup` is set, after a batch this process's watcher applied) read the index's change
-    log after the bot's cursor and record what answers standing questions (`Live.step`, in a thread), then
-    send each pending push as one message, at most once, paced so that answers to questions keep part of
-    Telegram's overall rate."""
+    log after the bot's cursor and record what answers standing questions (`Live.step`, in a thread), and
+    meanwhile send each push as soon as it is recorded, as one message, at most once, paced so that answers
+    to questions keep part of Telegram's overall rate."""
     live = application.bot_data["state"].live
     store = live.store
     try:
         await asyncio.to_thread(store.interrupted, live.serves)
     except StateUnavailable:
         pass
+    loop = asyncio.get_running_loop()
+    recorded = asyncio.Event()
+
+    def wake_sender(push: Push) -> None:
+        try:
+            loop.call_soon_threadsafe(recorded.set)
+        except RuntimeError:  # the loop has closed (a stop): the push is pending, sent after the restart
+            pass
+
+    live.on_recorded = wake_sender
     while True:
         wakeup.clear()
         # Whatever one round meets (the state file locked by another process, a bug), the loop goes on: a
         # dead loop would leave every later push recorded and never sent.
-        try:
-            pushes = await asyncio.to_thread(live.step)
-        except Exception:
-            logger.exception("Standing questions could not be read from the index's changes; trying again")
-            pushes = []
-        for push in pushes:
-            try:
-                if not await asyncio.to_thread(store.begin, push.push_id):
-                    continue  # dropped meanwhile, or begun by another loop
-                sent = await _send(application, store, push)
-            except Exception as error:
-                logger.warning(
-                    "A standing question's passages to %s failed (%s: %s); going on with the next",
-                    push.follow.chat_id,
-                    type(error).__name__,
-                    error,
-                )
-                sent = 1
-            await asyncio.sleep(sent / per_second)
-        if not pushes:
+        stepping = asyncio.ensure_future(asyncio.to_thread(live.step, False))
+        sent_any = False
+        while True:
+            recorded.clear()
+            sent = await _send_pending(application, live, per_second)
+            sent_any |= bool(sent)
+            if stepping.done() and not sent:
+                break
+            if not sent:  # wait for the next push recorded, or the end of the step
+                woken = asyncio.ensure_future(recorded.wait())
+                await asyncio.wait([stepping, woken], timeout=poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+        if stepping.exception() is not None:
+            logger.error(
+                "Standing questions could not be read from the index's changes; trying again",
+                exc_info=stepping.exception(),
+            )
+        if not sent_any:
             try:
                 await asyncio.wait_for(wakeup.wait(), poll_seconds)
             except asyncio.TimeoutError:
                 pass
+
+
+async def _send_pending(application: Application, live: Live, per_second: float) -> int:
+    """Send the pending pushes of the bot's chats, oldest first; how many."""
+    store = live.store
+    try:
+        pushes = await asyncio.to_thread(store.pending, live.serves)
+    except Exception:
+        logger.exception("Standing questions' pushes could not be read; trying again")
+        return 0
+    for push in pushes:
+        try:
+            if not await asyncio.to_thread(store.begin, push.push_id):
+                continue  # dropped meanwhile, or begun by another loop
+            sent = await _send(application, store, push)
+        except Exception as error:
+            logger.warning(
+                "A standing question's passages to %s failed (%s: %s); going on with the next",
+                push.follow.chat_id,
+                type(error).__name__,
+                error,
+            )
+            sent = 1
+        await asyncio.sleep(sent / per_second)
+    return len(pushes)
 
 
 async def _send(application: Application, store: FollowStore, push: Push) -> int:
