@@ -680,8 +680,8 @@ def answer(
         picked = pick(ranked, wanted + 1, cut)
         passages = [_passage(snap, ranked, p, explain, model, ranking) for p in picked[offset:wanted]]
         silent = bool(picked) and ranking.silence and not _answers(snap, ranked, prepared.latest_day)
+        nearest = _passage(snap, ranked, picked[0], False, model, ranking) if silent else None
     if silent:
-        nearest = _passage(snap, ranked, picked[0], False, model, ranking)
         return replace(
             Answer(question, (), _ms(started), prepared.terms, SILENT, False, q.frame, ranked.outside),
             since=since,
