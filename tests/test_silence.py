@@ -8,11 +8,16 @@ import pytest
 from bench.fit_silence import best_threshold, fit_logistic
 from bot.chat import render
 from bot.faces.cli import cli
+from bot.live.follows import FollowStore, new_answers
+from bot.ranking import answer as answer_module
 from bot.ranking.answer import SILENT, Ranking, answer
 from bot.ranking.model import LinearModel, ModelError
 from bot.ranking.silence import SIGNALS, SilenceModel, default_silence
+from index.rebuild import rebuild
+from index.search import Index
 
 from .conftest import write
+from .test_live import SAMPLES, TRAM_DATE
 
 # A folder the questions below are asked of: three stories of March 2025.
 STORIES = {
@@ -29,9 +34,6 @@ UNKNOWN = "What did the central bank decide in January 2024?"  # the folder's ba
 
 @pytest.fixture
 def stories_index(tmp_path):
-    from index.rebuild import rebuild
-    from index.search import Index
-
     for name, text in STORIES.items():
         write(tmp_path / "news", name, text)
     rebuild(tmp_path / "news", tmp_path / "news.db")
@@ -101,3 +103,19 @@ def test_the_logistic_fit_separates_what_can_be_separated():
     y = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
     bias, weights = fit_logistic(x, y, np.ones(6))
     assert weights[0] > 0 and abs(bias) < 1e-6
+
+
+def test_a_standing_question_never_pushes_an_answer_judged_silent(tmp_path, articles_dir, monkeypatch):
+    for sample in sorted(SAMPLES.glob("*.txt")):  # as test_live's newsroom: scores that can reach a push
+        write(articles_dir, sample.name, sample.read_text(encoding="utf-8"))
+    index_path = tmp_path / "newsroom.db"
+    store = FollowStore(tmp_path / "state.db")
+    store.add(7, 7, "When will the Lakeshore tram line open?")
+    write(articles_dir, "tram_date.txt", TRAM_DATE)
+    summary = rebuild(articles_dir, index_path)
+    never = SilenceModel(LinearModel(("passage_score",), np.zeros(1), np.zeros(1), np.ones(1)), -50.0, 0.5)
+    monkeypatch.setattr(answer_module, "default_silence", lambda: never)
+    assert new_answers(Index(index_path), store, summary.new_article_ids) == []
+    monkeypatch.undo()  # the shipped model: the same new article is pushed
+    (push,) = new_answers(Index(index_path), store, summary.new_article_ids)
+    assert "14 March 2028" in push.passages[0].quote
