@@ -87,3 +87,24 @@ def test_eval_command_json_ablation_weights_and_question_files(runner, dataset, 
     assert other.exit_code == 0 and json.loads(other.output)["questions"] == 1 and kept.exists()
     outside = runner.invoke(cli, ["eval", str(dataset), "--questions", "../x.jsonl"])
     assert outside.exit_code == 1 and "inside" in outside.output
+
+
+def test_eval_asks_of_another_corpus_of_older_articles_or_later_questions(runner, dataset, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    write(elsewhere, "x.txt", " date 2025-01-01 Quidditch Final\n\nThe snitch was caught in the ninth minute.")
+    other = runner.invoke(cli, ["eval", str(dataset), "--corpus", str(elsewhere), "--json"])
+    data = json.loads(other.output)
+    assert other.exit_code == 0 and data["questions"] == 5 and data["sentence_hit@1"] == pytest.approx(1 / 5)
+    later = runner.invoke(cli, ["eval", str(dataset), "--asked-since", "2025-09-01", "--json"])
+    assert json.loads(later.output)["questions"] == 1
+    older = runner.invoke(cli, ["eval", str(dataset), "--until", "2024-12-31", "--json", "--no-silence"])
+    data = json.loads(older.output)
+    assert data["answered"] == 0.0 and data["silent"] == 0.0 and data["ranking"].endswith("never silent")
+    bad = runner.invoke(cli, ["eval", str(dataset), "--until", "2024-13-01"])
+    assert bad.exit_code == 2
+
+
+def test_eval_reports_the_share_answered_and_the_hit_among_them(dataset):
+    report = evaluate(dataset, language="english", as_of=True)
+    assert report.answered + report.silent <= 1.0
+    assert report.quote_hit_at_1_answered == pytest.approx(report.quote_hit_at_1 / report.answered)

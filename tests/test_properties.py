@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from bench.fake_bot_api import visible_length
 from bot.chat import render
 from bot.chat.replies import RequestError, parse_request
-from bot.ranking.answer import NO_MATCH, NO_WORDS, Answer, Passage, answer
+from bot.ranking.answer import NO_MATCH, NO_STORIES, NO_WORDS, SILENT, Answer, Passage, answer
 from bot.ranking.timeframe import read_timeframe
 from index.articles import ArticleError, parse_json_article, parse_txt
 from index.sentences import split_sentences
@@ -96,7 +96,7 @@ def test_hostile_questions_get_a_normal_reply_or_no_searchable_words(index, ques
         assert str(error) and "\n" not in str(error)
         return
     result = answer(index, request.question, since=request.since, until=request.until, as_of=request.as_of)
-    assert result.notice in ("", NO_MATCH, NO_WORDS)
+    assert result.notice in ("", NO_MATCH, NO_WORDS, SILENT, NO_STORIES)
     assert bool(result.passages) == (result.notice == "")
     for message in render.html_messages(result):
         assert visible_length(message, "HTML") <= 4096

@@ -322,7 +322,7 @@ def test_hard_window_takes_answers_from_inside_only_when_it_has_some(tmp_path):
             "b.txt": " date 2025-06-16 Pay\n\nBus drivers were paid.",
         },
     )
-    hard = Ranking(hard_window=True)
+    hard = Ranking(hard_window=True, silence=False)  # which articles it draws from, answering or not
     inside = answer(index, "Which workers went on strike over pay this week?", as_of="2025-06-18", ranking=hard)
     assert {p.date for p in inside.passages} == {"2025-06-16"}
     outside = answer(index, "Which dock workers went on strike?", as_of="2025-06-30", ranking=hard)

@@ -14,7 +14,7 @@ import re
 import textwrap
 
 from bot.logsafe import printable  # noqa: F401 - the faces' one rule for text printed for a person
-from bot.ranking.answer import NO_WORDS, Answer, Passage
+from bot.ranking.answer import NO_STORIES, NO_WORDS, SILENT, Answer, Passage
 
 TELEGRAM_LIMIT = 4096
 MAX_TITLE_CHARS = 200
@@ -29,9 +29,21 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+def silent_text(answer: Answer) -> str:
+    """The articles do not answer it: say so, and name the nearest story (title and date) in one line."""
+    story = answer.nearest
+    if story is None:
+        return SILENT
+    return f"{SILENT} The nearest story: {shorten(story.title, MAX_TITLE_CHARS)}, {story.date}."
+
+
 def notice_text(answer: Answer) -> str:
     if answer.notice == NO_WORDS:
         return NO_WORDS_TEXT
+    if answer.silent:
+        return silent_text(answer)
+    if answer.notice == NO_STORIES and answer.window:
+        return f"No articles from {answer.window.start} to {answer.window.end}."
     if answer.outside and (answer.since or answer.until):
         span = f"between {answer.since or 'the first article'} and {answer.until or 'today'}"
         many = "article lies" if answer.outside == 1 else "articles lie"
@@ -106,11 +118,29 @@ def _pack(blocks: list[str], separator: str = "\n\n") -> list[str]:
     return messages
 
 
+def stories_head(answer: Answer) -> str:
+    """The line above the main stories of a question without a topic."""
+    window = answer.window
+    days = window.start if window.start == window.end else f"{window.start} to {window.end}"
+    return f"The main stories of {days}, the most widely carried first:"
+
+
+def _size(answer: Answer, i: int) -> str:
+    story = answer.stories[i] if i < len(answer.stories) else None
+    if story is None or story.articles <= 1:
+        return ""
+    sources = "source" if story.sources == 1 else "sources"
+    return f"  ({story.articles} articles, {story.sources} {sources})"
+
+
 def html_messages(answer: Answer) -> list[str]:
     """Telegram messages (ParseMode.HTML), each within Telegram's length limit."""
     if not answer.passages:
         return [html.escape(notice_text(answer), quote=False)]
-    return _pack([passage_html(p) for p in answer.passages])
+    blocks = [passage_html(p) + html.escape(_size(answer, i), quote=False) for i, p in enumerate(answer.passages)]
+    if answer.window:
+        blocks.insert(0, html.escape(stories_head(answer), quote=False))
+    return _pack(blocks)
 
 
 def plain_text(answer: Answer, width: int | None = None) -> str:
@@ -118,7 +148,10 @@ def plain_text(answer: Answer, width: int | None = None) -> str:
     if not answer.passages:
         text = notice_text(answer)
         return "\n".join(textwrap.wrap(text, width)) if width and width > 20 else text
-    return "\n\n".join(passage_text(p, width) for p in answer.passages)
+    blocks = [passage_text(p, width) + _size(answer, i) for i, p in enumerate(answer.passages)]
+    if answer.window:
+        blocks.insert(0, stories_head(answer))
+    return "\n\n".join(blocks)
 
 
 def fit_html(text: str) -> str:

@@ -29,7 +29,7 @@ from bot.config import (
     settings_help,
 )
 from bot.logsafe import printable, setup_logging
-from bot.ranking.answer import answer
+from bot.ranking.answer import Ranking, answer
 from index.rebuild import RebuildError, RebuildSummary, check_folder, is_stub, rebuild, recorded_folder
 from index.search import VARIANTS, Bm25Params, Index
 from index.store import IndexOutdated, IndexUnavailable
@@ -526,8 +526,11 @@ def _stdin_lines():
 @click.option("--until", type=DATE, help="Only articles dated on or before this day.")
 @click.option("--as-of", "as_of", type=DATE, help="Answer as if today were this day (later articles are left out).")
 @click.option("--explain", is_flag=True, help="Show each passage's feature values and their part of its score.")
+@click.option(
+    "--no-silence", is_flag=True, help="Show the best passages even when they do not seem to answer the question."
+)
 @click.pass_context
-def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, explain):
+def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, explain, no_silence):
     """Ask one question, or many from stdin (one per line, JSON lines out).
 
     \b
@@ -535,12 +538,14 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
         newsbot ask "When will the tram line open?"
         newsbot ask --json --top 5 "central bank interest rate"
         newsbot ask --explain "When will the tram line open?"
+        newsbot ask --no-silence "who won the stanley cup"
         printf 'tram line\\n{"id": 7, "question": "heatwave record"}\\n' | newsbot ask
     """
     from bot.chat.replies import RequestError, check_dates
 
     settings = settings_of(ctx)
     top = top or settings.top
+    ranking = Ranking(silence=not no_silence)
     try:
         check_dates(since, until)
     except RequestError as error:
@@ -552,7 +557,9 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
         echo(note, err=True)
     try:
         if question is not None:
-            result = answer(index, question, top=top, since=since, until=until, as_of=as_of, explain=explain)
+            result = answer(
+                index, question, top=top, since=since, until=until, as_of=as_of, explain=explain, ranking=ranking
+            )
             if explain:
                 echo(render.explain_json(result) if as_json else render.explain_text(result))
             else:
@@ -581,7 +588,7 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
                     )
                 )
                 continue
-            result = answer(index, text, top=top, since=since, until=until, as_of=line_as_of or as_of)
+            result = answer(index, text, top=top, since=since, until=until, as_of=line_as_of or as_of, ranking=ranking)
             echo(render.json_line(result.as_json(id_)))
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
@@ -715,12 +722,36 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
     type=click.Path(dir_okay=False, path_type=Path),
     help="Keep the data set's index in this file (built if missing) instead of a temporary one.",
 )
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Ask the questions of this folder of articles instead of DATASET/corpus (with --index: its index).",
+)
+@click.option("--asked-since", type=DATE, help="Only the questions asked on or after this date (YYYY-MM-DD).")
+@click.option("--until", type=DATE, help="Answer from the articles dated up to this day only (YYYY-MM-DD).")
+@click.option("--no-silence", is_flag=True, help="Always show passages, as if the articles knew every answer.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def eval_command(dataset, questions_file, language, as_of, top, without, weights, hard_window, index_path, as_json):
+def eval_command(
+    dataset,
+    questions_file,
+    language,
+    as_of,
+    top,
+    without,
+    weights,
+    hard_window,
+    index_path,
+    corpus,
+    asked_since,
+    until,
+    no_silence,
+    as_json,
+):
     """Measure answer quality on a question set (corpus/ + questions.jsonl).
 
     Prints sentence_hit@1/@3, quote_hit@1/@3, mrr@10, article@1, mean quote and
-    sentence length, questions per second and the median time per answer.
+    sentence length, questions per second, the median time per answer, the shares
+    answered and silent, and quote_hit@1 among the answered.
 
     \b
     Examples:
@@ -728,16 +759,19 @@ def eval_command(dataset, questions_file, language, as_of, top, without, weights
         newsbot eval ../shared/data/realtimeqa-dev --as-of --questions archive.jsonl
         newsbot eval ../shared/data/xquad-ru --language ru --json
         newsbot eval ../shared/data/xquad-en --without redundancy,name_agreement
+        newsbot eval ../shared/data/realtimeqa-dev --as-of --corpus ~/reuters/corpus
+        newsbot eval ../shared/data/realtimeqa-dev --as-of --asked-since 2024-01-01 --until 2023-12-31
     """
-    from bot.ranking.answer import PLAIN_BM25, Ranking
+    from bot.ranking.answer import PLAIN_BM25
     from bot.ranking.evaluate import DatasetError, evaluate, report_table
     from bot.ranking.model import model_named
 
     try:
         lang = language_name(language)
         names = [n.strip() for n in without.split(",") if n.strip()]
-        base = Ranking(model=model_named(weights), hard_window=hard_window)
-        ranking = replace(PLAIN_BM25, hard_window=hard_window) if names == ["all"] else base.without(names)
+        base = Ranking(model=model_named(weights), hard_window=hard_window, silence=not no_silence)
+        plain = replace(PLAIN_BM25, hard_window=hard_window, silence=not no_silence)
+        ranking = plain if names == ["all"] else base.without(names)
         report = evaluate(
             dataset,
             language=lang,
@@ -746,6 +780,9 @@ def eval_command(dataset, questions_file, language, as_of, top, without, weights
             ranking=ranking,
             index_path=index_path,
             questions_file=questions_file,
+            corpus=corpus,
+            asked_since=asked_since,
+            until=until,
         )
     except (ValueError, DatasetError, RebuildError) as error:
         raise click.ClickException(str(error)) from None

@@ -36,6 +36,8 @@ from . import features as F
 from .cues import answer_type
 from .model import BM25_ALONE, RankingModel, default_model
 from .quotes import build_quote, wanted_neighbours
+from .silence import default_silence, signal_values, top_of
+from .stories import WINDOW_DAYS, Story, Window, is_topicless, main_stories
 from .timeframe import TimeFrame, read_timeframe
 
 MAX_QUESTION_CHARS = 2000
@@ -43,6 +45,8 @@ MAX_QUERY_TERMS = 64
 PER_ARTICLE = 2
 NO_WORDS = "no searchable words"
 NO_MATCH = "no match"
+SILENT = "The articles don't mention that."
+NO_STORIES = "no articles in those days"
 EPOCH = dt.date(1970, 1, 1).toordinal()
 SWITCHES = ("cut", "quotes")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -55,11 +59,14 @@ class Ranking:
     `--without` can turn off: `cut` (no passage far weaker than the first) and `quotes` (a quote takes in
     the neighbour that matches the question better), and `hard_window`: take answers only from inside a
     window the question names ("this week"), unless it holds none. Off by default: the fitted penalty on
-    the distance from the window measured better (README, "Answer quality")."""
+    the distance from the window measured better (README, "Answer quality"). `silence`: say the articles
+    do not mention it when the fitted silence model (`bot.ranking.silence`) judges the best passage does
+    not answer."""
 
     model: RankingModel | None = None
     off: frozenset[str] = frozenset()
     hard_window: bool = False
+    silence: bool = True
 
     @classmethod
     def techniques(cls) -> list[str]:
@@ -80,6 +87,7 @@ class Ranking:
 
     def describe(self) -> str:
         source = (self.ranking_model.source or "fitted") + (" with hard window" if self.hard_window else "")
+        source += "" if self.silence else ", never silent"
         return source if not self.off else f"{source} without " + ", ".join(sorted(self.off))
 
 
@@ -129,14 +137,29 @@ class Answer:
     since: str | None = None
     until: str | None = None
     answers_at: float = math.inf  # the fitted score from which a passage answers (standing questions)
+    silent: bool = False  # the articles do not answer it: no passages, the notice says so
+    nearest: Passage | None = None  # when silent: the best passage found, whose story is named
+    window: Window | None = None  # a question without a topic: the days whose main stories these are
+    stories: tuple[Story, ...] = ()  # ... and those stories, one per passage (its lead)
 
     def as_json(self, id_=None) -> dict:
-        return {
+        data = {
             "id": id_,
             "question": self.question,
             "took_ms": round(self.took_ms, 3),
             "passages": [p.as_json() for p in self.passages],
         }
+        if self.silent:
+            story = self.nearest
+            data["silent"] = True
+            data["nearest"] = {"title": story.title, "date": story.date, "url": story.url or None} if story else None
+        if self.window:
+            data["stories"] = {
+                "start": self.window.start,
+                "end": self.window.end,
+                "sizes": [{"articles": s.articles, "sources": s.sources} for s in self.stories],
+            }
+        return data
 
 
 def clean_question(question: str) -> str:
@@ -653,12 +676,24 @@ def answer(
             return Answer(question, took_ms=_ms(started), notice=NO_WORDS)
         q = prepared.question
         wanted = offset + top
+        if only_articles is None and is_topicless(snap, prepared.terms):
+            return _stories_answer(snap, question, prepared, top, offset, started)
         only = np.asarray(only_articles, dtype=np.int64) if only_articles is not None else None
         ranked = rank(snap, q, ranking, prepared.since_day, prepared.latest_day, wanted + 1, only)
         model = model_for(snap, ranking, q.text)
         cut = model.cut if ranking.uses("cut") else math.inf
         picked = pick(ranked, wanted + 1, cut)
         passages = [_passage(snap, ranked, p, explain, model, ranking) for p in picked[offset:wanted]]
+        silent = bool(picked) and ranking.silence and not _answers(snap, ranked, prepared.latest_day)
+        nearest = _passage(snap, ranked, picked[0], False, model, ranking) if silent else None
+    if silent:
+        return replace(
+            Answer(question, (), _ms(started), prepared.terms, SILENT, False, q.frame, ranked.outside),
+            since=since,
+            until=prepared.latest,
+            silent=True,
+            nearest=nearest,
+        )
     notice = "" if passages else NO_MATCH
     return Answer(
         question,
@@ -673,6 +708,45 @@ def answer(
         prepared.latest,
         model.answers_at,
     )
+
+
+def story_window(prepared: Prepared) -> Window:
+    """The days a question without a topic asks about: those it names, else the WINDOW_DAYS up to the
+    day asked (or the last day allowed)."""
+    frame = prepared.question.frame
+    last = prepared.question.day if prepared.latest_day is None else min(prepared.question.day, prepared.latest_day)
+    if frame.start and frame.end:
+        return Window(frame.start, min(frame.end, _iso(last)))
+    first = last - WINDOW_DAYS + 1 if prepared.since_day is None else max(prepared.since_day, last - WINDOW_DAYS + 1)
+    return Window(_iso(first), _iso(last))
+
+
+def _stories_answer(snap: Snapshot, question: str, prepared: Prepared, top: int, offset: int, started: float) -> Answer:
+    """The main stories of the window, each shown by its lead (`bot.ranking.stories`)."""
+    window = story_window(prepared)
+    stories = main_stories(snap, window, offset + top + 1)
+    shown = stories[offset : offset + top]
+    passages = tuple(
+        Passage(s.lead, s.lead, s.title, s.date, s.source, float(s.sources), url=s.url, copies=1) for s in shown
+    )
+    return Answer(
+        question,
+        passages,
+        _ms(started),
+        prepared.terms,
+        "" if passages else NO_STORIES,
+        len(stories) > offset + top,
+        prepared.question.frame,
+        window=window,
+        stories=shown,
+    )
+
+
+def _answers(snap: Snapshot, ranked: Ranked, latest_day: int | None) -> bool:
+    """Does the best passage answer, by the fitted silence model (always, when none is shipped)?"""
+    silence = default_silence()
+    top = top_of(snap, ranked, latest_day)
+    return silence is None or top is None or silence.answers(signal_values(top))
 
 
 def _passage(

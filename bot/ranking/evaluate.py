@@ -53,6 +53,9 @@ class EvalReport:
     questions_per_second: float
     took_ms_median: float
     ranking: str
+    answered: float = 1.0  # share of questions answered with passages (the rest: silent, or no match)
+    silent: float = 0.0  # share the silence model left unanswered ("The articles don't mention that.")
+    quote_hit_at_1_answered: float = 0.0  # quote_hit@1 among the questions answered
 
     def as_json(self) -> dict:
         data = asdict(self)
@@ -104,41 +107,61 @@ def evaluate(
     ranking: Ranking | None = None,
     index_path: Path | None = None,
     questions_file: str | None = None,
+    corpus: Path | None = None,
+    asked_since: str | None = None,
+    until: str | None = None,
 ) -> EvalReport:
     """Build a temporary index of the data set (or use `index_path`, building it there if missing) and
-    score every question of questions.jsonl (or of `questions_file`, a file inside the data set)."""
+    score every question of questions.jsonl (or of `questions_file`, a file inside the data set).
+
+    `corpus`: ask them of another folder of articles instead (one that cannot know the answers measures
+    silence); `asked_since`: only the questions asked on or after that date; `until`: answer from the
+    articles dated up to that date only."""
     dataset = Path(dataset)
-    corpus = dataset / "corpus"
+    corpus = Path(corpus) if corpus else dataset / "corpus"
     questions_path = dataset / (questions_file or "questions.jsonl")
     if questions_file and (Path(questions_file).name != questions_file or questions_file.startswith(".")):
         raise DatasetError(f"--questions must name a file inside {dataset}, like archive.jsonl")
     if not corpus.is_dir() or not questions_path.is_file():
         raise DatasetError(f"{dataset} needs corpus/ and {questions_path.name}")
     questions = load_questions(questions_path)
+    if asked_since:
+        questions = [q for q in questions if (q.question_date or "") >= asked_since]
     ranking = ranking or Ranking()
     with tempfile.TemporaryDirectory() as scratch:
         path = index_path or Path(scratch) / "eval.db"
         if index_path is None or not index_path.exists():
             rebuild(corpus, path, language=language)
-        report = score_questions(Index(path), questions, as_of=as_of, top=top, ranking=ranking)
+        report = score_questions(Index(path), questions, as_of=as_of, top=top, ranking=ranking, until=until)
     return replace(
         report, dataset=dataset.name + ("" if not questions_file else f"/{questions_path.name}"), language=language
     )
 
 
 def score_questions(
-    index: Index, questions: list[Question], as_of: bool = False, top: int = 10, ranking: Ranking | None = None
+    index: Index,
+    questions: list[Question],
+    as_of: bool = False,
+    top: int = 10,
+    ranking: Ranking | None = None,
+    until: str | None = None,
 ) -> EvalReport:
-    """The metrics of one ranking on some questions, over an index already built."""
+    """The metrics of one ranking on some questions, over an index already built (a silent answer counts
+    as a miss in every hit figure)."""
     ranking = ranking or Ranking()
     with index.snapshot() as snap:
         mean_sentence = snap.mean_sentence_length()
     hits = {"s1": 0, "s3": 0, "q1": 0, "q3": 0, "a1": 0}
     reciprocal, quote_chars, quote_count, took = 0.0, 0, 0, []
+    answered = silent = 0
     started = time.perf_counter()
     for q in questions:
-        result = answer(index, q.question, top=max(top, 3), as_of=q.question_date if as_of else None, ranking=ranking)
+        result = answer(
+            index, q.question, top=max(top, 3), until=until, as_of=q.question_date if as_of else None, ranking=ranking
+        )
         took.append(result.took_ms)
+        answered += bool(result.passages)
+        silent += result.silent
         passages = result.passages
         sentence_hits = [contains_answer(p.sentence, q.answers) for p in passages]
         quote_hits = [contains_answer(p.quote, q.answers) for p in passages]
@@ -169,6 +192,9 @@ def score_questions(
         questions_per_second=len(questions) / max(seconds, 1e-9),
         took_ms_median=took[len(took) // 2] if took else 0.0,
         ranking=ranking.describe(),
+        answered=answered / n,
+        silent=silent / n,
+        quote_hit_at_1_answered=hits["q1"] / max(answered, 1),
     )
 
 

@@ -1,0 +1,201 @@
+"""Knowing when not to answer: does the best passage hold what the question is about?
+
+The ranking always has a first passage; whether it answers is a separate decision, made from a
+few signals of the ranked result (`signals`), each on a scale that does not depend on the
+collection: how much of the most a passage or article could score it reaches, the IDF-weighted
+share of the question it covers, whether it holds the question's rarest words and its names, the
+fitted passage score and its gap to the next. A logistic model over them (`SilenceModel`, fitted
+with its threshold by `bench/fit_silence.py`, shipped in `bot/ranking/silence.json`) says whether
+to answer; below the threshold the answer is silent and names the nearest story.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.search import Snapshot
+
+from . import features as F
+from .model import LinearModel, ModelError
+
+if TYPE_CHECKING:
+    from .answer import Ranked
+
+RAREST = 2  # the question's rarest terms whose presence is a signal of its own
+
+
+@dataclass(frozen=True)
+class Top:
+    """What the signals read of one ranked result: the question, the best passage and its article."""
+
+    question: F.Question
+    passage_values: dict[str, float]  # the passage features of the best passage
+    article_values: dict[str, float]  # the article features of its article
+    idf: np.ndarray  # [term]: Lucene's IDF over sentences, the most a term can have for one the collection lacks
+    article_holds: np.ndarray  # [term]: its article holds the question's term
+    quote_terms: frozenset[str]  # the analysed terms of what is shown: the quote and its title
+    name_terms: frozenset[str]  # the question's terms that come from its names and numbers
+    scores: tuple[float, ...]  # the best passage scores, best first
+    behind: int = 0  # days from its article's date to the newest article that may answer
+
+
+SIGNALS: dict[str, Callable[[Top], float]] = {}
+
+
+def signal(function: Callable[[Top], float]) -> Callable[[Top], float]:
+    """Register a signal under its name."""
+    SIGNALS[function.__name__] = function
+    return function
+
+
+def _rarest(top: Top) -> np.ndarray:
+    """The columns of the question's rarest terms (the highest IDF: a term the collection lacks first)."""
+    return np.argsort(-top.idf, kind="stable")[:RAREST]
+
+
+@signal
+def quote_coverage(top: Top) -> float:
+    """IDF-weighted share of the question's terms in what is shown: the quote and its article's title."""
+    holds = np.array([t in top.quote_terms for t in top.question.terms])
+    return float(F.coverage(holds[None, :], top.idf)[0])
+
+
+@signal
+def rare_in_article(top: Top) -> float:
+    """Share of the question's rarest terms that article holds."""
+    return float(top.article_holds[_rarest(top)].mean()) if len(top.article_holds) else 0.0
+
+
+@signal
+def names_in_article(top: Top) -> float:
+    """Share of the question's names and numbers that article holds (1 when the question has none)."""
+    columns = [i for i, t in enumerate(top.question.terms) if t in top.name_terms]
+    return float(top.article_holds[columns].mean()) if columns else 1.0
+
+
+@signal
+def passage_score(top: Top) -> float:
+    """The fitted passage score of the best passage."""
+    return top.scores[0] if top.scores else 0.0
+
+
+@signal
+def window_distance(top: Top) -> float:
+    """How far outside the days the question names its article is dated (0 when it names none)."""
+    return top.article_values.get("window_distance", 0.0)
+
+
+@signal
+def stale_for_recent(top: Top) -> float:
+    """For a question that asks for the latest news ("recently", "new", "latest") without naming days: how
+    far that article's date lies behind the newest article the collection has (up to the day asked),
+    log(1 + days) / log(366), at most 1; 0 for other questions. From the newest article, not from today,
+    so an archive that stopped a year ago still answers; only for these questions, so a question about
+    an older story still does (for every question without days, measured: a quarter of the questions
+    about stories a year old went silent, see CONTRIBUTING)."""
+    frame = top.question.frame
+    if frame.decisive or not frame.recent_words:
+        return 0.0
+    return min(math.log1p(max(top.behind, 0)) / math.log(366), 1.0)
+
+
+def signal_values(top: Top) -> dict[str, float]:
+    return {name: float(function(top)) for name, function in SIGNALS.items()}
+
+
+def question_names(snap: Snapshot, q: F.Question) -> frozenset[str]:
+    """The question's terms that come from its capitalised words and numbers."""
+    return frozenset(snap.analyzer.terms(" ".join(sorted(F.names_in(q.text))))) & frozenset(q.terms)
+
+
+def newest_day(snap: Snapshot, latest_day: int) -> int:
+    """The date (days since 1970-01-01) of the newest article dated up to latest_day."""
+    days = snap.article_days
+    days = days[days <= latest_day]
+    return int(days.max()) if len(days) else latest_day
+
+
+def top_of(snap: Snapshot, ranked: Ranked, latest_day: int | None = None) -> Top | None:
+    """What the signals read of a ranking: its best passage (None when it has none); `latest_day`: the
+    last date an answer may have (default: the day asked)."""
+    if not ranked.rows:
+        return None
+    best = ranked.rows[0]
+    row = int(np.searchsorted(ranked.articles.ids, best.sentence.article_id))
+    q = ranked.question
+    lacking = float(F.lucene_idf(snap.stats.documents, np.zeros(1))[0])
+    return Top(
+        question=q,
+        idf=np.where(q.sentence_idf > 0, q.sentence_idf, lacking),
+        passage_values={name: float(v[0]) for name, v in ranked.passage_values.items()},
+        article_values={name: float(v[row]) for name, v in ranked.article_values.items()},
+        article_holds=ranked.articles.holds[row],
+        quote_terms=frozenset(snap.analyzer.terms(f"{best.article.title}\n{best.quote}")),
+        name_terms=question_names(snap, q),
+        scores=tuple(float(s) for s in ranked.passage_scores[:2]),
+        behind=newest_day(snap, q.day if latest_day is None else latest_day) - int(ranked.articles.days[row]),
+    )
+
+
+@dataclass(frozen=True)
+class SilenceModel:
+    """P(the articles answer) = sigmoid(bias + linear model over the signals); silent below `threshold`."""
+
+    model: LinearModel
+    bias: float
+    threshold: float
+    source: str = ""
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.bias + float(self.model.score({k: np.array([v]) for k, v in values.items()})[0])
+        return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
+
+    def answers(self, values: dict[str, float]) -> bool:
+        return self.probability(values) >= self.threshold
+
+    def as_json(self) -> dict:
+        return {
+            "signals": self.model.as_json(),
+            "bias": round(self.bias, 6),
+            "threshold": round(self.threshold, 6),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, source: str = "") -> SilenceModel:
+        try:
+            return cls(
+                LinearModel.from_json(data["signals"], SIGNALS), float(data["bias"]), float(data["threshold"]), source
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, ModelError):
+                raise
+            raise ModelError(f"the silence file {source} is not a newsbot silence model ({error})") from None
+
+    @classmethod
+    def load(cls, path: Path | str) -> SilenceModel:
+        try:
+            return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
+        except (OSError, ValueError) as error:
+            if isinstance(error, ModelError):
+                raise
+            raise ModelError(f"cannot read the silence file {path}: {error}") from None
+
+
+@cache
+def default_silence() -> SilenceModel | None:
+    """The fitted silence model shipped with newsbot (bot/ranking/silence.json); None if there is none."""
+    ref = resources.files("bot.ranking").joinpath("silence.json")
+    try:
+        text = ref.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return SilenceModel.from_json(json.loads(text), "bot/ranking/silence.json")

@@ -1,0 +1,121 @@
+"""Silence when the articles do not know: the fitted model, the silent answer and how every face shows it."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bench.fit_silence import best_threshold, fit_logistic
+from bot.chat import render
+from bot.faces.cli import cli
+from bot.live.follows import FollowStore, new_answers
+from bot.ranking import answer as answer_module
+from bot.ranking.answer import SILENT, Ranking, answer
+from bot.ranking.model import LinearModel, ModelError
+from bot.ranking.silence import SIGNALS, SilenceModel, default_silence
+from index.rebuild import rebuild
+from index.search import Index
+
+from .conftest import write
+from .test_live import SAMPLES, TRAM_DATE
+
+# A folder the questions below are asked of: three stories of March 2025.
+STORIES = {
+    "001_tram.txt": " date 2025-03-04 Council Approves Harbour Tram Line\n\nThe city council voted on Tuesday to "
+    "build the harbour tram line, a 14-kilometre route from the central station to the university.\n\n"
+    "The line will cost 620 million euros, said Mayor Helena Varga.",
+    "002_visit.txt": " date 2025-03-05 President Kallas to Visit Norland\n\nPresident Mara Kallas will visit "
+    "Norland next month, the ambassador Teo Brandt said.\n\nRelations have improved since the treaty of 2023.",
+    "003_rates.txt": " date 2025-03-06 Central Bank Cuts Interest Rate\n\nThe central bank cut its main "
+    "interest rate to 3.25 percent on Thursday.\n\nGovernor Paul Adeyemi said inflation was close to target.",
+}
+UNKNOWN = "What did the central bank decide in January 2024?"  # the folder's bank story is of March 2025
+
+
+@pytest.fixture
+def stories_index(tmp_path):
+    for name, text in STORIES.items():
+        write(tmp_path / "news", name, text)
+    rebuild(tmp_path / "news", tmp_path / "news.db")
+    return Index(tmp_path / "news.db")
+
+
+def test_the_shipped_model_names_known_signals_and_a_fitted_threshold():
+    model = default_silence()
+    assert model is not None and set(model.model.names) <= set(SIGNALS)
+    assert 0 < model.threshold < 1
+
+
+def test_a_question_the_articles_answer_gets_its_passage(stories_index):
+    result = answer(stories_index, "How much will the harbour tram line cost?", as_of="2025-03-07")
+    assert not result.silent and "620 million euros" in result.passages[0].quote
+
+
+def test_a_question_the_articles_do_not_know_is_silent_and_names_the_nearest_story(stories_index):
+    result = answer(stories_index, UNKNOWN, as_of="2025-03-07")
+    assert result.silent and result.passages == () and result.notice == SILENT
+    assert result.nearest.title == "Central Bank Cuts Interest Rate"
+    shown = render.plain_text(result)
+    assert shown.startswith(SILENT) and "Central Bank Cuts Interest Rate, 2025-03-06" in shown
+    assert "\n" not in shown
+    assert render.html_messages(result) == [shown]
+    data = result.as_json()
+    assert data["silent"] is True and data["passages"] == []
+    assert data["nearest"] == {"title": "Central Bank Cuts Interest Rate", "date": "2025-03-06", "url": None}
+
+
+def test_without_silence_the_same_question_gets_passages(stories_index):
+    result = answer(stories_index, UNKNOWN, as_of="2025-03-07", ranking=Ranking(silence=False))
+    assert result.passages and not result.silent and "silent" not in result.as_json()
+
+
+def test_ask_no_silence_and_json(runner, stories_index):
+    silent = runner.invoke(cli, ["ask", "--index", str(stories_index.path), "--as-of", "2025-03-07", "--json", UNKNOWN])
+    assert silent.exit_code == 0 and json.loads(silent.output)["silent"] is True
+    shown = runner.invoke(
+        cli, ["ask", "--index", str(stories_index.path), "--as-of", "2025-03-07", "--no-silence", UNKNOWN]
+    )
+    assert shown.exit_code == 0 and SILENT not in shown.output and "│" in shown.output
+
+
+def test_a_silence_file_reads_back_and_a_bad_one_is_one_error(tmp_path):
+    model = SilenceModel(LinearModel(("passage_score",), np.array([1.0]), np.array([2.0]), np.array([4.0])), -0.5, 0.4)
+    again = SilenceModel.from_json(json.loads(json.dumps(model.as_json())))
+    assert again.probability({"passage_score": 6.0}) == pytest.approx(model.probability({"passage_score": 6.0}))
+    assert again.answers({"passage_score": 6.0}) and not again.answers({"passage_score": -6.0})
+    (tmp_path / "bad.json").write_text('{"signals": {"magic": {"weight": 1}}, "bias": 0, "threshold": 0.5}')
+    with pytest.raises(ModelError, match="unknown feature 'magic'"):
+        SilenceModel.load(tmp_path / "bad.json")
+
+
+def test_the_threshold_sweep_keeps_the_best_total_and_weighs_false_silences():
+    probabilities = np.array([0.9, 0.8, 0.6, 0.4, 0.3, 0.1])
+    labels = np.array([1, 1, 0, 1, 0, 0])
+    weights = np.ones(6)
+    # Equal costs: answering from 0.8 down gets 2 right, silence below gets 2 right, 0.6 one wrong answer.
+    assert 0.6 < best_threshold(probabilities, labels, weights, cost=1.0) < 0.8
+    # A false silence twice as costly: answering down to 0.4 is better (3 x 2 answered - 1 wrong).
+    assert 0.3 < best_threshold(probabilities, labels, weights, cost=2.0) < 0.4
+
+
+def test_the_logistic_fit_separates_what_can_be_separated():
+    x = np.array([[-2.0], [-1.0], [-0.5], [0.5], [1.0], [2.0]])
+    y = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    bias, weights = fit_logistic(x, y, np.ones(6))
+    assert weights[0] > 0 and abs(bias) < 1e-6
+
+
+def test_a_standing_question_never_pushes_an_answer_judged_silent(tmp_path, articles_dir, monkeypatch):
+    for sample in sorted(SAMPLES.glob("*.txt")):  # as test_live's newsroom: scores that can reach a push
+        write(articles_dir, sample.name, sample.read_text(encoding="utf-8"))
+    index_path = tmp_path / "newsroom.db"
+    store = FollowStore(tmp_path / "state.db")
+    store.add(7, 7, "When will the Lakeshore tram line open?")
+    write(articles_dir, "tram_date.txt", TRAM_DATE)
+    summary = rebuild(articles_dir, index_path)
+    never = SilenceModel(LinearModel(("passage_score",), np.zeros(1), np.zeros(1), np.ones(1)), -50.0, 0.5)
+    monkeypatch.setattr(answer_module, "default_silence", lambda: never)
+    assert new_answers(Index(index_path), store, summary.new_article_ids) == []
+    monkeypatch.undo()  # the shipped model: the same new article is pushed
+    (push,) = new_answers(Index(index_path), store, summary.new_article_ids)
+    assert "14 March 2028" in push.passages[0].quote
