@@ -56,8 +56,8 @@ def main() -> None:
     engine = args.engine
     base = rss_mb()
     started = time.perf_counter()
-    if engine == "newsbot":
-        search = newsbot_engine(args.index)
+    if engine in ("newsbot", "newsbot-answer"):
+        search = (newsbot_engine if engine == "newsbot" else answer_engine)(args.index)
         ids = None
     else:
         ids, docs = load_tokens(args.tokens)
@@ -101,6 +101,18 @@ def newsbot_engine(index_path: Path):
     def search(query, question):
         with index.snapshot() as snap:
             return [[sid, score] for sid, score in snap.candidates(query, k=10).top(10)]
+
+    return search
+
+
+def answer_engine(index_path: Path):
+    """The whole answer (`answer()`: articles, their sentences, quotes), timed like the searches."""
+    from bot.ranking.answer import answer
+
+    index = Index(index_path)
+
+    def search(query, question):
+        return [[p.sentence_id, p.score] for p in answer(index, question, top=10).passages]
 
     return search
 

@@ -38,7 +38,7 @@ from index.search import Index  # noqa: E402
 from index.terms import Analyzer  # noqa: E402
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
-ENGINES = ["newsbot", "rank-bm25", "bm25s", "bm25s-numba", "fts5"]
+ENGINES = ["newsbot", "newsbot-answer", "rank-bm25", "bm25s", "bm25s-numba", "fts5"]
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -135,7 +135,7 @@ def engines_for(size: int, asked: str) -> list[str]:
         return asked.split(",")
     # At 10M rank-bm25 would hold some 10 GB of per-document dicts and take 10 s a question; bm25s's numpy
     # backend and FTS5 take hours over 400 questions. bm25s-numba is the peer that matters there.
-    return ["newsbot", "bm25s-numba"] if size > 1_000_000 else ENGINES
+    return ["newsbot", "newsbot-answer", "bm25s-numba"] if size > 1_000_000 else ENGINES
 
 
 def bench_size(label: str, size: int, out: Path, sources, engines: list[str], inputs: list[str], natural: Path) -> dict:
@@ -270,6 +270,29 @@ def markdown(results: list[dict], machine: str, command: str) -> str:
                     f"{ratio(r, engine, 'bm25s-numba', name):.2f} | "
                     f"{ratio(r, engine, 'bm25s-numba', name, 'p99_ms'):.2f} |"
                 )
+    lines += [
+        "",
+        "The whole answer beside bare search (`newsbot-answer`: `answer()` with the fitted ranking, top 10, "
+        "timed like the searches; took_ms: `newsbot ask`'s own timing of the same questions, top 3):",
+        "",
+        "| sentences | questions | search median / p99 ms | answer median / p99 ms | took_ms median / p99 | "
+        "answer ÷ bm25s (numpy) | answer ÷ bm25s-numba | rank-bm25 ÷ answer |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        engines = r["engines"]
+        for name, a in r["answers"].items():
+            if "newsbot-answer" not in engines or "newsbot" not in engines:
+                continue
+            search, whole = engines["newsbot"]["sets"][name], engines["newsbot-answer"]["sets"][name]
+            lines.append(
+                f"| {r['sentences']:,} | {name} | {search['median_ms']:.2f} / {search['p99_ms']:.2f} | "
+                f"{whole['median_ms']:.2f} / {whole['p99_ms']:.2f} | "
+                f"{a['took_ms_median']:.2f} / {a['took_ms_p99']:.2f} | "
+                f"{ratio(r, 'newsbot-answer', 'bm25s', name):.2f} | "
+                f"{ratio(r, 'newsbot-answer', 'bm25s-numba', name):.2f} | "
+                f"{1 / ratio(r, 'newsbot-answer', 'rank-bm25', name):.1f} |"
+            )
     lines += [
         "",
         "Rebuilds:",

@@ -28,7 +28,7 @@ from .articles import Skipped, article_entry, article_files
 from .ingest import Kept, digest_files, file_stat, tasks_for
 from .pool import WorkerError
 from .search import Bm25Params, CorpusStats
-from .terms import Analyzer, language_name
+from .terms import language_name
 
 # What ingest makes of an article; a change rebuilds older indexes in full. 2: page furniture (link and
 # caption lines, subheadings, datelines) left out, abbreviations and glued words (index.segments).
@@ -365,7 +365,6 @@ def _rebuild_locked(
                 f"{root / unreadable.source} cannot be read, and a full rebuild would drop its "
                 "articles; make it readable, or rebuild without --full to keep them"
             )
-        analyzer = Analyzer(language)
         # The change log belongs to one index: kept by every rebuild of it (--full too), begun anew with a new
         # identity where there is none (a new file, another schema, an index older than the log).
         same_schema = meta.get("schema_version") == str(store.SCHEMA_VERSION)
@@ -382,7 +381,6 @@ def _rebuild_locked(
             check()
             _apply(
                 db,
-                analyzer,
                 existing,
                 results,
                 kept_ids,
@@ -417,7 +415,6 @@ def _rebuild_locked(
 
 def _apply(
     db,
-    analyzer,
     existing,
     results,
     kept_ids,
@@ -452,7 +449,7 @@ def _apply(
     removed_articles: dict[str, set[int]] = {}
     present: Counter[str] = Counter()
     if not fresh:
-        removed_postings, removed_articles = _remove_articles(db, analyzer, remove_ids)
+        removed_postings, removed_articles = _remove_articles(db, remove_ids)
         present.update(row[0] for row in conn.execute("select content_hash from articles"))
     summary.unchanged = len(kept_ids)
     article_rows: list[tuple] = []
@@ -505,6 +502,7 @@ def _apply(
                     sentence.text,
                     length,
                     int(sentence.is_title),
+                    terms,
                 )
             )
         article_lengths.append(total)
@@ -551,7 +549,7 @@ def _apply(
             summary.removed += len(gone)
             lost.extend((aid, source, content_hash) for (source, content_hash), aid in gone.items())
             if gone:
-                sentences_gone, articles_gone = _remove_articles(db, analyzer, list(gone.values()))
+                sentences_gone, articles_gone = _remove_articles(db, list(gone.values()))
                 for term, ids in sentences_gone.items():
                     removed_postings.setdefault(term, set()).update(ids)
                 for term, ids in articles_gone.items():
@@ -671,7 +669,7 @@ def _flush(conn, article_rows: list[tuple], sentence_rows: list[tuple]) -> None:
     sentence_rows.clear()
 
 
-def _remove_articles(db, analyzer, article_ids: list[int]) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+def _remove_articles(db, article_ids: list[int]) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
     """Delete articles and their sentences; return term -> sentence ids and term -> article ids to drop
     from the two postings tables."""
     sentences: dict[str, set[int]] = defaultdict(set)
@@ -679,10 +677,10 @@ def _remove_articles(db, analyzer, article_ids: list[int]) -> tuple[dict[str, se
     for start in range(0, len(article_ids), 500):
         chunk = article_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for sentence_id, article_id, text in db.execute(
-            f"select id, article_id, text from sentences where article_id in ({marks})", chunk
+        for sentence_id, article_id, terms in db.execute(
+            f"select id, article_id, terms from sentences where article_id in ({marks})", chunk
         ):
-            for term in set(analyzer.terms(text)):
+            for term in set(terms.split()):
                 sentences[term].add(sentence_id)
                 articles[term].add(article_id)
         db.execute(f"delete from sentences where article_id in ({marks})", chunk)

@@ -10,7 +10,9 @@ Tables (open them with ``sqlite-utils`` or Datasette):
   follows with consecutive ids), language (the index language; with ``auto``, the
   one whose script most of the article is in)
 * ``sentences`` id, article_id, position (0 is the title), paragraph, text,
-  length (number of index terms), is_title
+  length (number of index terms), is_title, terms (its index terms in order,
+  space-separated, as the rebuild analysed them: what the answer's sentence
+  features read, so no text is analysed at question time)
 * ``postings``  the sentence-level BM25 postings: term, df, max_tf, min_length,
   frontier (the (tf, length) pairs that bound the term's BM25 weight), and
   little-endian arrays with one entry per sentence that contains the term,
@@ -55,7 +57,7 @@ import numpy as np
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 ID_DTYPE = np.dtype("<i4")
 COUNT_DTYPE = np.dtype("<u2")
 LENGTH_DTYPE = np.dtype("<u4")
@@ -142,6 +144,7 @@ class SentenceRow:
     text: str
     length: int  # number of index terms
     is_title: bool
+    terms: tuple[str, ...] = ()  # its index terms in order, as analysed at rebuild time
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ class ChangeRow:
 CHANGES_KEPT = 100_000  # rows of ``changes`` kept; a reader further behind misses the oldest
 
 
-_SENTENCE_COLUMNS = "id, article_id, position, paragraph, text, length, is_title"
+_SENTENCE_COLUMNS = "id, article_id, position, paragraph, text, length, is_title, terms"
 _ARTICLE_COLUMNS = (
     "id, source, date, title, coalesce(byline, ''), coalesce(url, ''), sentences, first_sentence, "
     "coalesce(language, '')"
@@ -192,6 +195,7 @@ def _sentences(rows: Iterable[tuple]) -> Iterator[SentenceRow]:
         fields = made.__dict__
         fields.update(zip(names, row))
         fields["is_title"] = row[6] == 1
+        fields["terms"] = tuple(row[7].split()) if row[7] else ()
         yield made
 
 
@@ -442,15 +446,20 @@ def connect(path: Path | str, readonly: bool = False) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), check_same_thread=False)
     # A rebuild is one big transaction; afterwards keep at most 64 MB of WAL file around.
     conn.execute("PRAGMA journal_size_limit = 67108864")
-    # No memory map for the writer: the rebuild's full-table reads (statistics, arrays) would map the
-    # whole file into the process (839 MB for a 200 MB JSONL feed's index); the OS page cache serves
-    # them as well without counting against the rebuild.
-    return sqlite_utils.Database(_tuned(conn, mmap_bytes=0))
+    return sqlite_utils.Database(_tuned(conn))
 
 
-def _tuned(conn: sqlite3.Connection, mmap_bytes: int = 1 << 30) -> sqlite3.Connection:
+def _tuned(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """A busy timeout, and no memory map, for readers and writers alike.
+
+    Every page a mapped connection touches counts in its resident memory: the rebuild's full-table reads
+    (statistics, arrays) mapped the whole file (839 MB for a 200 MB JSONL feed's index), and a serving
+    process kept every posting list it had read (`ask` peak RSS 449 MB at 1M sentences, 85 MB without,
+    at the same CPU time per question: the lists are copied out of SQLite either way). The OS page cache
+    serves the file as well without counting against the process.
+    """
     conn.execute("PRAGMA busy_timeout = 10000")
-    conn.execute(f"PRAGMA mmap_size = {int(mmap_bytes)}")
+    conn.execute("PRAGMA mmap_size = 0")
     return conn
 
 
@@ -522,6 +531,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
             "text": str,
             "length": int,
             "is_title": int,
+            "terms": str,
         },
         pk="id",
         foreign_keys=[("article_id", "articles", "id")],
@@ -809,9 +819,10 @@ def articles_of_sentences(removed: dict[str, set[int]], article_of: dict[int, in
 
 
 def insert_sentences(conn: sqlite3.Connection, rows: list[tuple]) -> None:
-    """Bulk insert (id, article_id, position, paragraph, text, length, is_title) rows."""
+    """Bulk insert (id, article_id, position, paragraph, text, length, is_title, terms) rows."""
     conn.executemany(
-        "insert into sentences (id, article_id, position, paragraph, text, length, is_title) values (?,?,?,?,?,?,?)",
+        "insert into sentences (id, article_id, position, paragraph, text, length, is_title, terms) "
+        "values (?,?,?,?,?,?,?,?)",
         rows,
     )
 

@@ -70,3 +70,12 @@ def test_postings_that_do_not_fit_the_index_are_damage(index_path, column, value
     conn.close()
     with pytest.raises(store.IndexUnavailable, match="is damaged or not a newsbot index"):
         answer(Index(index_path), "When will the tram line open?")
+
+
+def test_sentences_keep_the_terms_they_were_indexed_by(index):
+    """The passage features read each sentence's stored terms instead of analysing its text again."""
+    with index.snapshot() as snap:
+        rows = list(snap.each_sentence())
+        analyse = snap.analyzer.terms
+        assert rows and all(row.terms == tuple(analyse(row.text)) for row in rows)
+        assert any(row.terms for row in rows)

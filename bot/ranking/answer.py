@@ -403,6 +403,7 @@ class Candidate:
     article: ArticleRow
     quote: str
     quoted: frozenset[int]  # the positions of the sentences in the quote
+    quote_terms: tuple[str, ...] = ()  # the index terms of the quote, as stored for its sentences
 
 
 @dataclass(frozen=True)
@@ -510,8 +511,9 @@ def _rank_passages(
         keep = keep[: max(model.passages_read, wanted * 4)]
     pool = _subset(pool, keep)
     cheap = {name: values[keep] for name, values in cheap.items()}
-    sentences = snap.sentences(sorted({int(i) + d for i in pool.ids for d in (-1, 0, 1)}))
     ids = [int(i) for i in article_ids]
+    titles = snap.article_first[article_ids].tolist()  # the headlines, for their stored terms
+    sentences = snap.sentences(sorted({int(i) + d for i in pool.ids for d in (-1, 0, 1)}.union(titles)))
     article_rows = snap.articles(ids)
     candidates = tuple(
         [
@@ -519,17 +521,14 @@ def _rank_passages(
             for i, b, a in zip(pool.ids.tolist(), before[rows][keep], after[rows][keep])
         ]
     )
-    analyzer = snap.analyzer
     texts = tuple([c.sentence.text for c in candidates])
-    sentence_terms = tuple([analyzer.terms(t) for t in texts])
-    quotes = tuple([c.quote for c in candidates])
     text_pool = F.TextPassagePool(
         **vars(pool),
         texts=texts,
-        sentence_terms=sentence_terms,
-        quotes=quotes,
-        quote_terms=tuple([analyzer.terms(t) if t != s else w for t, s, w in zip(quotes, texts, sentence_terms)]),
-        **_headline_evidence(snap, q, ids, top_scores, article_rows, candidates),
+        sentence_terms=tuple([c.sentence.terms for c in candidates]),
+        quotes=tuple([c.quote for c in candidates]),
+        quote_terms=tuple([c.quote_terms for c in candidates]),
+        **_headline_evidence(snap, q, dict(zip(ids, titles)), top_scores, sentences, candidates),
     )
     values = {**cheap, **feature_values(F.PASSAGE_FEATURES, q, text_pool, "text")}
     scores = model.passage.score(values, ranking.off)
@@ -547,31 +546,32 @@ def _candidate(
 ) -> Candidate:
     """The sentence with its article and its quote: the body neighbours it takes in (`before`, `after`:
     how well those match the question)."""
-    neighbours = {
-        n.position: n.text
+    near = {
+        n.position: n
         for n in (sentences.get(row.id - 1), sentences.get(row.id + 1))
         if n is not None and n.article_id == row.article_id and n.position >= 1
     }
     order = wanted_neighbours(row.text, row.position, before, after, ranking.uses("quotes"))
-    quote, quoted = build_quote(row.text, row.position, neighbours, order)
-    return Candidate(row, articles[row.article_id], quote, quoted)
+    quote, quoted = build_quote(row.text, row.position, {p: n.text for p, n in near.items()}, order)
+    # The quote is its sentences in order, joined by spaces, so its terms are theirs in that order.
+    quote_terms = tuple(t for p in sorted(quoted) for t in (row.terms if p == row.position else near[p].terms))
+    return Candidate(row, articles[row.article_id], quote, quoted, quote_terms)
 
 
 def _headline_evidence(
     snap: Snapshot,
     q: F.Question,
-    ids: list[int],
+    titles: dict[int, int],
     scores: np.ndarray,
-    articles: dict[int, ArticleRow],
+    sentences: dict[int, SentenceRow],
     candidates: tuple[Candidate, ...],
 ) -> dict:
-    """The text pool's headline fields: the headlines' words beyond the question, each candidate's own
-    and those of the best articles (`ids`, scored `scores`) weighted by the softmax of their scores,
-    with their IDF over sentences."""
+    """The text pool's headline fields: the headlines' terms beyond the question (as stored with the title
+    sentences, `titles`: article id -> title sentence id), each candidate's own and those of the best
+    articles (scored `scores`) weighted by the softmax of their scores, with their IDF over sentences."""
     question_terms = set(q.terms)
-    terms_of = {
-        i: frozenset(snap.analyzer.terms(articles[i].title if i in articles else "")) - question_terms for i in ids
-    }
+    ids = list(titles)
+    terms_of = {i: frozenset(sentences[t].terms if t in sentences else ()) - question_terms for i, t in titles.items()}
     weights = np.exp(scores - scores.max())
     weights /= weights.sum()
     by_article: dict[int, dict[str, float]] = {}

@@ -111,15 +111,20 @@ class TextPassagePool(PassagePool):
     """The best of a passage pool read in full: with what the "text" features need too (one entry per row)."""
 
     texts: tuple[str, ...] = ()
-    sentence_terms: tuple[list[str], ...] = ()
+    sentence_terms: tuple[tuple[str, ...], ...] = ()  # its index terms, as stored at rebuild time
     quotes: tuple[str, ...] = ()  # what would be shown: the sentence with the neighbours it takes in
-    quote_terms: tuple[list[str], ...] = ()
+    quote_terms: tuple[tuple[str, ...], ...] = ()
+    names: tuple[frozenset[str], ...] = ()  # `names_in` of each sentence (read from `texts` when not given)
     title_terms: tuple[frozenset[str], ...] = ()  # its headline's terms not in the question
     feedback_by_article: Mapping[int, Mapping[str, float]] = field(default_factory=dict)  # per article: the
     # other best articles' headline terms (beyond the question), weighted by those articles' probability
     term_idf: Mapping[str, float] = field(default_factory=dict)  # Lucene IDF of those headline terms
     article_weight: np.ndarray | None = None  # softmax of the article scores, per row's article
     article_ids: np.ndarray | None = None  # each row's article id
+
+    def __post_init__(self):
+        if len(self.names) != len(self.texts):  # read once here: two features use them
+            object.__setattr__(self, "names", tuple(names_in(text) for text in self.texts))
 
 
 def lucene_idf(documents: int, df: np.ndarray) -> np.ndarray:
@@ -319,8 +324,8 @@ def new_names(q: Question, pool: TextPassagePool) -> np.ndarray:
     """Names and numbers in the sentence that the question does not have (up to three, as a share of three):
     an answer says something the question does not."""
     out = np.zeros(len(pool.ids))
-    for i, text in enumerate(pool.texts):
-        found = names_in(text) - q.words
+    for i, names in enumerate(pool.names):
+        found = names - q.words
         out[i] = min(len(found), 3) / 3
     return out
 
@@ -362,9 +367,12 @@ def redundancy(q: Question, pool: TextPassagePool) -> np.ndarray:
     out = np.zeros(len(pool.ids))
     if pool.article_ids is None:
         return out
+    totals: dict[int, float] = {}  # per article: the same for every candidate of it
     for i, (words, article) in enumerate(zip(pool.sentence_terms, pool.article_ids.tolist())):
         others = pool.feedback_by_article.get(article, {})
-        total = sum(w * pool.term_idf.get(t, 0.0) for t, w in others.items())
+        if article not in totals:
+            totals[article] = sum(w * pool.term_idf.get(t, 0.0) for t, w in others.items())
+        total = totals[article]
         if total > 0:
             out[i] = sum(others[t] * pool.term_idf.get(t, 0.0) for t in set(words) if t in others) / total
     return out
@@ -381,7 +389,7 @@ def name_agreement(q: Question, pool: TextPassagePool) -> np.ndarray:
     sentences carry it too: the answer is what several outlets agree on."""
     if pool.article_weight is None or not len(pool.ids):
         return np.zeros(len(pool.ids))
-    names_of = [names_in(text) - q.words for text in pool.texts]
+    names_of = [names - q.words for names in pool.names]
     weight_of = dict(zip(pool.article_ids.tolist(), pool.article_weight.tolist()))
     carried: dict[str, set[int]] = {}
     for names, article in zip(names_of, pool.article_ids.tolist()):
