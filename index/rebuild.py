@@ -211,8 +211,7 @@ def rebuild(
     """
     started = time.perf_counter()
     root, index_path = Path(articles_dir), Path(index_path)
-    if not root.is_dir():
-        raise RebuildError(f"articles folder {root} does not exist or is not a folder")
+    require_folder(root)
     try:
         index_path.parent.mkdir(parents=True, exist_ok=True)
         with rebuild_lock(index_path):
@@ -276,8 +275,15 @@ def recorded_folder(index_path: Path | str) -> Path | None:
     return Path(folder) if folder else None
 
 
+def require_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise RebuildError(f"articles folder {folder} does not exist or is not a folder")
+
+
 def check_folder(index_path: Path, folder: Path, full: bool) -> None:
-    """Refuse to rebuild an index from another folder than the one it was built from, unless `full`."""
+    """Refuse to rebuild an index from a folder that is not there, or from another folder than the one it
+    was built from, unless `full`."""
+    require_folder(folder)
     recorded = recorded_folder(index_path) if index_path.exists() else None
     if recorded and not full and recorded.resolve() != folder.resolve():
         raise RebuildError(

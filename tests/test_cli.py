@@ -92,9 +92,14 @@ def test_bad_input_is_one_line_and_non_zero(runner, tmp_path, index_path):
         cli, ["index", "rebuild", "--articles", str(tmp_path / "nope"), "--index", str(tmp_path / "y.db")]
     )
     assert bad_folder.exit_code == 1 and "does not exist" in bad_folder.output
+    # An index built from another folder: a missing folder is named as missing, not as a replacement to --full.
+    typo_folder = runner.invoke(
+        cli, ["index", "rebuild", "--articles", str(tmp_path / "nope"), "--index", str(index_path)]
+    )
+    assert typo_folder.exit_code == 1 and "does not exist" in typo_folder.output and "--full" not in typo_folder.output
     bad_lang = runner.invoke(cli, ["index", "rebuild", "--language", "xx", "--index", str(tmp_path / "z.db")])
     assert bad_lang.exit_code == 2 and "unknown language" in bad_lang.output
-    for result in (missing, typo, bad_date, bad_folder, bad_lang):
+    for result in (missing, typo, bad_date, bad_folder, typo_folder, bad_lang):
         assert "Traceback" not in result.output
 
 
