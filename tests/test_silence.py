@@ -79,10 +79,10 @@ def test_ask_no_silence_and_json(runner, stories_index):
 
 
 def test_a_silence_file_reads_back_and_a_bad_one_is_one_error(tmp_path):
-    model = SilenceModel(LinearModel(("passage_score",), np.array([1.0]), np.array([2.0]), np.array([4.0])), -0.5, 0.4)
+    model = SilenceModel(LinearModel(("quote_coverage",), np.array([1.0]), np.array([2.0]), np.array([4.0])), -0.5, 0.4)
     again = SilenceModel.from_json(json.loads(json.dumps(model.as_json())))
-    assert again.probability({"passage_score": 6.0}) == pytest.approx(model.probability({"passage_score": 6.0}))
-    assert again.answers({"passage_score": 6.0}) and not again.answers({"passage_score": -6.0})
+    assert again.probability({"quote_coverage": 6.0}) == pytest.approx(model.probability({"quote_coverage": 6.0}))
+    assert again.answers({"quote_coverage": 6.0}) and not again.answers({"quote_coverage": -6.0})
     (tmp_path / "bad.json").write_text('{"signals": {"magic": {"weight": 1}}, "bias": 0, "threshold": 0.5}')
     with pytest.raises(ModelError, match="unknown feature 'magic'"):
         SilenceModel.load(tmp_path / "bad.json")
@@ -113,9 +113,18 @@ def test_a_standing_question_never_pushes_an_answer_judged_silent(tmp_path, arti
     store.add(7, 7, "When will the Lakeshore tram line open?")
     write(articles_dir, "tram_date.txt", TRAM_DATE)
     summary = rebuild(articles_dir, index_path)
-    never = SilenceModel(LinearModel(("passage_score",), np.zeros(1), np.zeros(1), np.ones(1)), -50.0, 0.5)
+    never = SilenceModel(LinearModel(("quote_coverage",), np.zeros(1), np.zeros(1), np.ones(1)), -50.0, 0.5)
     monkeypatch.setattr(answer_module, "default_silence", lambda: never)
     assert new_answers(Index(index_path), store, summary.new_article_ids) == []
     monkeypatch.undo()  # the shipped model: the same new article is pushed
     (push,) = new_answers(Index(index_path), store, summary.new_article_ids)
     assert "14 March 2028" in push.passages[0].quote
+
+
+def test_a_silent_answer_with_dates_says_how_many_matching_articles_lie_outside_them(stories_index):
+    question = "How much will the harbour tram line to the central station cost?"  # the bank story says "central"
+    result = answer(stories_index, question, since="2025-03-05", as_of="2025-03-07")
+    assert result.silent and result.outside == 1
+    shown = render.plain_text(result)
+    assert shown.startswith(SILENT) and "1 matching article lies outside the dates asked" in shown
+    assert "between 2025-03-05 and 2025-03-07" in shown and "\n" not in shown

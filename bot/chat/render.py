@@ -30,11 +30,26 @@ def utf16_len(text: str) -> int:
 
 
 def silent_text(answer: Answer) -> str:
-    """The articles do not answer it: say so, and name the nearest story (title and date) in one line."""
+    """The articles do not answer it: say so, and name the nearest story (title and date) in one line; with
+    dates given, how many matching articles lie outside them."""
     story = answer.nearest
-    if story is None:
-        return SILENT
-    return f"{SILENT} The nearest story: {shorten(story.title, MAX_TITLE_CHARS)}, {story.date}."
+    text = (
+        SILENT
+        if story is None
+        else f"{SILENT} The nearest story: {shorten(story.title, MAX_TITLE_CHARS)}, {story.date}."
+    )
+    if not (answer.outside and (answer.since or answer.until)):
+        return text
+    return f"{text} {_outside(answer)} the dates asked ({_span(answer)}): widen them, or leave them out."
+
+
+def _span(answer: Answer) -> str:
+    return f"between {answer.since or 'the first article'} and {answer.until or 'today'}"
+
+
+def _outside(answer: Answer) -> str:
+    many = "article lies" if answer.outside == 1 else "articles lie"
+    return f"{answer.outside} matching {many} outside"
 
 
 def notice_text(answer: Answer) -> str:
@@ -45,11 +60,7 @@ def notice_text(answer: Answer) -> str:
     if answer.notice == NO_STORIES and answer.window:
         return f"No articles from {answer.window.start} to {answer.window.end}."
     if answer.outside and (answer.since or answer.until):
-        span = f"between {answer.since or 'the first article'} and {answer.until or 'today'}"
-        many = "article lies" if answer.outside == 1 else "articles lie"
-        return (
-            f"Nothing {span}: {answer.outside} matching {many} outside those dates. Widen the dates, or leave them out."
-        )
+        return f"Nothing {_span(answer)}: {_outside(answer)} those dates. Widen the dates, or leave them out."
     return NO_MATCH_TEXT
 
 
