@@ -31,7 +31,8 @@ _CUE = re.compile(
     r"this is a developing story|the following contains\b|see the (?:photos|video|list)\b|play the usa today\b|"
     r"need a break\?|keep scrolling\b|on today['’]s episode\b|smart analysis delivered\b|join our\b|"
     r"looking to wager\?|spoiler alert\b|a previous version of this\b|correction:|visit \S+\.[a-z]{2,4}\.?$|"
-    r"check out\b|for the latest\b[^.]*\b(?:live updates|live coverage|updates file))",
+    r"check out\b|for the latest\b[^.]*\b(?:live updates|live coverage|updates file)|all rights reserved\b|"
+    r"our standards:|updated \d{1,2}:\d\d\b|[^.]{0,60}\bcontributed to this report\.?$)",
     re.IGNORECASE,
 )
 # A credit anywhere in a short paragraph makes it a caption.

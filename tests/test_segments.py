@@ -53,6 +53,10 @@ def test_only_prose_of_a_cluttered_article_is_indexed():
         "Tram strike:Drivers to vote on a new contract",  # a related story's headline, glued
         "For the latest, view our live updates file for Friday.",
         "A previous version of this story misstated the fare.",
+        "All rights reserved.",  # the wire's copyright line, the sentence after "Copyright 2025 The Agency."
+        "Our Standards: The Thomson Reuters Trust Principles.",
+        "The Associated Press contributed to this report.",
+        "Updated 3:45 PM GMT, March 2, 2025",
     ],
 )
 def test_link_and_cue_lines_stand_alone(line):
