@@ -6,9 +6,10 @@ import pytest
 
 from bot.chat import render
 from bot.ranking.answer import NO_STORIES, answer
-from bot.ranking.stories import Window, cluster, is_topicless, main_stories
+from bot.ranking.stories import Window, cluster, is_topicless, main_stories, source_of
 from index.rebuild import rebuild
 from index.search import Index
+from index.store import ArticleRow
 
 from .conftest import write
 
@@ -142,3 +143,13 @@ def test_single_pass_clustering_joins_by_centroid_cosine():
     a, b, c = {"x": 1.0}, {"x": 0.8, "y": 0.6}, {"z": 1.0}
     assert cluster([a, b, c], 0.5) == [[0, 1], [2]]
     assert cluster([a, b, c], 0.9) == [[0], [1], [2]]
+
+
+def test_without_a_url_the_source_is_the_folder_and_the_top_folder_is_one_source():
+    def row(source, url=""):
+        return ArticleRow(1, source, "2025-03-04", "T", "", url, 1, 0, "en")
+
+    top = {source_of(row("a.txt")), source_of(row("b.txt")), source_of(row("feed.jsonl#L3"))}
+    assert len(top) == 1
+    assert source_of(row("reuters/a.txt")) == source_of(row("reuters/b.txt")) != source_of(row("ap/a.txt"))
+    assert source_of(row("a.txt", "https://www.example.org/x")) == "example.org"

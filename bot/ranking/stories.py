@@ -93,12 +93,13 @@ def join_at() -> float:
 
 
 def source_of(article: ArticleRow) -> str:
-    """Who carried it: the URL's host, else the folder the file is in, else the file."""
+    """Who carried it: the URL's host, else the folder the file is in (files at the top of the articles
+    folder are all one source, "")."""
     host = urlsplit(article.url).netloc.lower().removeprefix("www.") if article.url else ""
     if host:
         return host
     path = article.source.split("#", 1)[0]
-    return path.rsplit("/", 1)[0] if "/" in path else path
+    return path.rsplit("/", 1)[0] if "/" in path else ""
 
 
 def window_articles(snap: Snapshot, start_day: int, end_day: int) -> np.ndarray:
