@@ -55,9 +55,12 @@ _REGION = rf"(?:, {_WORD}(?: {_WORD}){{0,2}})?(?:,? [A-Z][a-z]{{2,3}}\.? \d{{1,2
 _AGENCY = r"\(?(?:CNN(?: Business| Spanish| Politics)?|AP|Reuters|AFP|UPI)\)?"
 # "CNN —", "Seoul, South Korea CNN —", "NEW YORK (AP) —", "LOUISVILLE, Ky. —", "WASHINGTON—", "KYIV, Aug 27
 # (Reuters) -", "SAN DIEGO −" (a minus sign)
+_DATE = r"[A-Z][a-z]{2,3}\.? \d{1,2}"  # "Dec 2", "Aug. 27"
+# ..., "Dec 2 (Reuters) -" (no city), and "BERLIN: Germany remained…" (a colon, before a capital)
 DATELINE_PREFIX = re.compile(
-    rf"^(?:(?:{_WORD}(?: {_WORD}){{0,3}}{_REGION} )?{_AGENCY}|{_CAPS}(?: {_CAPS}){{0,3}}{_REGION})"
+    rf"^(?:(?:(?:{_WORD}(?: {_WORD}){{0,3}}{_REGION}|{_DATE}) )?{_AGENCY}|{_CAPS}(?: {_CAPS}){{0,3}}{_REGION})"
     r" ?(?:[—–−]|--?)(?: |$|(?=[A-Z]))"
+    rf"|^{_CAPS}(?: {_CAPS}){{0,2}}: (?=[A-Z])"
 )
 # A related-story link: "Boeing strike:Machinists vote", "What is it?What to know", "Jones,acclaimed actor, dies"
 _GLUED_LINK = re.compile(r"[^\W\d_][:?!][\"'‘“]?[^\W\d_]|[a-z],[a-z]")

@@ -107,6 +107,9 @@ def test_a_hard_wrapped_line_is_not_a_heading_but_a_fused_subheading_is():
         ("Seoul, South Korea CNN — The tram opened.", "The tram opened."),
         ("NEW YORK (AP) — The tram opened.", "The tram opened."),
         ("NATO — the alliance — met.", "NATO — the alliance — met."),  # not before a capitalised word
+        ("Dec 2 (Reuters) - Wheat exports rose.", "Wheat exports rose."),
+        ("BERLIN: Germany remained in recession.", "Germany remained in recession."),
+        ("BERLIN: the city", "BERLIN: the city"),  # a colon dateline comes before a sentence
     ],
 )
 def test_a_dateline_prefix_is_cut_and_its_sentence_kept(text, kept):
