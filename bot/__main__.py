@@ -12,6 +12,14 @@ def forget_interrupt() -> None:
     exec("pass")
 
 
+def ignore_late_interrupts() -> None:
+    """Once the command has ended: Python's shutdown puts back the default SIGINT handler, so a Ctrl-C in
+    its last moments would end a finished command by the signal, with no word; ignored, it changes nothing."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def main() -> None:
     try:
         from bot.faces.cli import cli
@@ -21,6 +29,8 @@ def main() -> None:
         forget_interrupt()  # else the exit can be by SIGINT, not 130
         sys.stderr.write("Interrupted.\n")
         raise SystemExit(INTERRUPTED) from None
+    finally:
+        ignore_late_interrupts()
 
 
 if __name__ == "__main__":

@@ -661,3 +661,21 @@ def test_a_folder_an_index_names_is_followed_only_when_it_is_yours(runner, tmp_p
     rebuild(articles_dir, own_index())
     assert watched_folder(load_settings({}), own_index()) == (articles_dir.resolve(), "")
     assert watched_folder(load_settings({"NEWSBOT_WATCH": "false"}), crafted) == (None, "")
+
+
+def test_a_finished_command_ignores_a_late_ctrl_c(monkeypatch):
+    """Python's shutdown restores the default SIGINT handler: a Ctrl-C then would end a finished command by the
+    signal (exit -2, no word). main() leaves SIGINT ignored once the command has ended."""
+    import contextlib
+    import signal
+
+    from bot.__main__ import main
+
+    before = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(sys, "argv", ["newsbot", "--help"])
+    try:
+        with contextlib.suppress(SystemExit):
+            main()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
