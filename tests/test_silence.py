@@ -128,3 +128,7 @@ def test_a_silent_answer_with_dates_says_how_many_matching_articles_lie_outside_
     shown = render.plain_text(result)
     assert shown.startswith(SILENT) and "1 matching article lies outside the dates asked" in shown
     assert "between 2025-03-05 and 2025-03-07" in shown and "\n" not in shown
+    assert result.as_json()["outside"] == 1
+    assert (
+        "outside" not in answer(stories_index, question, as_of="2025-03-07", ranking=Ranking(silence=False)).as_json()
+    )

@@ -153,6 +153,8 @@ class Answer:
             story = self.nearest
             data["silent"] = True
             data["nearest"] = {"title": story.title, "date": story.date, "url": story.url or None} if story else None
+        if self.outside and (self.since or self.until):
+            data["outside"] = self.outside
         if self.window:
             data["stories"] = {
                 "start": self.window.start,
