@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from .features import ARTICLE_FEATURES, PASSAGE_FEATURES
+
+T = TypeVar("T")
 
 
 class ModelError(ValueError):
@@ -161,12 +165,17 @@ class RankingModel:
 
     @classmethod
     def load(cls, path: Path | str) -> RankingModel:
-        try:
-            return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
-        except (OSError, ValueError) as error:
-            if isinstance(error, ModelError):
-                raise
-            raise ModelError(f"cannot read the ranking file {path}: {error}") from None
+        return load_model_file(path, "ranking", cls.from_json)
+
+
+def load_model_file(path: Path | str, what: str, from_json: Callable[[dict, str], T]) -> T:
+    """A fitted model's JSON file read by `from_json`; one ModelError naming the file if it cannot be."""
+    try:
+        return from_json(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
+    except (OSError, ValueError) as error:
+        if isinstance(error, ModelError):
+            raise
+        raise ModelError(f"cannot read the {what} file {path}: {error}") from None
 
 
 def _uniform(registry: dict, weights: dict[str, float]) -> LinearModel:

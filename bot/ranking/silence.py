@@ -1,12 +1,14 @@
 """Knowing when not to answer: does the best passage hold what the question is about?
 
 The ranking always has a first passage; whether it answers is a separate decision, made from a
-few signals of the ranked result (`signals`), each on a scale that does not depend on the
-collection: how much of the most a passage or article could score it reaches, the IDF-weighted
-share of the question it covers, whether it holds the question's rarest words and its names, the
-fitted passage score and its gap to the next. A logistic model over them (`SilenceModel`, fitted
-with its threshold by `bench/fit_silence.py`, shipped in `bot/ranking/silence.json`) says whether
-to answer; below the threshold the answer is silent and names the nearest story.
+few signals of the ranked result (`SIGNALS`): the IDF-weighted share of the question that the quote
+and its title cover, whether its article holds the question's rarest words and its names, the fitted
+passage score, and its date against the days the question names. All but the passage score are on a
+scale that does not depend on the collection; that one runs higher in a folder of a few articles than
+in the news the model is fitted on, so silence is rarer there. A logistic model over them
+(`SilenceModel`, fitted with its threshold by `bench/fit_silence.py`, shipped in
+`bot/ranking/silence.json`) says whether to answer; below the threshold the answer is silent and names
+the nearest story.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 from index.search import Snapshot
 
 from . import features as F
-from .model import LinearModel, ModelError
+from .model import LinearModel, ModelError, load_model_file
 
 if TYPE_CHECKING:
     from .answer import Ranked
@@ -44,7 +46,7 @@ class Top:
     article_holds: np.ndarray  # [term]: its article holds the question's term
     quote_terms: frozenset[str]  # the analysed terms of what is shown: the quote and its title
     name_terms: frozenset[str]  # the question's terms that come from its names and numbers
-    scores: tuple[float, ...]  # the best passage scores, best first
+    best_score: float  # the fitted score of the best passage
     behind: int = 0  # days from its article's date to the newest article that may answer
 
 
@@ -85,7 +87,7 @@ def names_in_article(top: Top) -> float:
 @signal
 def passage_score(top: Top) -> float:
     """The fitted passage score of the best passage."""
-    return top.scores[0] if top.scores else 0.0
+    return top.best_score
 
 
 @signal
@@ -141,7 +143,7 @@ def top_of(snap: Snapshot, ranked: Ranked, latest_day: int | None = None) -> Top
         article_holds=ranked.articles.holds[row],
         quote_terms=frozenset(snap.analyzer.terms(f"{best.article.title}\n{best.quote}")),
         name_terms=question_names(snap, q),
-        scores=tuple(float(s) for s in ranked.passage_scores[:2]),
+        best_score=float(ranked.passage_scores[0]),
         behind=newest_day(snap, q.day if latest_day is None else latest_day) - int(ranked.articles.days[row]),
     )
 
@@ -182,12 +184,7 @@ class SilenceModel:
 
     @classmethod
     def load(cls, path: Path | str) -> SilenceModel:
-        try:
-            return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
-        except (OSError, ValueError) as error:
-            if isinstance(error, ModelError):
-                raise
-            raise ModelError(f"cannot read the silence file {path}: {error}") from None
+        return load_model_file(path, "silence", cls.from_json)
 
 
 @cache
