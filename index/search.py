@@ -735,9 +735,9 @@ class Snapshot:
         return store.articles_with_content(self._conn, content_hashes)
 
     def terms_of_articles(self, article_ids: Iterable[int]) -> frozenset[str]:
-        """Every term these articles hold (title and body), analysed as the index analysed them: a question
-        that shares none of them cannot match these articles."""
+        """Every term these articles hold (title and body), as stored when they were indexed: a question that
+        shares none of them cannot match these articles."""
         first, size = self.article_first, self.article_size
         ids = [i for i in set(article_ids) if 0 <= i < len(size) and size[i] > 0]
         sentence_ids = [s for i in ids for s in range(int(first[i]), int(first[i]) + int(size[i]))]
-        return frozenset(t for row in self.sentences(sentence_ids).values() for t in self.analyzer.terms(row.text))
+        return frozenset(t for row in self.sentences(sentence_ids).values() for t in row.terms)
