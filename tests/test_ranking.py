@@ -9,7 +9,7 @@ import pytest
 
 from bot.ranking import features as F
 from bot.ranking.answer import PLAIN_BM25, Ranking, answer
-from bot.ranking.cues import answer_type, carries
+from bot.ranking.cues import answer_type, carries, carries_new
 from bot.ranking.model import HAND_SET, RankingModel, default_model, model_named
 from bot.ranking.timeframe import TimeFrame, read_timeframe
 from index.rebuild import rebuild
@@ -233,6 +233,11 @@ def test_every_feature_is_documented_and_registered_once():
         ("Когда откроется линия?", "time"),
         ("متى تفتح الخط؟", "time"),
         ("What did the council decide?", None),
+        ("Which country did the balloon belong to?", "country"),
+        ("In which country was the summit held?", "country"),
+        ("Which state was hit by the storm?", "state"),
+        ("Which Republican lost the vote?", "person"),
+        ("Which film swept the awards?", "name"),
     ],
 )
 def test_answer_types(text, kind):
@@ -244,6 +249,18 @@ def test_sentences_carry_what_is_asked():
     assert carries("It opens in September 2025.", "time") and carries("It opens in the near future.", "time")
     assert carries("Mayor Helena Varga said so.", "person")
     assert not carries("the mayor said so.", "person")
+    assert carries("Crowds lined the streets of Brazil.", "country")
+    assert not carries("Crowds lined the streets.", "country")
+
+
+def test_an_answer_candidate_is_something_the_question_does_not_name():
+    asked = frozenset({"which", "country", "did", "pelé", "visit"})
+    assert carries_new("Pelé was mourned in Brazil.", "country", asked)
+    assert not carries_new("Pelé was mourned.", "country", asked)
+    assert not carries_new("Crowds in Brazil mourned.", "country", asked | {"brazil"})
+    assert carries_new("It was won by Northbridge Rovers.", "name", frozenset({"which", "team", "won"}))
+    assert not carries_new("It was won by Northbridge Rovers.", "name", frozenset({"did", "northbridge", "rovers"}))
+    assert carries_new("About 2,400 people left.", "number", frozenset({"how", "many", "left"}))
 
 
 # --- the model file ------------------------------------------------------------------------

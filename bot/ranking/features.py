@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cues import carries
+from .cues import carries, carries_new
 from .timeframe import TimeFrame
 
 NEAR_PREFIX = 4  # a shared four-letter start counts as the same word (the usual prefix-stemming length)
@@ -312,11 +312,21 @@ def near_coverage(q: Question, pool: TextPassagePool) -> np.ndarray:
 
 @feature("passage", "text")
 def answer_cue(q: Question, pool: TextPassagePool) -> np.ndarray:
-    """The sentence holds what the question asks for: a number (how many), a date (when), a name (who),
-    a place (where)."""
+    """The sentence holds what the question asks for: a number (how many), a date (when), a name (who,
+    which team), a place (where), a country or a US state (which country, which state)."""
     if not q.kind:
         return np.zeros(len(pool.ids))
     return np.array([float(carries(text, q.kind)) for text in pool.texts])
+
+
+@feature("passage", "text")
+def answer_candidate(q: Question, pool: TextPassagePool) -> np.ndarray:
+    """The quote holds something of the kind the question asks for that the question does not name
+    (a country for "which country", a name for "which team", a number for "how many"): an answer's
+    candidate, not the question's own words."""
+    if not q.kind:
+        return np.zeros(len(pool.ids))
+    return np.array([float(carries_new(quote, q.kind, q.words)) for quote in pool.quotes])
 
 
 @feature("passage", "text")
