@@ -121,7 +121,7 @@ def collect(index: Index, questions: list[Question], dated: bool = True) -> list
                 if prepared is None:
                     continue
                 ranked = rank(snap, prepared.question, ranking, None, prepared.latest_day, 4, only)
-                top = top_of(snap, ranked, prepared.latest_day)
+                top = top_of(snap, ranked, prepared.latest_day, only=only)
                 if top is None:
                     continue
                 model = model_for(snap, ranking, question.question)

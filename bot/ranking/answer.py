@@ -686,7 +686,7 @@ def answer(
         cut = model.cut if ranking.uses("cut") else math.inf
         picked = pick(ranked, wanted + 1, cut)
         passages = [_passage(snap, ranked, p, explain, model, ranking) for p in picked[offset:wanted]]
-        silent = bool(picked) and ranking.silence and not _answers(snap, ranked, prepared.latest_day)
+        silent = bool(picked) and ranking.silence and not _answers(snap, ranked, prepared, only)
         nearest = _passage(snap, ranked, picked[0], False, model, ranking) if silent else None
     if silent:
         return replace(
@@ -744,10 +744,10 @@ def _stories_answer(snap: Snapshot, question: str, prepared: Prepared, top: int,
     )
 
 
-def _answers(snap: Snapshot, ranked: Ranked, latest_day: int | None) -> bool:
+def _answers(snap: Snapshot, ranked: Ranked, prepared: Prepared, only: np.ndarray | None) -> bool:
     """Does the best passage answer, by the fitted silence model (always, when none is shipped)?"""
     silence = default_silence()
-    top = top_of(snap, ranked, latest_day)
+    top = top_of(snap, ranked, prepared.latest_day, prepared.since_day, only)
     return silence is None or top is None or silence.answers(signal_values(top))
 
 

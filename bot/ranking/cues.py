@@ -154,6 +154,11 @@ def answer_type(question: str) -> str | None:
     return None
 
 
+def is_time_word(word: str) -> bool:
+    """A month, a weekday, a year or another time word: what a question's time frame reads, not a name."""
+    return word.casefold() in _TIME_WORDS or bool(_YEAR.fullmatch(word))
+
+
 def carries(sentence: str, kind: str | None) -> bool:
     """Does the sentence hold the kind of thing the question asks for?"""
     return any(next(find(sentence), None) is not None for find in _FINDERS.get(kind, ()))

@@ -27,6 +27,7 @@ import numpy as np
 from index.search import Snapshot
 
 from . import features as F
+from .cues import is_time_word
 from .model import LinearModel, ModelError, load_model_file
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class Top:
     name_terms: frozenset[str]  # the question's terms that come from its names and numbers
     best_score: float  # the fitted score of the best passage
     behind: int = 0  # days from its article's date to the newest article that may answer
+    names_unknown: float = 0.0  # share of the question's names no article it may be answered from holds
 
 
 SIGNALS: dict[str, Callable[[Top], float]] = {}
@@ -85,6 +87,14 @@ def names_in_article(top: Top) -> float:
 
 
 @signal
+def names_unknown(top: Top) -> float:
+    """Share of the question's names and numbers that no article it may be answered from (within its dates,
+    among the articles asked) holds at all (0 when the question has none): the articles cannot be about a
+    person or a place they never name."""
+    return top.names_unknown
+
+
+@signal
 def passage_score(top: Top) -> float:
     """The fitted passage score of the best passage."""
     return top.best_score
@@ -115,8 +125,10 @@ def signal_values(top: Top) -> dict[str, float]:
 
 
 def question_names(snap: Snapshot, q: F.Question) -> frozenset[str]:
-    """The question's terms that come from its capitalised words and numbers."""
-    return frozenset(snap.analyzer.terms(" ".join(sorted(F.names_in(q.text))))) & frozenset(q.terms)
+    """The question's terms that come from its capitalised words and numbers (not its dates: "in March
+    2025" is the question's time frame, which the articles need not spell out)."""
+    names = sorted(n for n in F.names_in(q.text) if not is_time_word(n))
+    return frozenset(snap.analyzer.terms(" ".join(names))) & frozenset(q.terms)
 
 
 def newest_day(snap: Snapshot, latest_day: int) -> int:
@@ -126,15 +138,46 @@ def newest_day(snap: Snapshot, latest_day: int) -> int:
     return int(days.max()) if len(days) else latest_day
 
 
-def top_of(snap: Snapshot, ranked: Ranked, latest_day: int | None = None) -> Top | None:
+def unknown_share(
+    snap: Snapshot, terms: frozenset[str], since_day: int | None, latest_day: int | None, only: np.ndarray | None
+) -> float:
+    """Share of these terms that no article dated within [since_day, latest_day] (and among `only`) holds."""
+    if not terms:
+        return 0.0
+    postings = snap.article_postings(sorted(terms))
+    unknown = 0
+    for term in terms:
+        ids = postings[term].ids if term in postings else np.zeros(0, dtype=np.int64)
+        days = snap.article_days[ids]
+        keep = np.ones(len(ids), dtype=bool)
+        if latest_day is not None:
+            keep &= days <= latest_day
+        if since_day is not None:
+            keep &= days >= since_day
+        if only is not None:
+            keep &= np.isin(ids, only)
+        unknown += not keep.any()
+    return unknown / len(terms)
+
+
+def top_of(
+    snap: Snapshot,
+    ranked: Ranked,
+    latest_day: int | None = None,
+    since_day: int | None = None,
+    only: np.ndarray | None = None,
+) -> Top | None:
     """What the signals read of a ranking: its best passage (None when it has none); `latest_day`: the
-    last date an answer may have (default: the day asked)."""
+    last date an answer may have (default: the day asked); `since_day` and `only`: the first date and
+    the articles it may come from, as the ranking was asked."""
     if not ranked.rows:
         return None
     best = ranked.rows[0]
     row = int(np.searchsorted(ranked.articles.ids, best.sentence.article_id))
     q = ranked.question
     lacking = float(F.lucene_idf(snap.stats.documents, np.zeros(1))[0])
+    last = q.day if latest_day is None else latest_day
+    names = question_names(snap, q)
     return Top(
         question=q,
         idf=np.where(q.sentence_idf > 0, q.sentence_idf, lacking),
@@ -142,9 +185,10 @@ def top_of(snap: Snapshot, ranked: Ranked, latest_day: int | None = None) -> Top
         article_values={name: float(v[row]) for name, v in ranked.article_values.items()},
         article_holds=ranked.articles.holds[row],
         quote_terms=frozenset(snap.analyzer.terms(f"{best.article.title}\n{best.quote}")),
-        name_terms=question_names(snap, q),
+        name_terms=names,
         best_score=float(ranked.passage_scores[0]),
-        behind=newest_day(snap, q.day if latest_day is None else latest_day) - int(ranked.articles.days[row]),
+        behind=newest_day(snap, last) - int(ranked.articles.days[row]),
+        names_unknown=unknown_share(snap, names, since_day, last, only),
     )
 
 
