@@ -178,13 +178,14 @@ def top_of(
     lacking = float(F.lucene_idf(snap.stats.documents, np.zeros(1))[0])
     last = q.day if latest_day is None else latest_day
     names = question_names(snap, q)
+    titles = snap.sentences([int(snap.article_first[best.sentence.article_id])])  # its stored terms
     return Top(
         question=q,
         idf=np.where(q.sentence_idf > 0, q.sentence_idf, lacking),
         passage_values={name: float(v[0]) for name, v in ranked.passage_values.items()},
         article_values={name: float(v[row]) for name, v in ranked.article_values.items()},
         article_holds=ranked.articles.holds[row],
-        quote_terms=frozenset(snap.analyzer.terms(f"{best.article.title}\n{best.quote}")),
+        quote_terms=frozenset(best.quote_terms).union(*(t.terms for t in titles.values())),
         name_terms=names,
         best_score=float(ranked.passage_scores[0]),
         behind=newest_day(snap, last) - int(ranked.articles.days[row]),
