@@ -178,17 +178,22 @@ def test_text_features():
     q = question(terms=("tram", "line", "open"), idf=(2.0, 1.0, 1.0), kind="time", text="When will the tram line open?")
     texts = ("The tram line opens in 2028, said Mayor Varga.", "Trams are nice.")
     sentence_terms = (["tram", "line", "opens", "2028", "said", "mayor", "varga"], ["tram", "nice"])
+    terms = F.term_incidence(
+        q,
+        sentence_terms,
+        sentence_terms,  # each quoted alone
+        headlines=(frozenset({"varga"}), frozenset({"2028"})),  # beyond the question, as stored
+        weights=np.array([0.5, 0.5]),
+        article_rows=np.array([0, 1]),
+        idf={"varga": 3.0, "budget": 1.0, "2028": 2.0},
+    )
     pool = passages(
         [[1, 1, 0], [1, 0, 0]],
         texts=texts,
-        sentence_terms=sentence_terms,
         quotes=texts,
-        quote_terms=sentence_terms,
-        title_terms=(frozenset({"varga"}), frozenset({"budget"})),
-        term_idf={"varga": 3.0, "budget": 1.0, "2028": 2.0},
+        terms=terms,
         article_ids=np.array([1, 2]),
         article_weight=np.array([0.5, 0.5]),
-        feedback_by_article={1: {"2028": 0.5}, 2: {"varga": 0.5}},
     )
     assert F.near_coverage(q, pool)[0] == pytest.approx(1 / 4)  # "opens" for "open": same first four letters
     assert F.answer_cue(q, pool).tolist() == [1.0, 0.0]

@@ -26,6 +26,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field, replace
+from itertools import chain
 
 import numpy as np
 
@@ -523,14 +524,22 @@ def _rank_passages(
             for i, b, a in zip(pool.ids.tolist(), before[rows][keep], after[rows][keep])
         ]
     )
-    texts = tuple([c.sentence.text for c in candidates])
+    headlines = _headlines(snap, q, dict(zip(ids, titles)), top_scores, sentences, candidates)
     text_pool = F.TextPassagePool(
         **vars(pool),
-        texts=texts,
-        sentence_terms=tuple([c.sentence.terms for c in candidates]),
+        texts=tuple([c.sentence.text for c in candidates]),
         quotes=tuple([c.quote for c in candidates]),
-        quote_terms=tuple([c.quote_terms for c in candidates]),
-        **_headline_evidence(snap, q, dict(zip(ids, titles)), top_scores, sentences, candidates),
+        terms=F.term_incidence(
+            q,
+            [c.sentence.terms for c in candidates],
+            [c.quote_terms for c in candidates],
+            headlines.terms,
+            headlines.weights,
+            headlines.rows,
+            headlines.idf,
+        ),
+        article_weight=headlines.weights[headlines.rows],
+        article_ids=np.array([c.sentence.article_id for c in candidates], dtype=np.int64),
     )
     values = {**cheap, **feature_values(F.PASSAGE_FEATURES, q, text_pool, "text")}
     scores = model.passage.score(values, ranking.off)
@@ -556,46 +565,40 @@ def _candidate(
     order = wanted_neighbours(row.text, row.position, before, after, ranking.uses("quotes"))
     quote, quoted = build_quote(row.text, row.position, {p: n.text for p, n in near.items()}, order)
     # The quote is its sentences in order, joined by spaces, so its terms are theirs in that order.
-    quote_terms = tuple(t for p in sorted(quoted) for t in (row.terms if p == row.position else near[p].terms))
+    quote_terms = tuple(chain.from_iterable(row.terms if p == row.position else near[p].terms for p in sorted(quoted)))
     return Candidate(row, articles[row.article_id], quote, quoted, quote_terms)
 
 
-def _headline_evidence(
+@dataclass(frozen=True)
+class Headlines:
+    """The best articles' headlines, as the text features weigh them: each one's terms beyond the question
+    (as stored with its title sentence), its probability (the softmax of the article scores), and the terms'
+    IDF over sentences; `rows`: each candidate's article, as an index into them."""
+
+    terms: tuple[frozenset[str], ...]
+    weights: np.ndarray
+    idf: dict[str, float]
+    rows: np.ndarray
+
+
+def _headlines(
     snap: Snapshot,
     q: F.Question,
     titles: dict[int, int],
     scores: np.ndarray,
     sentences: dict[int, SentenceRow],
     candidates: tuple[Candidate, ...],
-) -> dict:
-    """The text pool's headline fields: the headlines' terms beyond the question (as stored with the title
-    sentences, `titles`: article id -> title sentence id), each candidate's own and those of the best
-    articles (scored `scores`) weighted by the softmax of their scores, with their IDF over sentences."""
-    question_terms = set(q.terms)
-    ids = list(titles)
-    terms_of = {i: frozenset(sentences[t].terms if t in sentences else ()) - question_terms for i, t in titles.items()}
+) -> Headlines:
+    """The headlines of the best articles (`titles`: article id -> title sentence id, scored `scores`)."""
+    terms = tuple(frozenset(sentences[t].terms if t in sentences else ()).difference(q.terms) for t in titles.values())
     weights = np.exp(scores - scores.max())
     weights /= weights.sum()
-    by_article: dict[int, dict[str, float]] = {}
-    for article_id in ids:
-        others: dict[str, float] = {}
-        for other, weight in zip(ids, weights):
-            if other != article_id:
-                for term in terms_of[other]:
-                    others[term] = others.get(term, 0.0) + float(weight)
-        by_article[article_id] = others
-    vocabulary = sorted({t for terms in terms_of.values() for t in terms})
+    vocabulary = sorted(frozenset().union(*terms))
     df = snap.document_frequencies(vocabulary) if vocabulary else {}
-    n = snap.stats.documents
-    weight_of = dict(zip(ids, weights.tolist()))
-    article_of = [c.sentence.article_id for c in candidates]
-    return {
-        "term_idf": {t: float(F.lucene_idf(n, np.array([df[t]]))[0]) for t in df},
-        "feedback_by_article": by_article,
-        "title_terms": tuple(terms_of.get(a, frozenset()) for a in article_of),
-        "article_ids": np.array(article_of, dtype=np.int64),
-        "article_weight": np.array([weight_of.get(a, 0.0) for a in article_of]),
-    }
+    idf = dict(zip(df, F.lucene_idf(snap.stats.documents, np.array(list(df.values()))).tolist())) if df else {}
+    row_of = {article_id: row for row, article_id in enumerate(titles)}
+    rows = np.array([row_of[c.sentence.article_id] for c in candidates], dtype=np.int64)
+    return Headlines(terms, weights, idf, rows)
 
 
 def _subset(pool: F.PassagePool, keep: np.ndarray) -> F.PassagePool:

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain, repeat
+from operator import itemgetter
 
 import numpy as np
 
@@ -107,24 +109,90 @@ class PassagePool:
 
 
 @dataclass(frozen=True)
+class TermIncidence:
+    """Which terms each candidate holds, over one question's small vocabulary: the question's terms (the
+    columns of `sentence`, `quote` and `prefix`, in `Question.terms` order) and the best articles' headline
+    terms beyond them (the columns of the `headline_*` matrices). Made by `term_incidence`; the term-based
+    text features are matrix products over it, for every candidate at once."""
+
+    sentence: np.ndarray  # [row, question term]: the sentence holds the term
+    quote: np.ndarray  # [row, question term]: the quote shown holds it
+    prefix: np.ndarray  # [row, question term]: the sentence holds a word with the term's first NEAR_PREFIX
+    # letters (False for terms shorter than that)
+    headline_words: np.ndarray  # [row, headline term]: the sentence holds it
+    headline: np.ndarray  # [row, headline term]: the row's own headline holds it
+    headline_others: np.ndarray  # [row, headline term]: the summed probability of the other best articles
+    # whose headlines hold it
+    headline_idf: np.ndarray  # [headline term]: Lucene IDF over sentences
+
+
+@dataclass(frozen=True)
 class TextPassagePool(PassagePool):
     """The best of a passage pool read in full: with what the "text" features need too (one entry per row)."""
 
     texts: tuple[str, ...] = ()
-    sentence_terms: tuple[tuple[str, ...], ...] = ()  # its index terms, as stored at rebuild time
     quotes: tuple[str, ...] = ()  # what would be shown: the sentence with the neighbours it takes in
-    quote_terms: tuple[tuple[str, ...], ...] = ()
+    terms: TermIncidence | None = None  # the terms of the sentences, their quotes and headlines
     names: tuple[frozenset[str], ...] = ()  # `names_in` of each sentence (read from `texts` when not given)
-    title_terms: tuple[frozenset[str], ...] = ()  # its headline's terms not in the question
-    feedback_by_article: Mapping[int, Mapping[str, float]] = field(default_factory=dict)  # per article: the
-    # other best articles' headline terms (beyond the question), weighted by those articles' probability
-    term_idf: Mapping[str, float] = field(default_factory=dict)  # Lucene IDF of those headline terms
     article_weight: np.ndarray | None = None  # softmax of the article scores, per row's article
     article_ids: np.ndarray | None = None  # each row's article id
 
     def __post_init__(self):
         if len(self.names) != len(self.texts):  # read once here: two features use them
             object.__setattr__(self, "names", tuple(names_in(text) for text in self.texts))
+
+
+def term_incidence(
+    q: Question,
+    sentence_terms: Sequence[Sequence[str]],
+    quote_terms: Sequence[Sequence[str]],
+    headlines: Sequence[Sequence[str] | frozenset[str]] = (),
+    weights: np.ndarray | None = None,
+    article_rows: np.ndarray | None = None,
+    idf: Mapping[str, float] | None = None,
+) -> TermIncidence:
+    """The incidence of each candidate's stored terms (`sentence_terms`, and `quote_terms` of what is shown)
+    on the question's terms and on the terms of the best articles' `headlines` (each article's, with its
+    probability in `weights`; `article_rows`: each candidate's article, as an index into them; `idf`: the
+    headline terms' Lucene IDF over sentences). Every term is looked up once in one small dictionary."""
+    k = len(q.terms)
+    vocabulary = sorted({t for terms in headlines for t in terms}.difference(q.terms))
+    columns = {t: j for j, t in enumerate((*q.terms, *vocabulary))}
+    words = _incidence(sentence_terms, columns)
+    quoted = _incidence(quote_terms, dict(zip(q.terms, range(k))))
+    prefixes = {p: j for j, p in enumerate(dict.fromkeys(t[:NEAR_PREFIX] for t in q.terms if len(t) >= NEAR_PREFIX))}
+    absent = len(prefixes)  # a column no word fills, for the terms too short to have a prefix
+    near = _incidence(sentence_terms, prefixes, absent + 1, key=itemgetter(slice(NEAR_PREFIX)))
+    prefix = near[:, [prefixes[t[:NEAR_PREFIX]] if len(t) >= NEAR_PREFIX else absent for t in q.terms]]
+    titles = _incidence(headlines, columns)[:, k:] if headlines else np.zeros((1, len(vocabulary)), dtype=bool)
+    weights = np.zeros(len(titles)) if weights is None else np.asarray(weights, dtype=np.float64)
+    # others[a, t]: the summed weights of the articles but a whose headlines hold t (weights, diagonal zeroed)
+    others = (weights[None, :] * ~np.eye(len(weights), dtype=bool)) @ titles.astype(np.float64)
+    rows = np.zeros(len(sentence_terms), dtype=np.int64) if article_rows is None else article_rows
+    return TermIncidence(
+        sentence=words[:, :k],
+        quote=quoted,
+        prefix=prefix.reshape(len(sentence_terms), k),
+        headline_words=words[:, k:],
+        headline=titles[rows],
+        headline_others=others[rows],
+        headline_idf=np.array([(idf or {}).get(t, 0.0) for t in vocabulary], dtype=np.float64),
+    )
+
+
+def _incidence(
+    rows: Sequence[Sequence[str]], columns: Mapping[str, int], width: int | None = None, key: Callable | None = None
+) -> np.ndarray:
+    """[row, column]: does the row hold the column's term (`key` of a term, when given)? Terms without a
+    column are passed over; the look-ups run in C (map over one flat list), not a Python loop per row."""
+    sizes = [len(terms) for terms in rows]
+    flat = chain.from_iterable(rows)
+    codes = np.fromiter(map(columns.get, map(key, flat) if key else flat, repeat(-1)), dtype=np.int64, count=sum(sizes))
+    which = np.repeat(np.arange(len(rows)), sizes)
+    hit = codes >= 0
+    out = np.zeros((len(rows), len(columns) if width is None else width), dtype=bool)
+    out[which[hit], codes[hit]] = True
+    return out
 
 
 def lucene_idf(documents: int, df: np.ndarray) -> np.ndarray:
@@ -298,16 +366,8 @@ def position(q: Question, pool: PassagePool) -> np.ndarray:
 def near_coverage(q: Question, pool: TextPassagePool) -> np.ndarray:
     """IDF-weighted share of the question's terms the sentence misses exactly but holds as a variant
     the stemmer did not join (the same first four letters: merger / merge, Russian and Arabic inflections)."""
-    idf = dict(zip(q.terms, q.sentence_idf))
-    total = sum(idf.values()) or 1.0
-    out = np.zeros(len(pool.ids))
-    for i, words in enumerate(pool.sentence_terms):
-        present = set(words)
-        missing = [t for t in q.terms if t not in present and len(t) >= NEAR_PREFIX]
-        if missing:
-            prefixes = {w[:NEAR_PREFIX] for w in present if len(w) >= NEAR_PREFIX}
-            out[i] = sum(idf[t] for t in missing if t[:NEAR_PREFIX] in prefixes) / total
-    return out
+    terms = pool.terms
+    return (~terms.sentence & terms.prefix).astype(np.float64) @ q.sentence_idf / (q.sentence_idf.sum() or 1.0)
 
 
 @feature("passage", "text")
@@ -343,12 +403,7 @@ def new_names(q: Question, pool: TextPassagePool) -> np.ndarray:
 @feature("passage", "text")
 def quote_coverage(q: Question, pool: TextPassagePool) -> np.ndarray:
     """IDF-weighted share of the question's terms in the quote shown (the sentence and the neighbours it takes)."""
-    return coverage(
-        np.array([[t in set(words) for t in q.terms] for words in pool.quote_terms]).reshape(
-            len(pool.ids), len(q.terms)
-        ),
-        q.sentence_idf,
-    )
+    return coverage(pool.terms.quote, q.sentence_idf)
 
 
 @feature("passage", "text")
@@ -357,16 +412,20 @@ def length(q: Question, pool: TextPassagePool) -> np.ndarray:
     return np.array([min(math.log(max(len(t), 1)) / math.log(1000), 1.0) for t in pool.texts])
 
 
+def _share(held: np.ndarray, weights: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """Per row: the IDF-weighted sum of `weights` over the terms held, over that sum over all terms (0 where
+    the latter is)."""
+    total = weights @ idf
+    part = (weights * held) @ idf
+    return np.divide(part, total, out=np.zeros(len(total)), where=total > 0)
+
+
 @feature("passage", "text")
 def title_echo(q: Question, pool: TextPassagePool) -> np.ndarray:
     """IDF-weighted share of its headline's other words (those not in the question) that the sentence
     repeats: headlines carry the news, and the answer with it."""
-    out = np.zeros(len(pool.ids))
-    for i, (words, title) in enumerate(zip(pool.sentence_terms, pool.title_terms)):
-        total = sum(pool.term_idf.get(t, 0.0) for t in title)
-        if total > 0:
-            out[i] = sum(pool.term_idf.get(t, 0.0) for t in title.intersection(words)) / total
-    return out
+    terms = pool.terms
+    return _share(terms.headline_words, terms.headline.astype(np.float64), terms.headline_idf)
 
 
 @feature("passage", "text")
@@ -374,18 +433,8 @@ def redundancy(q: Question, pool: TextPassagePool) -> np.ndarray:
     """How much of what the other best articles' headlines say beyond the question the sentence says too
     (each headline weighted by its article's probability): other outlets' headlines on the same story
     repeat the answer."""
-    out = np.zeros(len(pool.ids))
-    if pool.article_ids is None:
-        return out
-    totals: dict[int, float] = {}  # per article: the same for every candidate of it
-    for i, (words, article) in enumerate(zip(pool.sentence_terms, pool.article_ids.tolist())):
-        others = pool.feedback_by_article.get(article, {})
-        if article not in totals:
-            totals[article] = sum(w * pool.term_idf.get(t, 0.0) for t, w in others.items())
-        total = totals[article]
-        if total > 0:
-            out[i] = sum(others[t] * pool.term_idf.get(t, 0.0) for t in set(words) if t in others) / total
-    return out
+    terms = pool.terms
+    return _share(terms.headline_words, terms.headline_others, terms.headline_idf)
 
 
 def names_in(text: str) -> set[str]:
