@@ -552,6 +552,12 @@ class SentenceMatrix:
         return np.where(self.ids[where] == ids, where, -1) if len(self.ids) else np.full(len(ids), -1)
 
 
+def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The positions start..end-1 of every [start, end) span, one after the other."""
+    sizes = np.maximum(ends - starts, 0)
+    return np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
+
+
 class Snapshot:
     """The index as of one read transaction.
 
@@ -659,26 +665,22 @@ class Snapshot:
         """
         terms = tuple(sorted(set(query_terms)))
         postings = self.postings(query_terms)
-        starts = np.array([a for a, _ in ranges], dtype=np.int64)
-        ends = np.array([b for _, b in ranges], dtype=np.int64)
-        found: list[tuple[int, np.ndarray, np.ndarray]] = []  # (column, positions in the list, ids)
+        starts = np.array([a for a, _ in ranges], dtype=store.ID_DTYPE)
+        ends = np.array([b for _, b in ranges], dtype=store.ID_DTYPE)
+        found: list[tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray]]] = []  # (column, ids, (tfs, lengths))
         for column, term in enumerate(terms):
             p = postings.get(term)
             if p is None or not len(starts):
                 continue
-            lo = np.searchsorted(p.ids, starts.astype(p.ids.dtype))
-            hi = np.searchsorted(p.ids, ends.astype(p.ids.dtype))
-            if (hi > lo).any():
-                at = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi) if b > a])
-                found.append((column, at, p.ids[at].astype(np.int64)))
-        ids = np.unique(np.concatenate([np.fromiter(extra, dtype=np.int64)] + [f[2] for f in found]))
+            at = _spans(np.searchsorted(p.ids, starts), np.searchsorted(p.ids, ends))  # the postings in the ranges
+            if len(at):
+                found.append((column, p.ids[at].astype(np.int64), p.counts_at(at)))
+        ids = np.unique(np.concatenate([np.fromiter(extra, dtype=np.int64)] + [f[1] for f in found]))
         tfs = np.zeros((len(ids), len(terms)), dtype=np.int32)
         lengths = np.zeros(len(ids), dtype=np.int64)
-        for column, at, found_ids in found:
+        for column, found_ids, (term_tfs, term_lengths) in found:
             rows = np.searchsorted(ids, found_ids)
-            p = postings[terms[column]]
-            tfs[rows, column] = p.tfs[at]
-            lengths[rows] = p.lengths[at]
+            tfs[rows, column], lengths[rows] = term_tfs, term_lengths
         return SentenceMatrix(ids, terms, tfs, lengths)
 
     def sentences(self, ids: Iterable[int]) -> dict[int, SentenceRow]:

@@ -129,3 +129,20 @@ def test_near_coverage_needs_the_prefix_and_a_missing_term():
     assert terms.prefix.tolist() == [[True, False, True], [True, False, True], [False, False, False]]
     pool = F.TextPassagePool(np.arange(3), *[np.zeros(3)] * 3, np.zeros((3, 3)), np.ones(3), 1.0, terms=terms)
     assert F.near_coverage(q, pool).tolist() == pytest.approx([0.75, 0.0, 0.0])  # "air" is too short
+
+
+def test_sentence_matrix_reads_the_counts_of_the_postings_in_the_ranges(airline_index):
+    with airline_index.snapshot() as snap:
+        terms = snap.analyzer.terms("airline merger strike harbour")
+        ranges = [(int(snap.article_first[a]), int(snap.article_first[a] + snap.article_size[a])) for a in (1, 3, 5)]
+        matrix = snap.sentence_matrix(terms, ranges)
+        postings = snap.postings(terms)
+        for column, term in enumerate(matrix.terms):
+            p = postings[term]
+            inside = np.zeros(len(p.ids), dtype=bool)
+            for start, end in ranges:
+                inside |= (p.ids >= start) & (p.ids < end)
+            rows = matrix.row_of(p.ids[inside])
+            assert (rows >= 0).all() and matrix.tfs[rows, column].tolist() == p.tfs[inside].tolist()
+            assert matrix.lengths[rows].tolist() == p.lengths[inside].tolist()
+        assert (matrix.tfs.sum(axis=1) > 0).all()
