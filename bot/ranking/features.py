@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain, repeat
 from operator import itemgetter
 
@@ -92,6 +93,11 @@ class ArticlePool:
     days: np.ndarray
     frame_days: tuple[int, int] | None  # the question's window in days, if it has one
     bm25_best: float | None = None  # the best BM25 of every candidate (when these are only some of them)
+
+    @cached_property
+    def shared(self) -> dict:
+        """Values that several features compute alike from this pool (the recency, the closeness), made once."""
+        return {}
 
 
 @dataclass(frozen=True)
@@ -213,9 +219,11 @@ def _age(q: Question, pool: ArticlePool) -> np.ndarray:
 
 def _recency(q: Question, pool: ArticlePool, days: float) -> np.ndarray:
     """exp(-age / days), or 0 for every article when the question names its dates (then recency says nothing)."""
-    if q.frame.kind == "named":
-        return np.zeros(len(pool.ids))
-    return np.exp(-_age(q, pool) / days)
+    key = ("recency", days, q.day, q.frame.kind)
+    if key not in pool.shared:
+        named = q.frame.kind == "named"
+        pool.shared[key] = np.zeros(len(pool.ids)) if named else np.exp(-_age(q, pool) / days)
+    return pool.shared[key]
 
 
 # --- article level ------------------------------------------------------------------------
@@ -257,23 +265,25 @@ def recent_60_days(q: Question, pool: ArticlePool) -> np.ndarray:
     return _recency(q, pool, 60.0)
 
 
-def _closeness(pool: ArticlePool) -> np.ndarray:
-    """The article's BM25 over the best in the pool: how close a rival it is lexically."""
-    best = pool.bm25_best if pool.bm25_best is not None else (pool.bm25.max() if len(pool.bm25) else 0.0)
-    return pool.bm25 / best if best > 0 else np.zeros(len(pool.ids))
+def _closeness_4(pool: ArticlePool) -> np.ndarray:
+    """(The article's BM25 over the best in the pool)^4: how close a rival it is lexically."""
+    if "closeness_4" not in pool.shared:
+        best = pool.bm25_best if pool.bm25_best is not None else (pool.bm25.max() if len(pool.bm25) else 0.0)
+        pool.shared["closeness_4"] = (pool.bm25 / best) ** 4 if best > 0 else np.zeros(len(pool.ids))
+    return pool.shared["closeness_4"]
 
 
 @feature("article")
 def recent_among_close(q: Question, pool: ArticlePool) -> np.ndarray:
     """exp(-age / 10 days) x (BM25 over the pool's best)^4: recency decides between articles that match
     about as well (several stories of one event), not against a much better match."""
-    return _recency(q, pool, 10.0) * _closeness(pool) ** 4
+    return _recency(q, pool, 10.0) * _closeness_4(pool)
 
 
 @feature("article")
 def recent_3_among_close(q: Question, pool: ArticlePool) -> np.ndarray:
     """The same with exp(-age / 3 days)."""
-    return _recency(q, pool, 3.0) * _closeness(pool) ** 4
+    return _recency(q, pool, 3.0) * _closeness_4(pool)
 
 
 @feature("article")
