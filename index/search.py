@@ -33,6 +33,7 @@ VARIANTS = ("okapi", "bm25l", "bm25plus")
 DEFAULT_DELTA = {"okapi": 0.0, "bm25l": 0.5, "bm25plus": 1.0}
 MAX_ROWS = 2**31 - 1  # ids and counts: ids are stored as int32
 MAX_TOTAL_LENGTH = 2**53  # terms in the whole collection
+MAX_KEPT_DFS = 100_000  # document frequencies a snapshot keeps between questions (a few MB)
 
 
 @dataclass(frozen=True)
@@ -582,6 +583,7 @@ class Snapshot:
         self.bounds: dict[str, float] = {}  # per-term weight bounds, valid for this index version
         self.article_bounds: dict[str, float] = {}
         self.table = tf_table(self.params, self.stats) if self.stats.documents else None
+        self._dfs: dict[str, int | None] = {}  # document_frequencies asked so far (None: in no sentence)
 
     @cached_property
     def article_days(self) -> np.ndarray:
@@ -708,8 +710,18 @@ class Snapshot:
         return store.read_titles(self._conn, ids)
 
     def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
-        """How many sentences (titles included) hold each term; terms in none are left out."""
-        return store.document_frequencies(self._conn, terms)
+        """How many sentences (titles included) hold each term; terms in none are left out.
+
+        Kept for the snapshot's life (it is replaced when the index changes): the headline terms of one
+        question's best articles are much those of the last questions'."""
+        terms = set(terms)
+        unknown = terms.difference(self._dfs)
+        if unknown:
+            if len(self._dfs) > MAX_KEPT_DFS:
+                self._dfs.clear()
+            found = store.document_frequencies(self._conn, unknown)
+            self._dfs.update((t, found.get(t)) for t in unknown)
+        return {t: df for t in sorted(terms) if (df := self._dfs[t]) is not None}
 
     def mean_sentence_length(self) -> float:
         """The mean length of the body sentences, in characters."""

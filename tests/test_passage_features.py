@@ -9,6 +9,7 @@ import pytest
 from bot.ranking import features as F
 from bot.ranking.answer import Ranking, prepare_question, rank
 from bot.ranking.timeframe import TimeFrame
+from index import store
 from index.rebuild import rebuild
 from index.search import Index
 
@@ -146,3 +147,12 @@ def test_sentence_matrix_reads_the_counts_of_the_postings_in_the_ranges(airline_
             assert (rows >= 0).all() and matrix.tfs[rows, column].tolist() == p.tfs[inside].tolist()
             assert matrix.lengths[rows].tolist() == p.lengths[inside].tolist()
         assert (matrix.tfs.sum(axis=1) > 0).all()
+
+
+def test_document_frequencies_kept_by_the_snapshot_equal_the_stored_ones(airline_index):
+    with airline_index.snapshot() as snap:
+        first = snap.document_frequencies(["airlin", "merger", "nosuchterm"])
+        again = snap.document_frequencies(["merger", "strike", "nosuchterm", "harbour"])
+        stored = store.document_frequencies(snap._conn, ["merger", "strike", "nosuchterm", "harbour"])
+    assert first == {"airlin": first["airlin"], "merger": stored["merger"]} and first["airlin"] > 0
+    assert again == stored and "nosuchterm" not in again
