@@ -346,18 +346,34 @@ PRUNE_CHUNK = 1024
 MAX_SCORED_ARTICLES = 4096  # the cap on work per question: at most this many articles are scored in full
 
 
+@dataclass(frozen=True)
+class ScoredArticles:
+    """Candidate articles with their feature values and the article model's scores (one entry per row)."""
+
+    pool: F.ArticlePool
+    values: dict[str, np.ndarray]
+    scores: np.ndarray
+
+
+def scored_articles(q: F.Question, pool: F.ArticlePool, model: RankingModel, off: frozenset[str]) -> ScoredArticles:
+    """Every candidate of the pool (with its term matrices) scored."""
+    values = feature_values(F.ARTICLE_FEATURES, q, pool)
+    return ScoredArticles(pool, values, model.article.score(values, off))
+
+
 def best_articles(
     snap: Snapshot, q: F.Question, pool: F.ArticlePool, model: RankingModel, off: frozenset[str], need: int
-) -> F.ArticlePool:
-    """The candidates that can be among the `need` best, with their term matrices: exactly the articles
-    a full scoring would rank first, without the per-term look-ups for the rest.
+) -> ScoredArticles:
+    """The candidates that can be among the `need` best, with their term matrices and scores: exactly the
+    articles a full scoring would rank first, without the per-term look-ups for the rest.
 
     Every feature but the "terms" ones is computed for every candidate; those are shares in [0, 1], so
     each candidate's best possible score is known. Candidates are scored exactly in the order of that
     bound, a chunk at a time, until the next bound falls below the `need`-th best exact score, or
     MAX_SCORED_ARTICLES have been scored: past that the ranking is no longer guaranteed exact (measured
     on every question set: the same answers, see CONTRIBUTING "Speed at scale")."""
-    base = model.article.score(feature_values(F.ARTICLE_FEATURES, q, pool, "postings"), off)
+    cheap = feature_values(F.ARTICLE_FEATURES, q, pool, "postings")
+    base = model.article.score(cheap, off)
     # base counts the "terms" features as absent (contribution 0); each adds at most its larger
     # contribution at the ends of [0, 1].
     ends = {name: np.array([0.0, 1.0]) for name, f in F.ARTICLE_FEATURES.items() if f.stage == "terms"}
@@ -366,8 +382,7 @@ def best_articles(
     if len(upper) > MAX_SCORED_ARTICLES:  # only the best bounds can be scored: no need to sort the rest
         order = np.argpartition(-upper, MAX_SCORED_ARTICLES - 1)[:MAX_SCORED_ARTICLES]
     order = order[np.argsort(-upper[order], kind="stable")]
-    parts: list[tuple[np.ndarray, F.ArticlePool]] = []
-    exact: list[np.ndarray] = []
+    parts: list[tuple[np.ndarray, ScoredArticles]] = []
     kth = -math.inf
     for start in range(0, min(len(order), MAX_SCORED_ARTICLES), PRUNE_CHUNK):
         rows = order[start : start + PRUNE_CHUNK]
@@ -375,23 +390,27 @@ def best_articles(
             break
         rows = np.sort(rows)
         part = with_terms(snap, q, pool, rows)
-        parts.append((rows, part))
-        exact.append(model.article.score(feature_values(F.ARTICLE_FEATURES, q, part), off))
-        scores = np.concatenate(exact)
+        terms = feature_values(F.ARTICLE_FEATURES, q, part, "terms")  # the rest as computed for every candidate
+        values = {name: terms[name] if name in terms else cheap[name][rows] for name in F.ARTICLE_FEATURES}
+        parts.append((rows, ScoredArticles(part, values, model.article.score(values, off))))
+        scores = np.concatenate([p.scores for _, p in parts])
         if len(scores) >= need:
             kth = float(np.partition(scores, len(scores) - need)[len(scores) - need])
     return _joined_parts(pool, parts)
 
 
-def _joined_parts(pool: F.ArticlePool, parts: list[tuple[np.ndarray, F.ArticlePool]]) -> F.ArticlePool:
-    """The scored chunks as one pool in ascending id order, their term matrices as computed."""
+def _joined_parts(pool: F.ArticlePool, parts: list[tuple[np.ndarray, ScoredArticles]]) -> ScoredArticles:
+    """The scored chunks (pool rows, scored) as one in ascending id order, their term matrices as computed."""
     if not parts:
-        return with_terms_of(pool, np.zeros(0, dtype=np.int64), pool.holds[:0], pool.in_title[:0])
+        none = np.zeros(0, dtype=np.int64)
+        return ScoredArticles(with_terms_of(pool, none, pool.holds[:0], pool.in_title[:0]), {}, np.zeros(0))
     rows = np.concatenate([r for r, _ in parts])
     by_row = np.argsort(rows, kind="stable")
-    holds = np.concatenate([p.holds for _, p in parts])[by_row]
-    in_title = np.concatenate([p.in_title for _, p in parts])[by_row]
-    return with_terms_of(pool, rows[by_row], holds, in_title)
+    holds = np.concatenate([p.pool.holds for _, p in parts])[by_row]
+    in_title = np.concatenate([p.pool.in_title for _, p in parts])[by_row]
+    values = {name: np.concatenate([p.values[name] for _, p in parts])[by_row] for name in parts[0][1].values}
+    scores = np.concatenate([p.scores for _, p in parts])[by_row]
+    return ScoredArticles(with_terms_of(pool, rows[by_row], holds, in_title), values, scores)
 
 
 def feature_values(registry: dict, q: F.Question, pool, stage: str | None = None) -> dict[str, np.ndarray]:
@@ -441,14 +460,12 @@ def rank(
     need = max(model.articles_read, wanted)
     prune = not (read_all or ranking.hard_window)
     articles, outside = article_pool(snap, q, since_day, latest_day, only_articles, term_matrices=not prune)
-    if prune:
-        articles = (
-            best_articles(snap, q, articles, model, ranking.off, need)
-            if len(articles.ids) >= PRUNE_FROM
-            else with_terms(snap, q, articles, np.arange(len(articles.ids)))
-        )
-    values = feature_values(F.ARTICLE_FEATURES, q, articles)
-    scores = model.article.score(values, ranking.off)
+    if prune and len(articles.ids) >= PRUNE_FROM:
+        scored = best_articles(snap, q, articles, model, ranking.off, need)
+    else:
+        pool = with_terms(snap, q, articles, np.arange(len(articles.ids))) if prune else articles
+        scored = scored_articles(q, pool, model, ranking.off)
+    articles, values, scores = scored.pool, scored.values, scored.scores
     order = np.lexsort((articles.ids, -scores))
     decided = False
     if ranking.hard_window and q.frame.decisive and articles.frame_days and len(order):
