@@ -15,8 +15,10 @@ the postings and the per-article arrays alone and are computed for every candida
 hold (a look-up per term and article, the costly part with many candidates); they
 are shares in [0, 1], so an article's best possible score is known without them,
 and they are computed only for articles that can still reach the top;
-"text" features read the sentences' text and are computed only for the best
-candidates by the postings features (a `TextPassagePool`, built whole for them).
+"text" features read the sentences' text or stored terms and are computed only for
+the best candidates by the postings features (a `TextPassagePool`, built whole for
+them); those of terms are matrix products over one [candidate, term] incidence of
+the candidates' stored terms (`TermIncidence`), never a loop per candidate.
 A new idea is one function here and a re-fit (`python bench/fit_ranking.py`);
 `newsbot eval --without NAME` measures each.
 """
