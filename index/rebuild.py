@@ -392,7 +392,7 @@ def _rebuild_locked(
                 kept_ids,
                 seen,
                 summary,
-                fresh=full or not existing,
+                fresh=full or (only is None and not existing),  # a watcher's batch of new files is not a new index
                 spill_dir=index_path.parent,
                 changes=bool(index_id),
                 known=known,
