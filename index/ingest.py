@@ -9,6 +9,10 @@ and analysed again. Worker processes (index/pool.py: started by a fork server, n
 forked from a process that may have threads) do this for large rebuilds; results
 come back in order, with a bounded number computed ahead, so rebuilds are
 deterministic and memory stays bounded.
+
+A task may ask for an article's line keys only (`lines_only`: parsed, not
+split or analysed), which is what the rebuild counts before it digests anything
+(index/furniture.py); the digest then leaves out the lines it was told are furniture.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from .articles import (
     MAX_JSONL_BYTES,
@@ -31,6 +37,7 @@ from .articles import (
     read_file,
 )
 from .pool import ordered_map
+from .segments import line_keys
 from .sentences import Sentence, article_sentences
 from .terms import AUTO, Analyzer, detect_language
 
@@ -51,6 +58,16 @@ class Digested:
 
 
 @dataclass(frozen=True)
+class Lines:
+    """An article's line keys (`index.segments.line_keys`) as little-endian int64 bytes, from a `lines_only`
+    task."""
+
+    source: str
+    content_hash: str
+    lines: bytes
+
+
+@dataclass(frozen=True)
 class Kept:
     """A JSONL line indexed before with the same text at the same line: nothing to redo."""
 
@@ -66,7 +83,7 @@ class FileResult:
     file: str
     file_hash: str
     file_stat: str
-    items: tuple[Digested | Skipped | Kept, ...]
+    items: tuple[Digested | Lines | Skipped | Kept, ...]
     unchanged: bool = False
     last: bool = True
 
@@ -88,6 +105,7 @@ class FileTask:
     last: bool = True
     problem: str = ""  # found while planning: the file is skipped with this reason
     unchanged: bool = False  # found while planning: the same bytes as indexed
+    lines_only: bool = False  # the articles' line keys only (Lines), nothing split or analysed
 
 
 def file_stat(path: Path | str) -> str:
@@ -97,15 +115,20 @@ def file_stat(path: Path | str) -> str:
 
 
 _worker_analyzer: Analyzer | None = None
+_worker_furniture: frozenset[int] = frozenset()
 
 
-def _init_worker(language: str) -> None:
-    global _worker_analyzer
+def _init_worker(language: str, furniture: frozenset[int] = frozenset()) -> None:
+    global _worker_analyzer, _worker_furniture
     _worker_analyzer = Analyzer(language)
+    _worker_furniture = furniture
 
 
-def _digest(article: Article, analyzer: Analyzer) -> Digested:
-    sentences = tuple(article_sentences(article))
+def _digest(article: Article, analyzer: Analyzer, furniture: frozenset[int], lines_only: bool) -> Digested | Lines:
+    if lines_only:
+        keys = np.asarray(line_keys(article.paragraphs), dtype="<i8").tobytes()
+        return Lines(article.source, article.content_hash, keys)
+    sentences = tuple(article_sentences(article, furniture))
     terms = tuple(" ".join(analyzer.terms(s.text)) for s in sentences)
     language = analyzer.language
     if language == AUTO:
@@ -113,15 +136,19 @@ def _digest(article: Article, analyzer: Analyzer) -> Digested:
     return Digested(article, sentences, terms, language)
 
 
-def digest_file(task: FileTask, analyzer: Analyzer | None = None) -> FileResult:
-    """Read, hash, parse, split and analyse one file or JSONL chunk; never raises."""
+def digest_file(
+    task: FileTask, analyzer: Analyzer | None = None, furniture: frozenset[int] | None = None
+) -> FileResult:
+    """Read, hash, parse, split and analyse one file or JSONL chunk, leaving out the prose lines whose keys
+    are in `furniture`; never raises."""
     analyzer = analyzer or _worker_analyzer
+    furniture = _worker_furniture if furniture is None else furniture
     if task.problem:
         return FileResult(task.file, "", "", (Skipped(task.file, task.problem),))
     if task.unchanged:
         return FileResult(task.file, task.file_hash, task.file_stat, (), unchanged=True)
     if task.end >= 0:
-        return _digest_chunk(task, analyzer)
+        return _digest_chunk(task, analyzer, furniture)
     path = Path(task.path)
     if leads_outside(path, task.root_real):
         return FileResult(task.file, "", "", (Skipped(task.file, "symlink leads outside the articles folder"),))
@@ -138,14 +165,14 @@ def digest_file(task: FileTask, analyzer: Analyzer | None = None) -> FileResult:
     if task.known_hash and digest == task.known_hash:
         return FileResult(task.file, digest, stat, (), unchanged=True)
     items = [
-        item if isinstance(item, Skipped) else _digest(item, analyzer)
+        item if isinstance(item, Skipped) else _digest(item, analyzer, furniture, task.lines_only)
         for item in read_file(path, task.file, task.root_real, data)
     ]
     return FileResult(task.file, digest, stat, tuple(items))
 
 
-def _digest_chunk(task: FileTask, analyzer: Analyzer) -> FileResult:
-    items: list[Digested | Skipped | Kept] = []
+def _digest_chunk(task: FileTask, analyzer: Analyzer, furniture: frozenset[int]) -> FileResult:
+    items: list[Digested | Lines | Skipped | Kept] = []
     try:
         with open_checked(task.path, MAX_JSONL_BYTES) as handle:
             handle.seek(task.start)
@@ -158,7 +185,7 @@ def _digest_chunk(task: FileTask, analyzer: Analyzer) -> FileResult:
                 if (number, item.content_hash) in task.known_lines:
                     items.append(Kept(item.source, item.content_hash))
                 else:
-                    items.append(_digest(item, analyzer))
+                    items.append(_digest(item, analyzer, furniture, task.lines_only))
     except ArticleError as error:
         items.append(Skipped(task.file, str(error)))
     except OSError as error:
@@ -206,8 +233,11 @@ def _jsonl_tasks(path: str, file: str, root_real: str, known_hash: str, known_li
     return tasks or [FileTask(path, file, root_real, problem="empty file")]
 
 
-def digest_files(tasks: list[FileTask], language: str, workers: int | None = None) -> Iterator[FileResult]:
-    """Digest tasks in order, in worker processes when there are many, with a bounded number in flight."""
+def digest_files(
+    tasks: list[FileTask], language: str, workers: int | None = None, furniture: frozenset[int] = frozenset()
+) -> Iterator[FileResult]:
+    """Digest tasks in order, in worker processes when there are many, with a bounded number in flight;
+    `furniture` holds the keys of the prose lines to leave out."""
     if workers is None:
         feed_bytes = sum(t.end - t.start for t in tasks if t.end >= 0)
         many = len(tasks) >= PARALLEL_FROM_FILES or feed_bytes >= PARALLEL_FROM_FEED_BYTES
@@ -215,9 +245,9 @@ def digest_files(tasks: list[FileTask], language: str, workers: int | None = Non
     if workers <= 1:
         analyzer = Analyzer(language)
         for task in tasks:
-            yield digest_file(task, analyzer)
+            yield digest_file(task, analyzer, furniture)
         return
-    yield from ordered_map(digest_file, tasks, workers, _init_worker, (language,), AHEAD_PER_WORKER)
+    yield from ordered_map(digest_file, tasks, workers, _init_worker, (language, furniture), AHEAD_PER_WORKER)
 
 
 def tasks_for(

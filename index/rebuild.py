@@ -23,16 +23,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
+from . import furniture, store
 from .articles import Skipped, article_entry, article_files
-from .ingest import Kept, digest_files, file_stat, tasks_for
+from .ingest import Kept, Lines, digest_files, file_stat, tasks_for
 from .pool import WorkerError
 from .search import Bm25Params, CorpusStats
 from .terms import language_name
 
 # What ingest makes of an article; a change rebuilds older indexes in full. 2: page furniture (link and
-# caption lines, subheadings, datelines) left out, abbreviations and glued words (index.segments).
-ANALYZER_VERSION = "2"
+# caption lines, subheadings, datelines) left out, abbreviations and glued words (index.segments). 3: lines
+# the folder repeats in many unrelated articles left out (index.furniture; the tables lines, article_lines).
+ANALYZER_VERSION = "3"
+RACE_ATTEMPTS = 3  # rebuilds tried when files change between the line count and the digest
 Progress = Callable[[Iterable, int], Iterable]
 
 
@@ -56,6 +58,8 @@ class RebuildSummary:
     full: bool = False
     new_article_ids: list[int] = field(default_factory=list)  # added or updated by this rebuild
     changes: int = 0  # rows it wrote to the change log (texts new to the index, and texts it lost)
+    redigested: int = 0  # unchanged articles digested again: a line of theirs became furniture, or stopped
+    furniture_lines: int = 0  # lines of the folder that are furniture (index.furniture)
 
     def lines(self) -> list[str]:
         """Human-readable summary, one fact a line."""
@@ -65,6 +69,11 @@ class RebuildSummary:
             f"{self.unchanged} unchanged, {len(self.skipped)} skipped",
             f"index holds {_count(self.articles, 'article')}, {_count(self.sentences, 'sentence')}",
         ]
+        if self.redigested:
+            out.append(
+                f"{_count(self.redigested, 'unchanged article')} digested again: lines repeated across "
+                "the folder became furniture, or stopped being it"
+            )
         out += [f"skipped {s.source}: {s.reason}" for s in self.skipped]
         out += [f"note {s.source}: {s.reason}" for s in self.notes]
         return out
@@ -157,8 +166,66 @@ def _plan(
         if file.lower().endswith(".jsonl")
     }
     tasks = tasks_for(to_read, root, known, known_lines)
-    results = progress(digest_files(tasks, language, workers), len(tasks))
-    return existing, results, kept_ids, seen
+    line_plan, redo_ids, tasks = _count_lines(
+        root, db, full, language, workers, tasks, existing, seen, kept_ids, progress
+    )
+    results = progress(digest_files(tasks, language, workers, line_plan.furniture), len(tasks))
+    return existing, results, kept_ids, seen, line_plan, redo_ids
+
+
+def _count_lines(root: Path, db, full: bool, language: str, workers, tasks, existing, seen, kept_ids, progress):
+    """Read the line keys of the articles about to be digested and plan the line tables' change
+    (index.furniture). The unchanged articles holding a line that crosses the threshold are digested again:
+    their files join the tasks (read in full), and their ids are returned, to be replaced."""
+    incoming: dict[str, bytes] = {}
+    kept: set[str] = set()
+    changed: set[str] = set()
+    counting = digest_files([replace(task, lines_only=True) for task in tasks], language, workers)
+    try:
+        for result in progress(counting, len(tasks)):
+            if result.unchanged:
+                continue
+            changed.add(result.file)
+            for item in result.items:
+                if isinstance(item, Lines):
+                    incoming[item.content_hash] = item.lines
+                elif isinstance(item, Kept):
+                    kept.add(item.content_hash)
+    finally:
+        counting.close()  # stop the worker pool in this thread (see `_rebuild_locked`)
+    outgoing = {
+        row["content_hash"] for file, rows in existing.items() if file in changed or file not in seen for row in rows
+    }
+    line_plan = furniture.plan(db.conn, incoming, outgoing, kept, full)
+    redo_ids: set[int] = set()
+    if not line_plan.redo:
+        return line_plan, redo_ids, tasks
+    cursor = db.conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    columns = "select id, source, file, file_hash, file_stat, content_hash from articles"
+    hashes = sorted(line_plan.redo)
+    redo_files: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start : start + 500]
+        for row in cursor.execute(f"{columns} where content_hash in ({','.join('?' * len(chunk))})", chunk):
+            redo_ids.add(row["id"])
+            redo_files.add(row["file"])
+    for file in redo_files:
+        if file not in existing:  # outside the paths a watcher asked for
+            existing[file] = list(cursor.execute(f"{columns} where file = ?", [file]))
+            seen.add(file)
+        kept_ids.difference_update(row["id"] for row in existing[file])
+    known_lines = {
+        file: {
+            int(row["source"].rsplit("#L", 1)[1]): row["content_hash"]
+            for row in existing[file]
+            if "#L" in row["source"] and row["id"] not in redo_ids
+        }
+        for file in redo_files
+    }
+    tasks = [task for task in tasks if task.file not in redo_files]
+    tasks += tasks_for([(str(root / file), file) for file in sorted(redo_files)], root, {}, known_lines)
+    return line_plan, redo_ids, tasks
 
 
 def _like_prefix(path: str) -> str:
@@ -215,9 +282,19 @@ def rebuild(
     try:
         index_path.parent.mkdir(parents=True, exist_ok=True)
         with rebuild_lock(index_path):
-            if index_path.exists() and not is_stub(index_path):
-                return _rebuild_locked(root, index_path, language, full, params, progress, workers, started, only=only)
-            return _first_build(root, index_path, language, params, progress, workers, started)
+            for attempt in range(1, RACE_ATTEMPTS + 1):
+                try:
+                    if index_path.exists() and not is_stub(index_path):
+                        return _rebuild_locked(
+                            root, index_path, language, full, params, progress, workers, started, only=only
+                        )
+                    return _first_build(root, index_path, language, params, progress, workers, started)
+                except furniture.FolderChanged:  # rolled back: count and digest again
+                    if attempt == RACE_ATTEMPTS:
+                        raise RebuildError(
+                            f"the files in {root} kept changing while they were read{_kept(index_path)}; try again"
+                        ) from None
+            raise AssertionError("unreachable")
     except OSError as error:
         raise RebuildError(
             f"cannot write the index {index_path} ({error.strerror or error}){_kept(index_path)}"
@@ -360,7 +437,7 @@ def _rebuild_locked(
         if db.journal_mode != "wal":
             db.enable_wal()
         problems: list[Skipped] = []
-        existing, results, kept_ids, seen = _plan(
+        existing, results, kept_ids, seen, line_plan, redo_ids = _plan(
             root, db, full, progress, language, workers, problems, None if full else only
         )
         if only is None and not full:
@@ -381,6 +458,7 @@ def _rebuild_locked(
                 store.drop_tables(
                     db.conn,
                     ("postings", "article_postings", "arrays", "sentences", "articles", "meta")
+                    + ("lines", "article_lines")
                     + (() if index_id else ("changes",)),
                 )
             store.create_schema(db)
@@ -392,12 +470,15 @@ def _rebuild_locked(
                 kept_ids,
                 seen,
                 summary,
-                fresh=full or not existing,
+                fresh=full or (only is None and not existing),  # a watcher's batch of new files is not a new index
                 spill_dir=index_path.parent,
                 changes=bool(index_id),
                 known=known,
+                line_plan=line_plan,
+                redo_ids=redo_ids,
             )
             summary.skipped[:0] = problems
+            summary.furniture_lines = len(line_plan.furniture)
             check()
             summary.articles, summary.sentences = _write_stats(db, language, params, root, index_id or uuid.uuid4().hex)
         summary.seconds = time.perf_counter() - started
@@ -430,6 +511,8 @@ def _apply(
     spill_dir=None,
     changes=False,
     known: dict[str, int] | None = None,
+    line_plan: furniture.LinePlan | None = None,
+    redo_ids: set[int] = frozenset(),
 ) -> None:
     """Remove what is gone or changed, add what is new, in the caller's transaction.
 
@@ -438,7 +521,9 @@ def _apply(
     changed file has been applied, so such articles wait until the end.
 
     With `changes`, what the index gained and lost goes to its change log (`_log_changes`); `known` is
-    a full rebuild's previous content (content hash -> article id).
+    a full rebuild's previous content (content hash -> article id). `line_plan` is the change to the line
+    tables (index.furniture), written here and checked against the articles written; `redo_ids` are
+    unchanged articles digested again (no change to log), replaced by their new digest.
     """
     meta = store.read_meta(db)
     counters = {"article": int(meta.get("next_article_id", 1)), "sentence": int(meta.get("next_sentence_id", 1))}
@@ -454,9 +539,14 @@ def _apply(
     removed_postings: dict[str, set[int]] = {}
     removed_articles: dict[str, set[int]] = {}
     present: Counter[str] = Counter()
+    redo = set()
     if not fresh:
-        removed_postings, removed_articles = _remove_articles(db, remove_ids)
+        redo = {
+            (row["source"], row["content_hash"]) for rows in existing.values() for row in rows if row["id"] in redo_ids
+        }
+        removed_postings, removed_articles = _remove_articles(db, remove_ids + sorted(redo_ids))
         present.update(row[0] for row in conn.execute("select content_hash from articles"))
+        present.update(content_hash for _, content_hash in redo)  # held still: a copy elsewhere stays skipped
     summary.unchanged = len(kept_ids)
     article_rows: list[tuple] = []
     sentence_rows: list[tuple] = []
@@ -464,17 +554,21 @@ def _apply(
 
     def add(result, item, replaced: bool) -> None:
         article = item.article
-        present[article.content_hash] += 1
+        present[article.content_hash] += (article.source, article.content_hash) not in redo
         if article.encoding_note:
             summary.notes.append(Skipped(article.source, article.encoding_note))
-        if replaced:
-            summary.updated += 1
-        else:
-            summary.added += 1
         article_id = counters["article"]
         counters["article"] += 1
-        summary.new_article_ids.append(article_id)
-        added.append((article_id, article.source, article.content_hash))
+        if (article.source, article.content_hash) in redo:  # the same text, digested again: no news
+            summary.redigested += 1
+            summary.unchanged += 1
+        else:
+            if replaced:
+                summary.updated += 1
+            else:
+                summary.added += 1
+            summary.new_article_ids.append(article_id)
+            added.append((article_id, article.source, article.content_hash))
         article_rows.append(
             (
                 article_id,
@@ -520,7 +614,11 @@ def _apply(
     for result in results:
         if result.file != current:  # the first result of a file (a JSONL file may come in several)
             current = result.file
-            old_rows = {(r["source"], r["content_hash"]): r["id"] for r in existing.get(result.file, [])}
+            old_rows = {
+                (r["source"], r["content_hash"]): r["id"]
+                for r in existing.get(result.file, [])
+                if r["id"] not in redo_ids
+            }
             replaced = {source for source, _ in old_rows}
             new_keys = set()
         if result.unchanged:
@@ -544,6 +642,8 @@ def _apply(
                 summary.unchanged += 1
             elif isinstance(item, Kept):  # its line is indexed (a line number it had before): nothing to add
                 summary.unchanged += 1
+            elif key in redo:  # an unchanged text digested again: it was, and is, the one indexed
+                add(result, item, False)
             elif present[item.article.content_hash] > 0:
                 # Not the result itself: a JSONL chunk's result holds thousands of articles, and one waiting
                 # copy per chunk kept every chunk of a 10M-sentence feed in memory (8.8 GB).
@@ -570,6 +670,9 @@ def _apply(
             add(result, item, replaced)
     _flush(conn, article_rows, sentence_rows)
     summary.removed -= summary.updated  # an update is one article removed and one added
+    if line_plan is not None:
+        furniture.write(conn, line_plan)
+        furniture.check(conn)  # what was counted is what was indexed, or the rebuild starts again
     if changes:
         summary.changes = _log_changes(conn, added, lost, known)
     _write_all_postings(

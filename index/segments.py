@@ -7,14 +7,20 @@ hard-wrapped lines are joined (a wrapped line is never a heading: see `_is_headi
 indexed and quoted, so furniture can neither be shown nor glued to a quoted sentence. A dateline's
 prefix is cut and its sentence kept. Words glued across a sentence end by the scraper
 ("story:Embattled", "here.Vegas") get their space back.
+
+A prose line that the folder itself shows to be furniture (found in many unrelated articles: see
+index/furniture.py) is passed in by its key (`line_key`) and stands alone as a REPEATED segment.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 PROSE, HEADING, CUE, CAPTION, DATELINE = "prose", "heading", "cue", "caption", "dateline"
+REPEATED = "repeated"  # a prose line found in many unrelated articles of the folder (index/furniture.py)
 HEADING_MAX_WORDS = 16
 LEAD_IN_MAX_WORDS = 10  # "Here's what you need to know:", "A look at the nominees:" before a list or section
 LINK_MAX_WORDS = 30
@@ -145,13 +151,11 @@ def _kind(raw: str, line: str, previous: str | None, following: str | None, wrap
     return PROSE
 
 
-def article_segments(paragraphs: tuple[str, ...] | list[str]) -> list[list[Segment]]:
-    """Each paragraph's segments, in order. A paragraph holds its hard-wrapped lines separated by "\\n";
-    wrapped prose lines are joined with a space, furniture lines stand alone."""
+def _lines(paragraphs: tuple[str, ...] | list[str]) -> Iterator[tuple[int, str, str, str]]:
+    """(paragraph number, kind, line as written, line with glued words split) of every line, classified by
+    the rules alone."""
     lines = [[line.strip() for line in p.split("\n") if line.strip()] for p in paragraphs]
-    out: list[list[Segment]] = []
     for number, own in enumerate(lines):
-        segments: list[Segment] = []
         for i, raw in enumerate(own):
             line = unglue(raw)
             within = i + 1 < len(own)
@@ -159,10 +163,51 @@ def article_segments(paragraphs: tuple[str, ...] | list[str]) -> list[list[Segme
             previous = own[i - 1] if i else next((p[-1] for p in reversed(lines[:number]) if p), None)
             # A line opens a block when it starts the paragraph or the line before it ended a sentence.
             opens = i == 0 or bool(_END_PUNCTUATION.search(own[i - 1]))
-            kind = _kind(raw, line, previous, following, within, opens)
-            if kind == PROSE and segments and segments[-1].is_prose:
-                segments[-1] = Segment(PROSE, segments[-1].text + " " + line)
-            else:
-                segments.append(Segment(kind, strip_dateline(line) if kind == PROSE else line))
-        out.append(segments)
+            yield number, _kind(raw, line, previous, following, within, opens), raw, line
+
+
+_NOT_WORD = re.compile(r"[^\w\s]|_")  # punctuation, symbols
+_DIGIT = re.compile(r"\d")
+
+
+def normalise_line(text: str) -> str:
+    """A line as CCNet compares lines: lower case, every digit 0, punctuation and symbols dropped (as
+    spaces, so that "story:Embattled" and "story: Embattled" are one line), white space collapsed."""
+    return " ".join(_DIGIT.sub("0", _NOT_WORD.sub(" ", text.lower())).split())
+
+
+def line_key(text: str) -> int | None:
+    """A line's key: 64 bits of the hash of its normalised text, as a signed integer (an SQLite INTEGER);
+    None for a line with nothing left to compare."""
+    normalised = normalise_line(text)
+    if not normalised:
+        return None
+    return int.from_bytes(hashlib.blake2b(normalised.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
+def line_keys(paragraphs: tuple[str, ...] | list[str]) -> tuple[int, ...]:
+    """The keys of the lines of an article's body, once each, in ascending order: what the folder's line
+    counts count. Every line is counted, as CCNet does: telling prose from furniture takes three times as
+    long as reading the article, and only a prose line's count ever matters (the others are furniture
+    anyway); the normalisation already makes a glued "story:Embattled" the same line as "story: Embattled"."""
+    keys = {line_key(line) for p in paragraphs for line in p.split("\n")}
+    keys.discard(None)
+    return tuple(sorted(keys))
+
+
+def article_segments(
+    paragraphs: tuple[str, ...] | list[str], furniture: frozenset[int] | set[int] = frozenset()
+) -> list[list[Segment]]:
+    """Each paragraph's segments, in order. A paragraph holds its hard-wrapped lines separated by "\\n";
+    wrapped prose lines are joined with a space, furniture lines stand alone. A prose line whose key is in
+    `furniture` is furniture (REPEATED)."""
+    out: list[list[Segment]] = [[] for _ in paragraphs]
+    for number, kind, raw, line in _lines(paragraphs):
+        segments = out[number]
+        if kind == PROSE and furniture and line_key(raw) in furniture:
+            kind = REPEATED
+        if kind == PROSE and segments and segments[-1].is_prose:
+            segments[-1] = Segment(PROSE, segments[-1].text + " " + line)
+        else:
+            segments.append(Segment(kind, strip_dateline(line) if kind == PROSE else line))
     return out

@@ -207,11 +207,12 @@ def split_sentences(paragraph: str) -> list[str]:
     return _cap(out)
 
 
-def article_sentences(article: Article) -> list[Sentence]:
+def article_sentences(article: Article, furniture: frozenset[int] | set[int] = frozenset()) -> list[Sentence]:
     """The title (position 0) and every sentence of the body's prose, in order: furniture lines
-    (`index.segments`) and sentences that are notes to readers are left out, datelines cut."""
+    (`index.segments`; with `furniture`, the keys of lines the folder repeats) and sentences that are notes
+    to readers are left out, datelines cut."""
     out = [Sentence(0, 0, article.title, is_title=True)]
-    for number, segments in enumerate(article_segments(article.paragraphs), start=1):
+    for number, segments in enumerate(article_segments(article.paragraphs, furniture), start=1):
         for segment in segments:
             if not segment.is_prose:
                 continue

@@ -35,6 +35,12 @@ Tables (open them with ``sqlite-utils`` or Datasette):
   index held before, or already recorded as added (a moved, renamed or restored
   file), is not recorded again; a new index starts with none. The newest
   ``CHANGES_KEPT`` are kept. Standing questions read it (`Snapshot.changes_after`).
+* ``lines``     hash (the key of a normalised line, index/segments.py), articles
+  (how many articles hold it), furniture (1: it is in FURNITURE_GROUPS articles that are
+  not copies of one another, and left out of every article that holds it), holders
+  (the content keys of those articles, int64, ascending). See index/furniture.py.
+* ``article_lines``  key (the first 64 bits of the content hash, signed), content_hash,
+  lines (the keys of the article's lines, int64, ascending): what ``lines`` counted.
 
 The database runs in WAL mode so that readers keep answering from the last
 committed index while a rebuild writes the next one in a single transaction.
@@ -567,6 +573,15 @@ def create_schema(db: sqlite_utils.Database) -> None:
         "at text not null)"
     )
     db.conn.execute("create index if not exists changes_content on changes (content_hash)")
+    db.conn.execute(
+        "create table if not exists lines (hash integer primary key, articles integer not null, "
+        "furniture integer not null, holders blob not null)"
+    )
+    db.conn.execute("create index if not exists lines_furniture on lines (hash) where furniture = 1")
+    db.conn.execute(
+        "create table if not exists article_lines (key integer primary key, content_hash text not null unique, "
+        "lines blob not null)"
+    )
     db["articles"].create_index(["source"], unique=True, if_not_exists=True)
     db["articles"].create_index(["file"], if_not_exists=True)
     db["articles"].create_index(["content_hash"], if_not_exists=True)

@@ -305,3 +305,14 @@ def test_a_folder_and_files_below_it_in_one_batch_are_read_once(tmp_path, articl
     summary = rebuild(articles_dir, path, only=["sub/deeper/005.txt", "sub/deeper", "sub"])
     assert (summary.added, summary.removed, summary.updated) == (1, 0, 0)
     assert _state(path)[:2] == _state_of_fresh(articles_dir, tmp_path)[:2]
+
+
+def test_a_watchers_batch_of_new_files_only_keeps_the_other_articles_postings(tmp_path, articles_dir):
+    """A batch naming only new files (the watcher's commonest) merges its postings into the index's: it was
+    taken for a first build, and every term the new article shared lost the other articles' postings."""
+    path = tmp_path / "only-new.db"
+    rebuild(articles_dir, path)
+    write(articles_dir, "005_new.txt", TRAM.replace("harbour", "airport").replace("Harbour", "Airport"))
+    summary = rebuild(articles_dir, path, only=["005_new.txt"])
+    assert summary.added == 1 and _state(path)[2]
+    assert _state(path)[:2] == _state_of_fresh(articles_dir, tmp_path)[:2]
