@@ -167,13 +167,14 @@ def _lines(paragraphs: tuple[str, ...] | list[str]) -> Iterator[tuple[int, str, 
 
 
 _NOT_WORD = re.compile(r"[^\w\s]|_")  # punctuation, symbols
-_DIGIT = re.compile(r"\d")
 
 
 def normalise_line(text: str) -> str:
-    """A line as CCNet compares lines: lower case, every digit 0, punctuation and symbols dropped (as
-    spaces, so that "story:Embattled" and "story: Embattled" are one line), white space collapsed."""
-    return " ".join(_DIGIT.sub("0", _NOT_WORD.sub(" ", text.lower())).split())
+    """A line as CCNet compares lines, but with its digits kept: lower case, punctuation and symbols
+    dropped (as spaces, so that "story:Embattled" and "story: Embattled" are one line), white space
+    collapsed. CCNet turns every digit into 0; in news a line that differs only in its numbers is another
+    fact (wire earnings lines: "Shr 39 cts vs 50 cts" in 759 of Reuters' 1987 articles that way)."""
+    return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
 
 
 def line_key(text: str) -> int | None:

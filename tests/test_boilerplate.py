@@ -71,9 +71,10 @@ def _fresh(folder: Path, tmp_path: Path):
     return _snapshot(fresh)
 
 
-def test_lines_are_normalised_as_ccnet_does():
-    assert normalise_line("  Read: The 2024 Guide, “Updated”!  ") == "read the 0000 guide updated"
-    assert line_key("story:Embattled 12") == line_key("Story: embattled 34")
+def test_lines_are_normalised_as_ccnet_does_but_keep_their_numbers():
+    assert normalise_line("  Read: The 2024 Guide, “Updated”!  ") == "read the 2024 guide updated"
+    assert line_key("story:Embattled 12") == line_key("Story: embattled 12")
+    assert line_key("Shr 39 cts vs 50 cts") != line_key("Shr 12 cts vs 10 cts")  # another company's figures
     assert line_key("—") is None
 
 
