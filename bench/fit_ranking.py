@@ -382,7 +382,7 @@ def main(argv=None) -> int:
                 if d.name != "realtimeqa-dev":
                     continue
                 test = [q for q in qs if year_of(q) == test_year]
-                report = score_questions(index, test, as_of=d.as_of, ranking=Ranking(model=model))
+                report = score_questions(index, test, as_of=d.as_of, ranking=Ranking(model=model, silence=False))
                 print(report_line(f"{train_year} | {test_year} {stem}", report))
     if args.check_only:
         return 0

@@ -283,12 +283,6 @@ def recent_among_close(q: Question, pool: ArticlePool) -> np.ndarray:
 
 
 @feature("article")
-def recent_3_among_close(q: Question, pool: ArticlePool) -> np.ndarray:
-    """The same with exp(-age / 3 days)."""
-    return _recency(q, pool, 3.0) * _closeness_4(pool)
-
-
-@feature("article")
 def in_window(q: Question, pool: ArticlePool) -> np.ndarray:
     """The article is dated inside the days the question names ("this week", "on Tuesday", "in August 2024")."""
     if not (q.frame.decisive and pool.frame_days):
