@@ -280,11 +280,7 @@ def article_pool(
     candidates = snap.article_candidates(list(q.terms))
     ids, bm25 = candidates.ids.astype(np.int64), candidates.scores
     days = snap.article_days[ids].astype(np.int64)
-    keep = np.ones(len(ids), dtype=bool)
-    if latest_day is not None:
-        keep &= days <= latest_day
-    if since_day is not None:
-        keep &= days >= since_day
+    keep = F.within_days(days, since_day, latest_day)
     outside = int((~keep).sum())
     if only is not None:
         keep &= np.isin(ids, only)
@@ -705,9 +701,9 @@ def answer(
         model = model_for(snap, ranking, q.text)
         cut = model.cut if ranking.uses("cut") else math.inf
         picked = pick(ranked, wanted + 1, cut)
-        passages = [_passage(snap, ranked, p, explain, model, ranking) for p in picked[offset:wanted]]
         silent = bool(picked) and ranking.silence and not _answers(snap, ranked, prepared, only)
         nearest = _passage(snap, ranked, picked[0], False, model, ranking) if silent else None
+        passages = [] if silent else [_passage(snap, ranked, p, explain, model, ranking) for p in picked[offset:wanted]]
     if silent:
         return replace(
             Answer(question, (), _ms(started), prepared.terms, SILENT, False, q.frame, ranked.outside),

@@ -98,7 +98,7 @@ class ArticlePool:
 
     @cached_property
     def shared(self) -> dict:
-        """Values that several features compute alike from this pool (the recency, the closeness), made once."""
+        """Values that several features compute alike from this pool (the recency), made once."""
         return {}
 
 
@@ -215,6 +215,16 @@ def coverage(holds: np.ndarray, idf: np.ndarray) -> np.ndarray:
     return (holds.astype(np.float64) @ idf) / total if total > 0 else np.zeros(len(holds))
 
 
+def within_days(days: np.ndarray, since_day: int | None, latest_day: int | None) -> np.ndarray:
+    """Which of these article days lie within [since_day, latest_day] (either end open when None)."""
+    keep = np.ones(len(days), dtype=bool)
+    if latest_day is not None:
+        keep &= days <= latest_day
+    if since_day is not None:
+        keep &= days >= since_day
+    return keep
+
+
 def _age(q: Question, pool: ArticlePool) -> np.ndarray:
     return np.maximum(q.day - pool.days, 0).astype(np.float64)
 
@@ -267,19 +277,13 @@ def recent_60_days(q: Question, pool: ArticlePool) -> np.ndarray:
     return _recency(q, pool, 60.0)
 
 
-def _closeness_4(pool: ArticlePool) -> np.ndarray:
-    """(The article's BM25 over the best in the pool)^4: how close a rival it is lexically."""
-    if "closeness_4" not in pool.shared:
-        best = pool.bm25_best if pool.bm25_best is not None else (pool.bm25.max() if len(pool.bm25) else 0.0)
-        pool.shared["closeness_4"] = (pool.bm25 / best) ** 4 if best > 0 else np.zeros(len(pool.ids))
-    return pool.shared["closeness_4"]
-
-
 @feature("article")
 def recent_among_close(q: Question, pool: ArticlePool) -> np.ndarray:
     """exp(-age / 10 days) x (BM25 over the pool's best)^4: recency decides between articles that match
     about as well (several stories of one event), not against a much better match."""
-    return _recency(q, pool, 10.0) * _closeness_4(pool)
+    best = pool.bm25_best if pool.bm25_best is not None else (pool.bm25.max() if len(pool.bm25) else 0.0)
+    closeness = pool.bm25 / best if best > 0 else np.zeros(len(pool.ids))
+    return _recency(q, pool, 10.0) * closeness**4
 
 
 @feature("article")

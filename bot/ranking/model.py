@@ -221,15 +221,19 @@ BM25_ALONE = RankingModel(
 )
 
 
+def shipped_json(name: str) -> dict | None:
+    """A fitted file shipped with newsbot in bot/ranking (None when the package lacks it)."""
+    try:
+        return json.loads(resources.files("bot.ranking").joinpath(name).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
 @cache
 def default_model() -> RankingModel:
     """The fitted ranking shipped with newsbot (bot/ranking/ranking.json)."""
-    ref = resources.files("bot.ranking").joinpath("ranking.json")
-    try:
-        text = ref.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return HAND_SET
-    return RankingModel.from_json(json.loads(text), "bot/ranking/ranking.json")
+    data = shipped_json("ranking.json")
+    return HAND_SET if data is None else RankingModel.from_json(data, "bot/ranking/ranking.json")
 
 
 def model_named(name: str | None) -> RankingModel:

@@ -13,12 +13,10 @@ the nearest story.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +26,7 @@ from index.search import Snapshot
 
 from . import features as F
 from .cues import is_time_word
-from .model import LinearModel, ModelError, load_model_file
+from .model import LinearModel, ModelError, load_model_file, shipped_json
 
 if TYPE_CHECKING:
     from .answer import Ranked
@@ -139,25 +137,27 @@ def newest_day(snap: Snapshot, latest_day: int) -> int:
 
 
 def unknown_share(
-    snap: Snapshot, terms: frozenset[str], since_day: int | None, latest_day: int | None, only: np.ndarray | None
+    snap: Snapshot,
+    q: F.Question,
+    names: frozenset[str],
+    since_day: int | None,
+    latest_day: int | None,
+    only: np.ndarray | None,
 ) -> float:
-    """Share of these terms that no article dated within [since_day, latest_day] (and among `only`) holds."""
-    if not terms:
+    """Share of the question's `names` (some of its terms) that no article dated within [since_day,
+    latest_day] (and among `only`) holds. Their postings are read with all of the question's terms, as
+    the ranking read them: the snapshot still holds those."""
+    if not names:
         return 0.0
-    postings = snap.article_postings(sorted(terms))
+    postings = snap.article_postings(list(q.terms))
     unknown = 0
-    for term in terms:
+    for term in names:
         ids = postings[term].ids if term in postings else np.zeros(0, dtype=np.int64)
-        days = snap.article_days[ids]
-        keep = np.ones(len(ids), dtype=bool)
-        if latest_day is not None:
-            keep &= days <= latest_day
-        if since_day is not None:
-            keep &= days >= since_day
+        keep = F.within_days(snap.article_days[ids], since_day, latest_day)
         if only is not None:
             keep &= np.isin(ids, only)
         unknown += not keep.any()
-    return unknown / len(terms)
+    return unknown / len(names)
 
 
 def top_of(
@@ -189,7 +189,7 @@ def top_of(
         name_terms=names,
         best_score=float(ranked.passage_scores[0]),
         behind=newest_day(snap, last) - int(ranked.articles.days[row]),
-        names_unknown=unknown_share(snap, names, since_day, last, only),
+        names_unknown=unknown_share(snap, q, names, since_day, last, only),
     )
 
 
@@ -235,9 +235,5 @@ class SilenceModel:
 @cache
 def default_silence() -> SilenceModel | None:
     """The fitted silence model shipped with newsbot (bot/ranking/silence.json); None if there is none."""
-    ref = resources.files("bot.ranking").joinpath("silence.json")
-    try:
-        text = ref.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    return SilenceModel.from_json(json.loads(text), "bot/ranking/silence.json")
+    data = shipped_json("silence.json")
+    return None if data is None else SilenceModel.from_json(data, "bot/ranking/silence.json")
