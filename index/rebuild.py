@@ -36,7 +36,9 @@ from .terms import language_name
 # 4: those lines compared with their digits (an earnings line is not a template).
 ANALYZER_VERSION = "4"
 RACE_ATTEMPTS = 3  # rebuilds tried when files change between the line count and the digest
-Progress = Callable[[Iterable, int], Iterable]
+# Wraps each pass over the files: (items, how many, what the pass does), e.g. to show a progress bar.
+Progress = Callable[[Iterable, int, str], Iterable]
+COUNTING, READING = "Counting repeated lines", "Reading articles"  # the two passes of a rebuild
 
 
 class RebuildError(Exception):
@@ -170,7 +172,7 @@ def _plan(
     line_plan, redo_ids, tasks = _count_lines(
         root, db, full, language, workers, tasks, existing, seen, kept_ids, progress
     )
-    results = progress(digest_files(tasks, language, workers, line_plan.furniture), len(tasks))
+    results = progress(digest_files(tasks, language, workers, line_plan.furniture), len(tasks), READING)
     return existing, results, kept_ids, seen, line_plan, redo_ids
 
 
@@ -183,7 +185,7 @@ def _count_lines(root: Path, db, full: bool, language: str, workers, tasks, exis
     changed: set[str] = set()
     counting = digest_files([replace(task, lines_only=True) for task in tasks], language, workers)
     try:
-        for result in progress(counting, len(tasks)):
+        for result in progress(counting, len(tasks), COUNTING):
             if result.unchanged:
                 continue
             changed.add(result.file)
@@ -264,7 +266,7 @@ def rebuild(
     language: str | None = None,
     full: bool = False,
     params: Bm25Params | None = None,
-    progress: Progress = lambda items, total: items,
+    progress: Progress = lambda items, total, step: items,
     workers: int | None = None,
     only: list[str] | None = None,
 ) -> RebuildSummary:

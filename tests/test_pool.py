@@ -67,7 +67,7 @@ def test_a_worker_killed_mid_rebuild_is_one_error_and_the_index_is_unchanged(tmp
     for i in range(60):  # every article changed
         write(folder, f"{i:03d}.txt", f" date 2025-02-{i % 28 + 1:02d} Story {i}\n\nBarley number {i} rose.")
 
-    def kill_the_workers(results, total):
+    def kill_the_workers(results, total, step):
         for number, result in enumerate(results):
             if number == 1:
                 for process in multiprocessing.active_children():

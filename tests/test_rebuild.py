@@ -7,7 +7,7 @@ import rank_bm25
 
 from bot.ranking.answer import answer
 from index import store
-from index.rebuild import RebuildError, rebuild, rebuild_lock
+from index.rebuild import COUNTING, READING, RebuildError, rebuild, rebuild_lock
 from index.search import Index
 from index.terms import Analyzer
 
@@ -64,6 +64,17 @@ def test_incremental_add_change_delete_unchanged(tmp_path, articles_dir):
     full = rebuild(articles_dir, path, full=True)
     assert full.full and full.added == 4
     assert _state(path)[0] == sources and _state(path)[2]
+
+
+def test_each_pass_over_the_files_is_named_to_the_progress_bar(tmp_path, articles_dir):
+    passes = []
+
+    def progress(items, total, step):
+        passes.append((step, total))
+        yield from items
+
+    rebuild(articles_dir, tmp_path / "i.db", progress=progress)
+    assert passes == [(COUNTING, 4), (READING, 4)]
 
 
 def test_incremental_index_scores_like_a_fresh_one(tmp_path, articles_dir):

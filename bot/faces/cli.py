@@ -104,12 +104,13 @@ def settings_of(ctx: click.Context) -> Settings:
     return root.obj
 
 
-def _progress(label: str):
+def _progress():
+    """A progress bar on stderr for each pass of a rebuild, labelled by the pass, when stderr is a terminal."""
     if not sys.stderr.isatty():
-        return lambda items, total: items
+        return lambda items, total, step: items
 
-    def wrap(items, total):
-        with click.progressbar(items, length=total, label=label, file=sys.stderr, show_pos=True) as bar:
+    def wrap(items, total, step):
+        with click.progressbar(items, length=total, label=step, file=sys.stderr, show_pos=True) as bar:
             for item in items:
                 bar.update(1)
                 yield item
@@ -125,7 +126,7 @@ def run_rebuild(articles: Path, index_path: Path, **kwargs) -> RebuildSummary:
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops a rebuild like Ctrl-C
     try:
-        return rebuild(articles, index_path, progress=_progress("Reading articles"), **kwargs)
+        return rebuild(articles, index_path, progress=_progress(), **kwargs)
     except (RebuildError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
