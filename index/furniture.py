@@ -42,10 +42,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .store import each_in
+
 FURNITURE_GROUPS = 8
 NEAR_IDENTICAL = 0.5
 KEY_DTYPE = np.dtype("<i8")
-_CHUNK = 500
 
 
 class FolderChanged(Exception):
@@ -100,15 +101,8 @@ def current_furniture(conn: sqlite3.Connection) -> frozenset[int]:
 
 def _held(conn: sqlite3.Connection, hashes: list[str]) -> dict[str, np.ndarray]:
     """content hash -> its line keys, for those of these articles the table holds."""
-    out: dict[str, np.ndarray] = {}
-    for start in range(0, len(hashes), _CHUNK):
-        chunk = hashes[start : start + _CHUNK]
-        rows = conn.execute(
-            f"select content_hash, lines from article_lines where content_hash in ({','.join('?' * len(chunk))})",
-            chunk,
-        )
-        out.update((content_hash, _array(lines)) for content_hash, lines in rows)
-    return out
+    rows = each_in(conn, "select content_hash, lines from article_lines where content_hash in ({marks})", hashes)
+    return {content_hash: _array(lines) for content_hash, lines in rows}
 
 
 def plan(
@@ -141,15 +135,13 @@ def plan(
     old_lines, old_holders = [_EMPTY], [_EMPTY]
     if not full:
         wanted = np.unique(np.concatenate([plus_lines, *minus.values(), _EMPTY])).tolist()
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            for line, flag, holders in conn.execute(
-                f"select hash, furniture, holders from lines where hash in ({','.join('?' * len(chunk))})", chunk
-            ):
-                old_flag[line] = flag
-                holders = _array(holders)
-                old_lines.append(np.full(len(holders), line, KEY_DTYPE))
-                old_holders.append(holders)
+        for line, flag, holders in each_in(
+            conn, "select hash, furniture, holders from lines where hash in ({marks})", wanted
+        ):
+            old_flag[line] = flag
+            holders = _array(holders)
+            old_lines.append(np.full(len(holders), line, KEY_DTYPE))
+            old_holders.append(holders)
     lines, holders = np.concatenate(old_lines), np.concatenate(old_holders)
     keep = ~np.isin(holders, minus_keys)
     lines = np.concatenate([lines[keep], plus_lines])
@@ -193,16 +185,7 @@ def plan(
 
 
 def _content_hashes(conn: sqlite3.Connection, keys: list[int]) -> list[str]:
-    out: list[str] = []
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        out += [
-            row[0]
-            for row in conn.execute(
-                f"select content_hash from article_lines where key in ({','.join('?' * len(chunk))})", chunk
-            )
-        ]
-    return out
+    return [row[0] for row in each_in(conn, "select content_hash from article_lines where key in ({marks})", keys)]
 
 
 def _groups(
@@ -222,9 +205,7 @@ def _groups(
                 cache[key] = frozenset(plus[key].tolist())
         missing = [key for key in batch if key not in cache]
         if missing:
-            rows = conn.execute(
-                f"select key, lines from article_lines where key in ({','.join('?' * len(missing))})", missing
-            )
+            rows = each_in(conn, "select key, lines from article_lines where key in ({marks})", missing)
             cache.update((key, frozenset(_array(lines).tolist())) for key, lines in rows)
         for key in batch:
             mine = cache.get(key, frozenset())
@@ -242,15 +223,13 @@ def _copies(a: frozenset[int], b: frozenset[int]) -> bool:
 
 def write(conn: sqlite3.Connection, plan: LinePlan) -> None:
     """Apply a plan to the tables, in the caller's transaction."""
-    for start in range(0, len(plan.gone_articles), _CHUNK):
-        chunk = plan.gone_articles[start : start + _CHUNK]
-        conn.execute(f"delete from article_lines where key in ({','.join('?' * len(chunk))})", chunk)
+    for _ in each_in(conn, "delete from article_lines where key in ({marks})", plan.gone_articles):
+        pass
     conn.executemany(
         "insert or replace into article_lines (key, content_hash, lines) values (?, ?, ?)", plan.article_rows
     )
-    for start in range(0, len(plan.gone_lines), _CHUNK):
-        chunk = plan.gone_lines[start : start + _CHUNK]
-        conn.execute(f"delete from lines where hash in ({','.join('?' * len(chunk))})", chunk)
+    for _ in each_in(conn, "delete from lines where hash in ({marks})", plan.gone_lines):
+        pass
     conn.executemany(
         "insert or replace into lines (hash, articles, furniture, holders) values (?, ?, ?, ?)", plan.line_rows()
     )

@@ -206,13 +206,10 @@ def _count_lines(root: Path, db, full: bool, language: str, workers, tasks, exis
     cursor = db.conn.cursor()
     cursor.row_factory = sqlite3.Row
     columns = "select id, source, file, file_hash, file_stat, content_hash from articles"
-    hashes = sorted(line_plan.redo)
     redo_files: set[str] = set()
-    for start in range(0, len(hashes), 500):
-        chunk = hashes[start : start + 500]
-        for row in cursor.execute(f"{columns} where content_hash in ({','.join('?' * len(chunk))})", chunk):
-            redo_ids.add(row["id"])
-            redo_files.add(row["file"])
+    for row in store.each_in(cursor, columns + " where content_hash in ({marks})", sorted(line_plan.redo)):
+        redo_ids.add(row["id"])
+        redo_files.add(row["file"])
     for file in redo_files:
         if file not in existing:  # outside the paths a watcher asked for
             existing[file] = list(cursor.execute(f"{columns} where file = ?", [file]))

@@ -196,6 +196,14 @@ _ARTICLE_COLUMNS = (
 _CHUNK = 500  # ids per `in (...)` query
 
 
+def each_in(conn: sqlite3.Connection | sqlite3.Cursor, sql: str, values: list) -> Iterator[tuple]:
+    """The rows of `sql`, whose `{marks}` stands for an `in (...)` list, over all `values`, _CHUNK at a time
+    (SQLite bounds the parameters of one statement); a `delete` gives none, but runs when iterated."""
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start : start + _CHUNK]
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
+
 # Frozen rows are made without a call to the dataclass's __init__ per row, which sets each field through
 # object.__setattr__ and took twice as long as the SQL: an answer reads a hundred sentences or more.
 
