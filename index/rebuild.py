@@ -811,6 +811,7 @@ def _write_stats(db, language: str, params: Bm25Params, root: Path, index_id: st
     for name, values in _article_arrays(db, max_article).items():
         store.write_array(db.conn, name, values)
     languages = db.execute("select language, count(*) from articles group by language order by 2 desc, 1").fetchall()
+    (furniture_lines,) = db.execute("select count(*) from lines where furniture = 1").fetchone()
     store.write_meta(
         db,
         {
@@ -833,6 +834,7 @@ def _write_stats(db, language: str, params: Bm25Params, root: Path, index_id: st
             "sentences": documents - articles,
             "first_date": first or "",
             "last_date": last or "",
+            "furniture_lines": furniture_lines,
             "articles_dir": str(root.resolve()),
             "built_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
             "index_id": index_id,

@@ -123,6 +123,7 @@ class IndexMeta:
     articles: int
     sentences: int  # body sentences, titles not counted
     vocabulary: int  # distinct terms
+    furniture_lines: int  # lines left out of every article as furniture (index/furniture.py)
     first_date: str
     last_date: str
     built_at: str  # ISO time in UTC
@@ -189,6 +190,7 @@ class IndexMeta:
             articles=number("articles"),
             sentences=number("sentences"),
             vocabulary=number("vocabulary"),
+            furniture_lines=number("furniture_lines"),
             first_date=date("first_date"),
             last_date=date("last_date"),
             built_at=meta.get("built_at", ""),

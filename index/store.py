@@ -27,7 +27,8 @@ Tables (open them with ``sqlite-utils`` or Datasette):
   sentences, the title included)
 * ``meta``      key, value: schema_version, language, article_languages, bm25 variant and
   parameters, documents, total_length, idf sums, the same for articles
-  (article_documents, ...), first and last date, built_at, articles_dir, index_id
+  (article_documents, ...), first and last date, furniture_lines (the ``lines`` that are
+  furniture), built_at, articles_dir, index_id
   (random, made when the index file is made: a new index is another index), ...
 * ``changes``   seq (ascending, never reused), article_id, content_hash, kind (added,
   changed, removed), at: every text the index gained or lost, written by whoever

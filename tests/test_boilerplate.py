@@ -10,7 +10,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from bot.faces.cli import cli
 from index import furniture, store
 from index.articles import Article
 from index.furniture import FURNITURE_GROUPS
@@ -96,6 +98,8 @@ def test_a_line_in_enough_unrelated_articles_is_furniture(tmp_path):
     summary = rebuild(folder, path)
     texts = _texts(path)
     assert PITCH not in texts and summary.furniture_lines == 1
+    stats = CliRunner().invoke(cli, ["index", "stats", "--index", str(path)])
+    assert "Repeated lines left out:  1" in stats.output  # what `newsbot index stats` and /stats show
     assert texts.count(BIO.split(". ")[0] + ".") == FURNITURE_GROUPS - 1  # one article short: still prose
     assert _state(path)[2]
 

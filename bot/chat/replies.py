@@ -193,6 +193,7 @@ def stats_rows(meta: IndexMeta, size_bytes: int) -> list[tuple[str, str]]:
         ("Language", meta.language),
         ("Article languages", meta.article_languages),
         ("Distinct terms", f"{meta.vocabulary:,}"),
+        ("Repeated lines left out", f"{meta.furniture_lines:,}"),
         ("BM25", f"{meta.bm25.variant} k1={meta.bm25.k1} b={meta.bm25.b}"),
         ("Size on disk", f"{size_bytes / 2**20:.1f} MB"),
         ("Built", meta.built_at),

@@ -459,6 +459,7 @@ def stats_command(ctx, index_path, as_json):
                     "language": meta.language,
                     "article_languages": meta.article_languages,
                     "terms": meta.vocabulary,
+                    "furniture_lines": meta.furniture_lines,
                     "bm25": f"{meta.bm25.variant} k1={meta.bm25.k1} b={meta.bm25.b}",
                     "size_bytes": size,
                     "built_at": meta.built_at,
