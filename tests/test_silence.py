@@ -12,7 +12,7 @@ from bot.live.follows import FollowStore, new_answers
 from bot.ranking import answer as answer_module
 from bot.ranking.answer import SILENT, Ranking, answer
 from bot.ranking.model import LinearModel, ModelError
-from bot.ranking.silence import SIGNALS, SilenceModel, default_silence
+from bot.ranking.silence import SIGNALS, SilenceModel, default_silence, question_names, unknown_share
 from index.rebuild import rebuild
 from index.search import Index
 
@@ -132,3 +132,15 @@ def test_a_silent_answer_with_dates_says_how_many_matching_articles_lie_outside_
     assert (
         "outside" not in answer(stories_index, question, as_of="2025-03-07", ranking=Ranking(silence=False)).as_json()
     )
+
+
+def test_a_name_counts_as_known_only_when_one_article_holds_all_of_it(stories_index):
+    with stories_index.snapshot() as snap:
+        prepared = answer_module.prepare_question(snap, "Did Paul Varga visit Norland in March 2025?")
+        q = prepared.question
+        names = question_names(snap, q)
+        assert names == (frozenset({"paul", "varga"}), frozenset({"norland"}))  # "March 2025" is its time frame
+        # "Paul" (the governor) and "Varga" (the mayor) are both in the folder, never in one article
+        assert unknown_share(snap, q, names, None, None, None) == 0.5
+        q = answer_module.prepare_question(snap, "Did Helena Varga visit Norland?").question
+        assert unknown_share(snap, q, question_names(snap, q), None, None, None) == 0.0

@@ -14,6 +14,7 @@ the nearest story.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -47,7 +48,7 @@ class Top:
     name_terms: frozenset[str]  # the question's terms that come from its names and numbers
     best_score: float  # the fitted score of the best passage
     behind: int = 0  # days from its article's date to the newest article that may answer
-    names_unknown: float = 0.0  # share of the question's names no article it may be answered from holds
+    names_unknown: float = 0.0  # share of the question's names that no article it may be answered from holds
 
 
 SIGNALS: dict[str, Callable[[Top], float]] = {}
@@ -86,9 +87,10 @@ def names_in_article(top: Top) -> float:
 
 @signal
 def names_unknown(top: Top) -> float:
-    """Share of the question's names and numbers that no article it may be answered from (within its dates,
-    among the articles asked) holds at all (0 when the question has none): the articles cannot be about a
-    person or a place they never name."""
+    """Share of the question's names (runs of capitalised words, and numbers) that no article it may be
+    answered from (within its dates, among the articles asked) holds whole, every word of it in one
+    article (0 when the question has none): the articles cannot be about a person, a place or a trophy
+    they never name, and a folder that names the National Cup does not name the Stanley Cup."""
     return top.names_unknown
 
 
@@ -122,11 +124,20 @@ def signal_values(top: Top) -> dict[str, float]:
     return {name: float(function(top)) for name, function in SIGNALS.items()}
 
 
-def question_names(snap: Snapshot, q: F.Question) -> frozenset[str]:
-    """The question's terms that come from its capitalised words and numbers (not its dates: "in March
-    2025" is the question's time frame, which the articles need not spell out)."""
-    names = sorted(n for n in F.names_in(q.text) if not is_time_word(n))
-    return frozenset(snap.analyzer.terms(" ".join(names))) & frozenset(q.terms)
+_NAME_RUN = re.compile(r"(?<!^)(?<![.!?]\s)\b((?:[A-Z][\w'’-]+ +)*[A-Z][\w'’-]+|\d[\d,.]*)")
+
+
+def question_names(snap: Snapshot, q: F.Question) -> tuple[frozenset[str], ...]:
+    """The question's names as sets of its terms: each run of capitalised words past the sentence start
+    ("Stanley Cup", "Hunter Biden") and each number, without its time words ("in March 2025" is the
+    question's time frame, which the articles need not spell out)."""
+    found = []
+    for run in _NAME_RUN.findall(q.text):
+        words = [w for w in run.split() if not is_time_word(w)]
+        terms = frozenset(snap.analyzer.terms(" ".join(words))) & frozenset(q.terms)
+        if terms and terms not in found:
+            found.append(terms)
+    return tuple(found)
 
 
 def newest_day(snap: Snapshot, latest_day: int) -> int:
@@ -139,20 +150,23 @@ def newest_day(snap: Snapshot, latest_day: int) -> int:
 def unknown_share(
     snap: Snapshot,
     q: F.Question,
-    names: frozenset[str],
+    names: tuple[frozenset[str], ...],
     since_day: int | None,
     latest_day: int | None,
     only: np.ndarray | None,
 ) -> float:
-    """Share of the question's `names` (some of its terms) that no article dated within [since_day,
-    latest_day] (and among `only`) holds. Their postings are read with all of the question's terms, as
-    the ranking read them: the snapshot still holds those."""
+    """Share of the question's `names` (sets of its terms) that no article dated within [since_day,
+    latest_day] (and among `only`) holds whole. Their postings are read with all of the question's terms,
+    as the ranking read them: the snapshot still holds those."""
     if not names:
         return 0.0
     postings = snap.article_postings(list(q.terms))
     unknown = 0
-    for term in names:
-        ids = postings[term].ids if term in postings else np.zeros(0, dtype=np.int64)
+    for name in names:
+        ids = None
+        for term in sorted(name):
+            held = postings[term].ids if term in postings else np.zeros(0, dtype=np.int64)
+            ids = held if ids is None else np.intersect1d(ids, held, assume_unique=True)
         keep = F.within_days(snap.article_days[ids], since_day, latest_day)
         if only is not None:
             keep &= np.isin(ids, only)
@@ -186,7 +200,7 @@ def top_of(
         article_values={name: float(v[row]) for name, v in ranked.article_values.items()},
         article_holds=ranked.articles.holds[row],
         quote_terms=frozenset(best.quote_terms).union(*(t.terms for t in titles.values())),
-        name_terms=names,
+        name_terms=frozenset().union(*names),
         best_score=float(ranked.passage_scores[0]),
         behind=newest_day(snap, last) - int(ranked.articles.days[row]),
         names_unknown=unknown_share(snap, q, names, since_day, last, only),
