@@ -52,8 +52,8 @@ _INTRODUCTION = re.compile(
     r"^[^\w\"“'‘—–-]{0,8}(?:(?:Hi|Hey|Hello),? )?I['’]m [A-Z][\w.'’-]+ [A-Z][\w'’-]+(?:[.,!]| and\b|$)"
 )
 # A byline standing alone ("— Ana Ruiz", "– Ana Ruiz and Teo Brandt, USA TODAY"): a dash, then only
-# capitalised words (and the joints of a list of names), no end mark ("— Angela Lansbury." is an item of a
-# list of honorees).
+# capitalised words (and the joints of a list of names), no end mark ("— Ana Ruiz." is an item of a list
+# of honorees).
 _NAME_WORD = r"(?:[A-Z][\w.'’-]*|and|&|of|the|de|da|van|von|la|le|del)"
 _BYLINE = re.compile(rf"[—–] ?{_NAME_WORD}(?:,? {_NAME_WORD}){{0,11}}(?<!\.)")
 # A live blog's byline after an entry's last sentence: "…a 1-0 win. — Ana Ruiz"
@@ -86,7 +86,7 @@ DATELINE_PREFIX = re.compile(
     rf"|^{_CAPS}(?: {_CAPS}){{0,2}}: (?=[A-Z])"
 )
 # A related-story link: "Boeing strike:Machinists vote", "What is it?What to know", "Jones,acclaimed actor, dies",
-# "Cow deaths:18,000 cows killed…" (a number and a word: "Founded in:1889" is a fact box's line)
+# "Tram fares:12 ways to ride…" (a number and a word: "Opened in:1911" is a fact box's line)
 _GLUED_LINK = re.compile(r"[^\W\d_][:?!][\"'‘“]?[^\W\d_]|[^\W\d_]:\d[\d.,]* [^\W\d_]|[a-z],[a-z]")
 # "story:Embattled", "here.Vegas": a lower-case word, an end mark, a capitalised word, no space; not in an
 # address (www.Norvik.no, x.com/News: a slash, an @ or a dot before the mark or after the word).

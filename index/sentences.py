@@ -49,7 +49,7 @@ _CANDIDATE = re.compile(
     r"(?P<close>[\"'”’»)\]}]*)"
     r"(?=\s|$)"
 )
-# A quotation's speaker after its "?" or "!": '"We made the playoffs?" Giannis Antetokounmpo asked.' is one
+# A quotation's speaker after its "?" or "!": '"Is the tram late again?" Ana Ruiz asked.' is one
 # sentence, not a question followed by a fragment.
 _SPEAKER = re.compile(
     r"(?:[A-Z][\w.'’-]*\s){1,3}(?:said|says|asked|asks|added|wrote|writes|told|tweeted|posted|joked|quipped|"
