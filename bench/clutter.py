@@ -2,6 +2,7 @@
 
     python bench/clutter.py ../shared/data/realtimeqa-dev --index bench/out/realtimeqa-dev.db [--show]
     python bench/clutter.py ... --held-out 100    # 100 of the questions the 300 leave out
+    python bench/clutter.py ... --held-out 100 --skip 100    # the next 100 of them
 
 Draws 300 realtimeqa-dev questions (seeded), answers each as of its date (as `newsbot eval --as-of`
 does) and looks up the first quote's label in bench/clutter/labels.jsonl, keyed by question id,
@@ -11,7 +12,9 @@ that changed gets a new key, so a run after a change in ingest lists the quotes 
 `--show` prints their text (from the index, i.e. from ../shared) to label them. Prints the cluttered
 share over the labelled quotes and the count of each kind. The rules of index/segments.py were written
 while reading the first draw's quotes from the code before them, so `--held-out` measures on questions
-whose quotes were not read while writing them.
+whose quotes were not read while writing them. The held-out draw keeps its order as it grows (the first
+100 of `--held-out 200` are those of `--held-out 100`), so `--skip N` names a later, unread part of it.
+`--show-cluttered` prints the quotes labelled with a kind of clutter.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="print the text of the quotes not labelled yet")
     parser.add_argument("--quote-chars", action="store_true", help="also print the drawn quotes' mean length")
     parser.add_argument("--held-out", type=int, metavar="N", help="draw N of the questions the 300 leave out")
+    parser.add_argument("--skip", type=int, default=0, metavar="N", help="with --held-out: after the first N of them")
+    parser.add_argument("--show-cluttered", action="store_true", help="print the quotes labelled cluttered")
     args = parser.parse_args()
     if not args.index.exists():
         rebuild(args.dataset / "corpus", args.index, language="en")
@@ -69,7 +74,7 @@ def main() -> None:
     drawn = random.Random(SEED).sample(questions, SAMPLE)
     if args.held_out:
         rest = [q for q in questions if q not in drawn]
-        drawn = random.Random(SEED).sample(rest, min(args.held_out, len(rest)))
+        drawn = random.Random(SEED).sample(rest, min(args.skip + args.held_out, len(rest)))[args.skip :]
     labels = load_labels(args.labels)
     counts: collections.Counter = collections.Counter()
     chars = []
@@ -83,8 +88,8 @@ def main() -> None:
         key = quote_key(question.id, first.source, first.quote)
         label = labels.get(key)
         counts[label or "unlabelled"] += 1
-        if label is None and args.show:
-            print(json.dumps({"id": key[0], "file": key[1], "quote": key[2], "label": "?"}))
+        if (label is None and args.show) or (label in KINDS and args.show_cluttered):
+            print(json.dumps({"id": key[0], "file": key[1], "quote": key[2], "label": label or "?"}))
             print("   ", first.quote, "\n")
     labelled = sum(n for kind, n in counts.items() if kind in KINDS or kind == "clean")
     cluttered = sum(counts[kind] for kind in KINDS)

@@ -33,8 +33,10 @@ from .terms import language_name
 # What ingest makes of an article; a change rebuilds older indexes in full. 2: page furniture (link and
 # caption lines, subheadings, datelines) left out, abbreviations and glued words (index.segments). 3: lines
 # the folder repeats in many unrelated articles left out (index.furniture; the tables lines, article_lines).
-# 4: those lines compared with their digits (an earnings line is not a template).
-ANALYZER_VERSION = "4"
+# 4: those lines compared with their digits (an earnings line is not a template). 5: pointers to other pages,
+# corrections notes, writers introducing themselves and live-blog bylines left out, a bare "No." under a
+# question subheading, a quotation's speaker kept with its "?" or "!".
+ANALYZER_VERSION = "5"
 RACE_ATTEMPTS = 3  # rebuilds tried when files change between the line count and the digest
 # Wraps each pass over the files: (items, how many, what the pass does), e.g. to show a progress bar.
 Progress = Callable[[Iterable, int, str], Iterable]

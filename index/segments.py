@@ -38,9 +38,26 @@ _CUE = re.compile(
     r"need a break\?|keep scrolling\b|on today['’]s episode\b|smart analysis delivered\b|join our\b|"
     r"looking to wager\?|spoiler alert\b|a previous version of this\b|correction:|visit \S+\.[a-z]{2,4}\.?$|"
     r"check out\b|for the latest\b[^.]*\b(?:live updates|live coverage|updates file)|all rights reserved\b|"
-    r"our standards:|updated \d{1,2}:\d\d\b|[^.]{0,60}\bcontributed to this report\.?$)",
+    r"our standards:|updated \d{1,2}:\d\d\b|[^.]{0,60}\bcontributed to this report\.?$|"
+    # a pointer elsewhere: "For the latest news, view our story for Friday", "Follow our live coverage from…",
+    # "Here's a link to the full list", "More on the outbreak: <a related headline>"
+    r"for the latest\b[^.]{0,100}?, (?:please )?(?:view|see|read|follow|visit|check|go to|head to|click)\b|"
+    r"follow (?:our|[\w ]{1,25}['’]s) (?:[\w-]+ ){0,2}(?:coverage|updates|blog|file)\b|here(?:['’]s| is) a link\b|"
+    r"more (?:on|about) [^.:]{1,40}:(?!/)|corrections? (?:and|&) clarifications?:)",
     re.IGNORECASE,
 )
+# The writer or host introducing themselves, outside quotation marks: a newsletter's "🙋 I'm Ana Ruiz, Daily
+# Briefing author.", a podcast's "I'm Ana Ruiz, and this is 5 Things".
+_INTRODUCTION = re.compile(
+    r"^[^\w\"“'‘—–-]{0,8}(?:(?:Hi|Hey|Hello),? )?I['’]m [A-Z][\w.'’-]+ [A-Z][\w'’-]+(?:[.,!]| and\b|$)"
+)
+# A byline standing alone ("— Ana Ruiz", "– Ana Ruiz and Teo Brandt, USA TODAY"): a dash, then only
+# capitalised words (and the joints of a list of names), no end mark ("— Ana Ruiz." is an item of a list
+# of honorees).
+_NAME_WORD = r"(?:[A-Z][\w.'’-]*|and|&|of|the|de|da|van|von|la|le|del)"
+_BYLINE = re.compile(rf"[—–] ?{_NAME_WORD}(?:,? {_NAME_WORD}){{0,11}}(?<!\.)")
+# A live blog's byline after an entry's last sentence: "…a 1-0 win. — Ana Ruiz"
+_SIGNED = re.compile(r"[.!?][\"'”’]*\s?$")
 # A credit anywhere in a short paragraph makes it a caption.
 _CREDIT = re.compile(
     r"getty images|ap photo/|\(ap photo|photo by\b|/reuters\b|reuters/|/afp\b|/ap\b|courtesy of\b", re.I
@@ -68,11 +85,15 @@ DATELINE_PREFIX = re.compile(
     r" ?(?:[—–−]|--?)(?: |$|(?=[A-Z]))"
     rf"|^{_CAPS}(?: {_CAPS}){{0,2}}: (?=[A-Z])"
 )
-# A related-story link: "Boeing strike:Machinists vote", "What is it?What to know", "Jones,acclaimed actor, dies"
-_GLUED_LINK = re.compile(r"[^\W\d_][:?!][\"'‘“]?[^\W\d_]|[a-z],[a-z]")
+# A related-story link: "Boeing strike:Machinists vote", "What is it?What to know", "Jones,acclaimed actor, dies",
+# "Tram fares:12 ways to ride…" (a number and a word: "Opened in:1911" is a fact box's line)
+_GLUED_LINK = re.compile(r"[^\W\d_][:?!][\"'‘“]?[^\W\d_]|[^\W\d_]:\d[\d.,]* [^\W\d_]|[a-z],[a-z]")
 # "story:Embattled", "here.Vegas": a lower-case word, an end mark, a capitalised word, no space; not in an
 # address (www.Norvik.no, x.com/News: a slash, an @ or a dot before the mark or after the word).
 _GLUED = re.compile(r"(?<![\w./@])([^\W\d_]*[a-z][a-z])([.!?:])([A-Z][a-z]*)(?![\w./@])")
+# A bare answer opening the paragraph under a question subheading ("Did the ban pass?" / "No. The House…"):
+# without its subheading it answers nothing, so it goes with it ("No. 1" is a rank, not an answer).
+_BARE_ANSWER = re.compile(r"^(?:Yes|No|Nope|Yep|Yeah|Not yet|Not really|Maybe)[.!](?:\s+(?=[^\d\s])|$)")
 # A second sentence on the line: a cue line that goes on with news is left to the sentence-level check.
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+[\"“‘]?[A-Z]")
 
@@ -104,8 +125,18 @@ def strip_dateline(text: str) -> str:
 
 
 def is_cue(text: str) -> bool:
-    """A link line, a call to action or a note to readers (also as one sentence of a paragraph)."""
-    return bool(_CUE.match(text))
+    """A link line, a call to action, a note to readers, a writer introducing themselves or a byline (also
+    as one sentence of a paragraph)."""
+    return bool(_CUE.match(text) or _INTRODUCTION.match(text) or _BYLINE.fullmatch(text))
+
+
+def strip_byline(text: str) -> str:
+    """Cut a live blog's byline after a sentence ("…a 1-0 win. — Ana Ruiz" -> "…a 1-0 win."); other text is
+    returned as is."""
+    cut = max(text.rfind("—"), text.rfind("–"))
+    if cut > 0 and _BYLINE.fullmatch(text[cut:].rstrip()) and _SIGNED.search(text[:cut]):
+        return text[:cut].rstrip()
+    return text
 
 
 def _is_heading(line: str, previous: str | None, following: str | None, wrapped_next: bool) -> bool:
@@ -203,10 +234,18 @@ def article_segments(
     wrapped prose lines are joined with a space, furniture lines stand alone. A prose line whose key is in
     `furniture` is furniture (REPEATED)."""
     out: list[list[Segment]] = [[] for _ in paragraphs]
+    asked = False  # the line before was a question subheading
     for number, kind, raw, line in _lines(paragraphs):
         segments = out[number]
         if kind == PROSE and furniture and line_key(raw) in furniture:
             kind = REPEATED
+        answer = _BARE_ANSWER.match(line) if kind == PROSE and asked else None
+        asked = kind == HEADING and line.endswith("?")
+        if answer:
+            segments.append(Segment(HEADING, answer.group().strip()))
+            line = line[answer.end() :]
+            if not line:
+                continue
         if kind == PROSE and segments and segments[-1].is_prose:
             segments[-1] = Segment(PROSE, segments[-1].text + " " + line)
         else:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .articles import Article
-from .segments import article_segments, is_cue, strip_dateline
+from .segments import article_segments, is_cue, strip_byline, strip_dateline
 
 # Abbreviations that stand before a name or a number: never a sentence end.
 PREPOSITIVE = frozenset(
@@ -48,6 +48,12 @@ _CANDIDATE = re.compile(
     r"(?P<mark>\.(?:[ \u00a0]?\.)+|[.!?…؟‼⁇⁈⁉。]+)"  # end marks, ellipses spaced or not
     r"(?P<close>[\"'”’»)\]}]*)"
     r"(?=\s|$)"
+)
+# A quotation's speaker after its "?" or "!": '"Is the tram late again?" Ana Ruiz asked.' is one
+# sentence, not a question followed by a fragment.
+_SPEAKER = re.compile(
+    r"(?:[A-Z][\w.'’-]*\s){1,3}(?:said|says|asked|asks|added|wrote|writes|told|tweeted|posted|joked|quipped|"
+    r"shouted|yelled|exclaimed|replied|recalled|wondered|explained|noted|insisted|declared|chanted|screamed)\b"
 )
 _NEXT = re.compile(r"\S")  # the first character after the white space that follows a candidate
 _FIRST_WORD = re.compile(r"[\"'“‘«(]*([^\W_]+)")
@@ -84,7 +90,7 @@ def _is_boundary(text: str, start: int, end: int, mark: str, close: str) -> bool
     if nxt in "([{,;:" or (nxt in "-–—" and not close):
         return False
     if mark in "!?" or mark[0] in "!?…؟‼⁇⁈⁉。":
-        return True
+        return not (close and mark[0] in "!?" and _SPEAKER.match(text, after.start()))
     dots = mark.count(".")
     if dots >= 3:
         if " " in mark or "\u00a0" in mark:
@@ -210,14 +216,14 @@ def split_sentences(paragraph: str) -> list[str]:
 def article_sentences(article: Article, furniture: frozenset[int] | set[int] = frozenset()) -> list[Sentence]:
     """The title (position 0) and every sentence of the body's prose, in order: furniture lines
     (`index.segments`; with `furniture`, the keys of lines the folder repeats) and sentences that are notes
-    to readers are left out, datelines cut."""
+    to readers are left out, datelines and a live blog's bylines cut."""
     out = [Sentence(0, 0, article.title, is_title=True)]
     for number, segments in enumerate(article_segments(article.paragraphs, furniture), start=1):
         for segment in segments:
             if not segment.is_prose:
                 continue
             for text in split_sentences(segment.text):
-                text = strip_dateline(text)
+                text = strip_byline(strip_dateline(text))
                 if text and not is_cue(text):
                     out.append(Sentence(len(out), number, text))
     return out

@@ -136,3 +136,59 @@ def test_the_article_identity_is_that_of_joined_wrapped_lines():
     wrapped = parse_txt(" date 2025-01-01 T\n\nOne line\nwrapped here.\n", "a.txt")
     joined = parse_txt(" date 2025-01-01 T\n\nOne line wrapped here.\n", "a.txt")
     assert wrapped.paragraphs != joined.paragraphs and wrapped.content_hash == joined.content_hash
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "For the latest news on the storm, view our story for Friday, May 2.",
+        "For the latest, please see our file for Thursday.",
+        "Follow our live coverage from Norvik and Lund.",
+        "Follow the Norvik Daily's live updates all weekend.",
+        "Here's a link to the full list of nominees.",
+        "More on the tram: Fares rise in May as the line opens.",
+        "Corrections & clarifications: An earlier version of this story misstated the fare.",
+        "🙋 I'm Ana Ruiz, Daily Briefing author.",
+        "I'm Teo Brandt, and this is 5 Things you need to know.",
+    ],
+)
+def test_pointers_corrections_introductions_and_bylines_are_not_quoted(sentence):
+    article = f" date 2025-05-02 T\n\nThe tram opened. {sentence}\n\nIt rains.\n"
+    assert texts(article) == ["The tram opened.", "It rains."]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "For the latest figures, the council counted 4,000 riders.",  # no pointer elsewhere
+        "More from Ana: The tram is late.",  # more of an interview, not a link
+        "\"I'm Ana Ruiz and I'm running for mayor,\" she said.",  # a quotation
+        "— Ana Ruiz.",  # an item of a list of honorees
+        "NATO — the alliance — met.",
+    ],
+)
+def test_news_that_looks_like_a_pointer_or_a_byline_is_kept(sentence):
+    assert texts(f" date 2025-05-02 T\n\n{sentence}\n") == [sentence]
+
+
+@pytest.mark.parametrize("byline", ["— Ana Ruiz", "– Ana Ruiz and Teo Brandt, Norvik Daily"])
+def test_a_byline_on_its_own_line_is_not_quoted(byline):
+    assert texts(f" date 2025-05-02 T\n\nThe tram opened.\n\n{byline}\n") == ["The tram opened."]
+
+
+def test_a_live_blog_byline_after_a_sentence_is_cut():
+    won = "The harbour tram won the first race of the season on Friday by a single length, its driver said."
+    article = f' date 2025-05-02 T\n\n{won} — Ana Ruiz\n\n"We won!" – Teo Brandt\n'
+    assert texts(article) == [won, '"We won!"']
+
+
+def test_a_glued_related_link_opening_with_a_number_is_furniture():
+    assert kinds("Tram fares:12 ways to ride the harbour line for less", "The tram is late.") == [[CUE], [PROSE]]
+    assert kinds("Opened in:1911", "The tram is late.") == [[HEADING], [PROSE]]  # a fact box's line
+
+
+def test_a_bare_answer_goes_with_its_question_subheading():
+    article = " date 2025-05-02 T\n\nThe vote was close.\n\nDid the tram ban pass?\n\nNo. The council voted 5-4.\n"
+    assert texts(article) == ["The vote was close.", "The council voted 5-4."]
+    ranked = " date 2025-05-02 T\n\nWho leads the league?\n\nNo. 1 Norvik leads it.\n"
+    assert texts(ranked) == ["No. 1 Norvik leads it."]

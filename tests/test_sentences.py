@@ -94,3 +94,9 @@ def test_splitting_one_long_paragraph_is_linear():
         return best
 
     assert seconds(1_000_000) <= 40 * seconds(50_000)
+
+
+def test_a_quotation_ending_in_a_question_stays_with_its_speaker():
+    text = '"Is the tram late again?" Ana Ruiz asked with a smile. "No way!" The crowd cheered.'
+    asked = '"Is the tram late again?" Ana Ruiz asked with a smile.'
+    assert split_sentences(text) == [asked, '"No way!"', "The crowd cheered."]
