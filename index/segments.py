@@ -77,12 +77,12 @@ _CAPS = r"[A-Z][A-Z.'’/\-]+"
 _REGION = rf"(?:, {_WORD}(?: {_WORD}){{0,2}})?(?:,? [A-Z][a-z]{{2,3}}\.? \d{{1,2}})?"  # ", Ky.", ", Aug 27"
 _AGENCY = r"\(?(?:CNN(?: Business| Spanish| Politics)?|AP|Reuters|AFP|UPI)\)?"
 # "CNN —", "Seoul, South Korea CNN —", "NEW YORK (AP) —", "LOUISVILLE, Ky. —", "WASHINGTON—", "KYIV, Aug 27
-# (Reuters) -", "SAN DIEGO −" (a minus sign)
+# (Reuters) -", "SAN DIEGO −" (a minus sign), "WASHINGTON ― " (a horizontal bar, U+2015)
 _DATE = r"[A-Z][a-z]{2,3}\.? \d{1,2}"  # "Dec 2", "Aug. 27"
 # ..., "Dec 2 (Reuters) -" (no city), and "BERLIN: Germany remained…" (a colon, before a capital)
 DATELINE_PREFIX = re.compile(
     rf"^(?:(?:(?:{_WORD}(?: {_WORD}){{0,3}}{_REGION}|{_DATE}) )?{_AGENCY}|{_CAPS}(?: {_CAPS}){{0,3}}{_REGION})"
-    r" ?(?:[—–−]|--?)(?: |$|(?=[A-Z]))"
+    r" ?(?:[—–−―]|--?)(?: |$|(?=[A-Z]))"
     rf"|^{_CAPS}(?: {_CAPS}){{0,2}}: (?=[A-Z])"
 )
 # A related-story link: "Boeing strike:Machinists vote", "What is it?What to know", "Jones,acclaimed actor, dies",

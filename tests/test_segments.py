@@ -106,6 +106,7 @@ def test_a_hard_wrapped_line_is_not_a_heading_but_a_fused_subheading_is():
         ("(CNN) — The tram opened.", "The tram opened."),
         ("Seoul, South Korea CNN — The tram opened.", "The tram opened."),
         ("NEW YORK (AP) — The tram opened.", "The tram opened."),
+        ("NORTHBRIDGE ― The tram opened.", "The tram opened."),  # a horizontal bar (U+2015)
         ("NATO — the alliance — met.", "NATO — the alliance — met."),  # not before a capitalised word
         ("Dec 2 (Reuters) - Wheat exports rose.", "Wheat exports rose."),
         ("BERLIN: Germany remained in recession.", "Germany remained in recession."),
