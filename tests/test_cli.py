@@ -245,6 +245,22 @@ def test_a_configured_index_is_not_filled_with_the_samples(runner, tmp_path, art
     assert built.exit_code == 0 and f"into {new}" in built.output
 
 
+def test_a_new_index_given_with_dash_dash_index_is_not_filled_with_the_samples(runner, tmp_path, articles_dir):
+    fresh = tmp_path / "fresh.db"
+    asked = runner.invoke(cli, ["index", "rebuild", "--index", str(fresh)])
+    assert asked.exit_code == 2 and not fresh.exists()
+    assert asked.stderr.splitlines() == [
+        f"Error: which articles should {fresh} (--index) hold? Give the folder: newsbot index rebuild --articles DIR "
+        f"--index {fresh} (or set NEWSBOT_ARTICLES_DIR) (see `newsbot index rebuild --help`)"
+    ]
+    watched = runner.invoke(cli, ["index", "watch", "--index", str(fresh)])
+    assert watched.exit_code == 2 and "which articles should" in watched.stderr and not fresh.exists()
+    built = runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", str(fresh)])
+    assert built.exit_code == 0 and "4 added" in built.output and f"into {fresh}" in built.output
+    samples = runner.invoke(cli, ["index", "rebuild"])  # with nothing named, the samples' own index
+    assert samples.exit_code == 0 and f"into {data_dir() / 'samples.db'}" in samples.output
+
+
 def test_a_folder_with_no_article_files_gets_a_warning(runner, tmp_path):
     empty = tmp_path / "empty"
     write(empty, "notes.md", "# not an article")

@@ -154,8 +154,23 @@ def _missing(path: Path) -> bool:
     return not path.exists() or is_stub(path)
 
 
-def _build_hint(index: Path) -> str:
-    return f"newsbot index rebuild --articles DIR --index {index}"
+def _build_hint(index: Path | None) -> str:
+    return "newsbot index rebuild --articles DIR" + (f" --index {index}" if index else "")
+
+
+def _default_folder(ctx: click.Context, settings: Settings, path: Path, index_path: Path | None) -> Path:
+    """The folder for an index that records none, when no --articles is given: the samples for samples.db,
+    else NEWSBOT_ARTICLES_DIR. A new index named by --index or NEWSBOT_INDEX is never filled with the samples:
+    with no folder set, that is a usage error asking for it. (A file that is there is left to the rebuild,
+    which says when it is damaged.)"""
+    if path == samples_index():
+        return sample_articles_dir()
+    if "articles_dir" in settings.configured or not _missing(path):
+        return settings.articles_dir
+    named, command = ("--index", _build_hint(path)) if index_path else ("NEWSBOT_INDEX", _build_hint(None))
+    raise click.UsageError(
+        f"which articles should {path} ({named}) hold? Give the folder: {command} (or set NEWSBOT_ARTICLES_DIR)", ctx
+    )
 
 
 def open_index(settings: Settings, index_path: Path | None) -> tuple[Index, str]:
@@ -279,7 +294,7 @@ def index_group():
     "--articles",
     type=click.Path(path_type=Path),
     help="Folder of .txt / .jsonl articles (default: the folder the index was built from, else "
-    "NEWSBOT_ARTICLES_DIR, else the samples).",
+    "NEWSBOT_ARTICLES_DIR; a new index needs one, except samples.db).",
 )
 @index_option
 @click.option(
@@ -318,17 +333,11 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
                 f"give the folder: newsbot index rebuild --articles DIR --index {path}"
             )
         articles = built_from
-    if articles is None and path == settings.index_path and "articles_dir" not in settings.configured:
-        raise click.UsageError(
-            f"which articles should {path} (NEWSBOT_INDEX) hold? Give the folder: "
-            f"newsbot index rebuild --articles DIR (or set NEWSBOT_ARTICLES_DIR)",
-            ctx,
-        )
-    articles = articles or (sample_articles_dir() if path == samples_index() else settings.articles_dir)
     try:
         lang = language_name(language) if language else (None if built_from else _new_index_language(settings))
     except ValueError as error:
         raise click.BadParameter(str(error), ctx, param_hint="'--language'") from None
+    articles = articles or _default_folder(ctx, settings, path, index_path)
     try:
         check_folder(path, articles, full)
         params = None
@@ -379,7 +388,11 @@ def watch_command(ctx, articles, index_path, reconcile_minutes):
 
     settings = settings_of(ctx)
     path = index_for(settings, index_path, articles)
-    articles = articles or (recorded_folder(path) if path.exists() else None) or settings.articles_dir
+    articles = (
+        articles
+        or (recorded_folder(path) if path.exists() else None)
+        or _default_folder(ctx, settings, path, index_path)
+    )
     try:
         check_folder(path, articles, False)
     except RebuildError as error:
