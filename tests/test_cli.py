@@ -544,6 +544,14 @@ def test_help_texts(runner):
         assert "1<=x<=50" in runner.invoke(cli, [*command, "--help"]).output
 
 
+@pytest.mark.parametrize("group", [[], ["index"]], ids=["newsbot", "newsbot index"])
+def test_a_group_typed_bare_prints_its_help_like_dash_dash_help(runner, group):
+    bare = runner.invoke(cli, group)
+    assert bare.exit_code == 0 and bare.stderr == ""
+    assert bare.stdout == runner.invoke(cli, [*group, "--help"]).stdout
+    assert bare.stdout.startswith("Usage: ") and "Commands:" in bare.stdout and "Error" not in bare.stdout
+
+
 def test_bad_option_is_one_line(runner):
     result = runner.invoke(cli, ["ask", "--top", "0", "x"])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1

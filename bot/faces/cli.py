@@ -50,7 +50,17 @@ def echo(message: object = "", **kwargs) -> None:
 
 
 class OneLineErrors(click.Group):
-    """A group whose usage errors are one line on stderr (exit 2), like every other error (exit 1)."""
+    """A group whose usage errors are one line on stderr (exit 2), like every other error (exit 1). A group
+    typed bare (`newsbot`, `newsbot index`) prints its help, as --help does (exit 0); its subgroups are of
+    this class too."""
+
+    group_class = type
+
+    def parse_args(self, ctx, args):
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            echo(ctx.get_help(), color=ctx.color)
+            ctx.exit()
+        return super().parse_args(ctx, args)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
