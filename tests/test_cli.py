@@ -558,6 +558,46 @@ def test_bad_option_is_one_line(runner):
     assert "see `newsbot ask --help`" in result.output
 
 
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (
+            ["--port", "8443"],
+            "--port is for webhook mode: give --webhook-url too (without it the bot uses long polling)",
+        ),
+        (["--secret-token", "abc"], "--secret-token is for webhook mode: give --webhook-url too"),
+        (["--listen", "0.0.0.0", "--port", "80"], "--listen and --port are for webhook mode"),
+        (
+            ["--webhook-url", "http://bot.example.org/t", "--secret-token", "abc"],
+            "Invalid value for '--webhook-url': Telegram sends updates only to an https:// URL",
+        ),
+        (
+            ["--webhook-url", "https://bot.example.org:8000/t", "--secret-token", "abc"],
+            "Telegram sends updates only to ports 443, 80, 88 or 8443, not 8000",
+        ),
+        (["--webhook-url", "bot.example.org/t", "--secret-token", "abc"], "give a full URL such as https://"),
+        (
+            ["--webhook-url", "https://bot.example.org/t", "--secret-token", "bad!token"],
+            "Invalid value for '--secret-token': Telegram takes 1 to 256 of A-Z, a-z, 0-9, _ and -",
+        ),
+        (["--webhook-url", "https://bot.example.org/t", "--secret-token", "x" * 257], "1 to 256 of A-Z"),
+    ],
+)
+def test_run_checks_its_webhook_options_at_start_up(runner, monkeypatch, args, error):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456789:" + "a" * 35)  # never used: the options fail first
+    result = runner.invoke(cli, ["run", *args])
+    assert result.exit_code == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: ") and error in line and "bad!token" not in line
+
+
+def test_a_self_hosted_bot_api_server_may_post_to_http(runner, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:8081/bot")
+    args = ["run", "--webhook-url", "http://127.0.0.1:9000/t", "--secret-token", "s3cret"]
+    result = runner.invoke(cli, args)  # the options pass; then the missing token ends it (exit 1)
+    assert result.exit_code == 1 and "TELEGRAM_BOT_TOKEN is not set" in result.stderr
+
+
 def rebuild_one(folder: Path) -> list[str]:
     write(folder / "one", "a.txt", " date 2025-01-01 One\n\nOne story.")
     return rebuild(folder / "one", folder / "one.db").lines()

@@ -7,6 +7,7 @@ them (`run`, and the rebuild), so that `newsbot ask` starts quickly.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -18,6 +19,7 @@ import click
 from bot.__main__ import INTERRUPTED, forget_interrupt
 from bot.chat import render
 from bot.config import (
+    DEFAULT_API_BASE_URL,
     MAX_TOP,
     Settings,
     SettingsError,
@@ -683,13 +685,12 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
         newsbot run --webhook-url https://bot.example.org/telegram --listen 0.0.0.0 --port 8443 \\
             --secret-token "$(openssl rand -hex 16)"
     """
-    from urllib.parse import urlsplit
-
     from telegram.error import TelegramError
 
     from bot.faces.telegram.app import BotStartError, run_bot
 
     settings = settings_of(ctx)
+    webhook = _webhook(ctx, settings, webhook_url, listen, port, secret_token)
     # Expected faults of a server we do not control (a Telegram error, a reply that is not JSON): one log
     # line each, their tracebacks only at DEBUG.
     redact = setup_logging(
@@ -702,15 +703,6 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
     index, note = open_index(settings, index_path)
     if note:
         echo(note, err=True)
-    webhook = None
-    if webhook_url:
-        if not secret_token:
-            raise click.UsageError(
-                "webhook mode needs --secret-token, or anyone who finds the URL can send the bot "
-                'updates; e.g. --secret-token "$(openssl rand -hex 16)"'
-            )
-        path = urlsplit(webhook_url).path.strip("/")
-        webhook = {"url": webhook_url, "listen": listen, "port": port, "url_path": path, "secret_token": secret_token}
     articles, unfollowed = watched_folder(settings, index.path)
     if unfollowed:
         echo(unfollowed, err=True)
@@ -720,6 +712,57 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
         raise click.ClickException(str(error)) from None
     if code:
         raise click.ClickException("stopped: another process is polling with the same bot token")
+
+
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # Telegram's rule for setWebhook's secret_token
+
+
+def _webhook(ctx, settings: Settings, url: str | None, listen: str, port: int, secret: str | None) -> dict | None:
+    """`run`'s webhook options, checked at start-up as Telegram will check them (a usage error each, exit
+    2); None for long polling, which takes none of them."""
+    from urllib.parse import urlsplit
+
+    from telegram.constants import SUPPORTED_WEBHOOK_PORTS
+
+    def bad(option: str, message: str) -> click.BadParameter:
+        return click.BadParameter(message, ctx, param_hint=f"'{option}'")
+
+    if not url:
+        given = [f"--{name.replace('_', '-')}" for name in ("listen", "port", "secret_token") if _typed(ctx, name)]
+        if given:
+            raise click.UsageError(
+                f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for webhook mode: give --webhook-url "
+                "too (without it the bot uses long polling)",
+                ctx,
+            )
+        return None
+    try:
+        parts = urlsplit(url)
+        url_port = parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        parts, url_port = None, None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+        raise bad("--webhook-url", "give a full URL such as https://bot.example.org/telegram")
+    official = settings.telegram_api_base_url.rstrip("/") == DEFAULT_API_BASE_URL
+    if official and parts.scheme != "https":  # a self-hosted Bot API server (--local) also posts to http
+        raise bad("--webhook-url", "Telegram sends updates only to an https:// URL")
+    if official and url_port is not None and url_port not in SUPPORTED_WEBHOOK_PORTS:
+        ports = ", ".join(map(str, SUPPORTED_WEBHOOK_PORTS[:-1])) + f" or {SUPPORTED_WEBHOOK_PORTS[-1]}"
+        raise bad("--webhook-url", f"Telegram sends updates only to ports {ports}, not {url_port}")
+    if not secret:
+        raise click.UsageError(
+            "webhook mode needs --secret-token, or anyone who finds the URL can send the bot "
+            'updates; e.g. --secret-token "$(openssl rand -hex 16)"',
+            ctx,
+        )
+    if not SECRET_TOKEN.fullmatch(secret):
+        raise bad("--secret-token", 'Telegram takes 1 to 256 of A-Z, a-z, 0-9, _ and -; e.g. "$(openssl rand -hex 16)"')
+    return {"url": url, "listen": listen, "port": port, "url_path": parts.path.strip("/"), "secret_token": secret}
+
+
+def _typed(ctx: click.Context, name: str) -> bool:
+    """Was this option given on the command line (not its default)?"""
+    return ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
 
 
 @cli.command("eval", short_help="Measure answer quality on a question set.")
