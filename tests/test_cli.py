@@ -15,7 +15,7 @@ from bot.faces.cli import cli
 from index.rebuild import rebuild
 from index.search import Index
 
-from .conftest import write
+from .conftest import VISIT, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,6 +60,24 @@ def test_ask_json_contract(runner, index_path):
     assert set(data["passages"][0]) == {"sentence", "quote", "title", "date", "source", "url", "score"}
     assert data["passages"][0]["url"] is None
     assert isinstance(data["took_ms"], float)
+
+
+def test_ask_json_says_silent_whenever_there_are_no_passages(runner, tmp_path):
+    write(tmp_path / "visit", "002_visit.txt", VISIT)
+    db = tmp_path / "visit.db"
+    rebuild(tmp_path / "visit", db)
+    question = "What did the central bank decide?"  # no word in common with the one article
+    text = runner.invoke(cli, ["ask", question, "--index", str(db)])
+    assert text.exit_code == 0 and text.stdout.startswith("The articles don't mention that.")
+    data = json.loads(runner.invoke(cli, ["ask", question, "--json", "--index", str(db)]).stdout)
+    assert data["passages"] == [] and data["silent"] is True and data["nearest"] is None
+    typed = ["🙂", "visit Norland", json.dumps({"id": 2, "question": "visit", "as_of": "2025-01-01"}), "{broken"]
+    batch = runner.invoke(cli, ["ask", "--index", str(db)], input="\n".join(typed) + "\n")
+    no_words, answered, too_early, broken = (json.loads(line) for line in batch.stdout.splitlines())
+    assert no_words["passages"] == [] and no_words["silent"] is True
+    assert answered["passages"] and "silent" not in answered and "nearest" not in answered
+    assert too_early["passages"] == [] and too_early["silent"] is True and too_early["nearest"] is None
+    assert "error" in broken and "silent" not in broken  # a line that cannot be used says so with `error`
 
 
 def test_ask_batch_from_stdin_in_order(runner, index_path):
