@@ -224,6 +224,15 @@ def test_rebuild_reports_skipped_files(runner, articles_dir, tmp_path):
     assert result.exit_code == 0 and "skipped bad.txt: first line is not" in result.output
 
 
+def test_rebuild_names_the_file_a_skipped_copy_repeats(runner, tmp_path):
+    good = " date 2025-01-01 Good News\n\nA good thing happened in town today.\n"
+    write(tmp_path / "news", "good.txt", good)
+    write(tmp_path / "news", "dup_of_good.txt", good)
+    result = runner.invoke(cli, ["index", "rebuild", "--articles", str(tmp_path / "news"), "--index", "news.db"])
+    assert result.exit_code == 0 and "1 added" in result.output
+    assert "skipped good.txt: same text as dup_of_good.txt" in result.output.splitlines()
+
+
 def test_ask_explain_shows_features_in_text_and_json(runner, index_path):
     text = runner.invoke(cli, ["ask", "--explain", "--index", str(index_path), "tram line cost"])
     assert text.exit_code == 0 and "passage features" in text.output and "article_bm25" in text.output
