@@ -455,6 +455,20 @@ def test_error_hints_name_the_exact_command(runner, tmp_path, index_path):
         assert f"--index {junk}" in result.output and len(result.output.strip().splitlines()) == 1
 
 
+def test_an_empty_index_file_is_named_as_empty_with_the_command_that_builds_it(runner, tmp_path, articles_dir):
+    (tmp_path / "empty.db").write_bytes(b"")
+    hint = (
+        "Error: empty.db is empty, not an index yet; "
+        "build it with `newsbot index rebuild --articles DIR --index empty.db`"
+    )
+    for args in (["ask", "flu", "--index", "empty.db"], ["index", "stats", "--index", "empty.db"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1 and result.stderr.splitlines() == [hint], result.output
+    built = runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", "empty.db"])
+    assert built.exit_code == 0 and "4 added" in built.output
+    assert runner.invoke(cli, ["ask", "tram line", "--index", "empty.db"]).exit_code == 0
+
+
 def test_a_bad_language_setting_leaves_no_stub_and_fixing_it_works(runner, tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSBOT_LANGUAGE", "klingon")
     bad = runner.invoke(cli, ["ask", "tram"])

@@ -170,6 +170,13 @@ def _build_hint(index: Path | None) -> str:
     return "newsbot index rebuild --articles DIR" + (f" --index {index}" if index else "")
 
 
+def _no_index(path: Path) -> str:
+    """Why there is nothing to answer from at `path` (a file not there, or an empty one), and the command that
+    builds it."""
+    there = f"{path} is empty, not an index yet" if path.exists() else f"no index at {path}"
+    return f"{there}; build it with `{_build_hint(path)}`"
+
+
 def _default_folder(ctx: click.Context, settings: Settings, path: Path, index_path: Path | None) -> Path:
     """The folder for an index that records none, when no --articles is given: the samples for samples.db,
     else NEWSBOT_ARTICLES_DIR. A new index named by --index or NEWSBOT_INDEX is never filled with the samples:
@@ -191,7 +198,7 @@ def open_index(settings: Settings, index_path: Path | None) -> tuple[Index, str]
     NEWSBOT_INDEX with no articles folder set is never filled with the samples: they answer meanwhile."""
     path = index_for(settings, index_path)
     if index_path is not None and _missing(path):
-        raise click.ClickException(f"no index at {path}; build it with `{_build_hint(path)}`")
+        raise click.ClickException(_no_index(path))
     note = ""
     if _missing(path) and path == settings.index_path and "articles_dir" not in settings.configured:
         note = (
@@ -466,6 +473,8 @@ def stats_command(ctx, index_path, as_json):
 
     settings = settings_of(ctx)
     path = index_for(settings, index_path)
+    if path.exists() and is_stub(path):
+        raise click.ClickException(_no_index(path))
     index = Index(path)
     try:
         meta = index.meta()
