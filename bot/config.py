@@ -6,6 +6,7 @@ README's table are checked against it by the tests, and `newsbot --help` lists i
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 LANGUAGE_CHOICES = ("en", "ru", "ar", "auto")
@@ -233,9 +235,28 @@ class Settings:
         return _choice(LANGUAGE_CHOICES)("NEWSBOT_LANGUAGE", self.language)
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """The settings in a `.env` file, or SettingsError naming the file and the first line that cannot be read
+    (python-dotenv would only log it and go on without that line). The error never quotes the line: it may
+    hold the token."""
+    where = path.absolute()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SettingsError(f"{where} could not be read: it is not UTF-8 text") from None
+    except OSError as error:
+        raise SettingsError(f"{where} could not be read: {error.strerror or error}") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise SettingsError(
+                f"{where} line {binding.original.line} could not be read: write it as NAME=value, with any quote closed"
+            )
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+
+
 def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
     """Read settings from the environment, falling back to `.env` in the current folder."""
-    env = {k: v for k, v in dotenv_values(env_file).items() if v is not None} if Path(env_file).is_file() else {}
+    env = read_env_file(Path(env_file)) if Path(env_file).is_file() else {}
     env.update(os.environ if environ is None else environ)
     values: dict[str, object] = {}
     for setting in SETTINGS:

@@ -665,12 +665,18 @@ def _apply(
                 present.subtract(content_hash for _, content_hash in gone)
         if len(sentence_rows) >= 20000:
             _flush(conn, article_rows, sentence_rows)
+    copies = []
     for result, item, replaced in waiting:
         if present[item.article.content_hash] > 0:
-            summary.skipped.append(Skipped(item.article.source, "same text as an article already indexed"))
+            copies.append(item.article)
         else:
             add(result, item, replaced)
     _flush(conn, article_rows, sentence_rows)
+    kept = store.sources_with_content(conn, [article.content_hash for article in copies])
+    for article in copies:  # named after the flush: the copy kept may have been added just now
+        holder = kept.get(article.content_hash)
+        reason = f"same text as {holder}" if holder else "same text as an article already indexed"
+        summary.skipped.append(Skipped(article.source, reason))
     summary.removed -= summary.updated  # an update is one article removed and one added
     if line_plan is not None:
         furniture.write(conn, line_plan)

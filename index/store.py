@@ -326,13 +326,23 @@ def holds_content(conn: sqlite3.Connection, content_hash: str) -> bool:
 
 def articles_with_content(conn: sqlite3.Connection, hashes: Iterable[str]) -> dict[str, int]:
     """The article ids that hold these texts now, by content hash (texts no article holds are left out)."""
+    return _per_content(conn, hashes, "min(id)")
+
+
+def sources_with_content(conn: sqlite3.Connection, hashes: Iterable[str]) -> dict[str, str]:
+    """The source (the file below the articles folder) of the article that holds each of these texts, by
+    content hash (texts no article holds are left out)."""
+    return _per_content(conn, hashes, "min(source)")
+
+
+def _per_content(conn: sqlite3.Connection, hashes: Iterable[str], column: str) -> dict:
     hashes = sorted(set(hashes))
-    out: dict[str, int] = {}
+    out: dict = {}
     for start in range(0, len(hashes), _CHUNK):
         chunk = hashes[start : start + _CHUNK]
         out.update(
             conn.execute(
-                f"select content_hash, min(id) from articles where content_hash in ({','.join('?' * len(chunk))}) "
+                f"select content_hash, {column} from articles where content_hash in ({','.join('?' * len(chunk))}) "
                 "group by content_hash",
                 chunk,
             )

@@ -15,7 +15,7 @@ from bot.faces.cli import cli
 from index.rebuild import rebuild
 from index.search import Index
 
-from .conftest import write
+from .conftest import VISIT, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,6 +60,24 @@ def test_ask_json_contract(runner, index_path):
     assert set(data["passages"][0]) == {"sentence", "quote", "title", "date", "source", "url", "score"}
     assert data["passages"][0]["url"] is None
     assert isinstance(data["took_ms"], float)
+
+
+def test_ask_json_says_silent_whenever_there_are_no_passages(runner, tmp_path):
+    write(tmp_path / "visit", "002_visit.txt", VISIT)
+    db = tmp_path / "visit.db"
+    rebuild(tmp_path / "visit", db)
+    question = "What did the central bank decide?"  # no word in common with the one article
+    text = runner.invoke(cli, ["ask", question, "--index", str(db)])
+    assert text.exit_code == 0 and text.stdout.startswith("The articles don't mention that.")
+    data = json.loads(runner.invoke(cli, ["ask", question, "--json", "--index", str(db)]).stdout)
+    assert data["passages"] == [] and data["silent"] is True and data["nearest"] is None
+    typed = ["🙂", "visit Norland", json.dumps({"id": 2, "question": "visit", "as_of": "2025-01-01"}), "{broken"]
+    batch = runner.invoke(cli, ["ask", "--index", str(db)], input="\n".join(typed) + "\n")
+    no_words, answered, too_early, broken = (json.loads(line) for line in batch.stdout.splitlines())
+    assert no_words["passages"] == [] and no_words["silent"] is True
+    assert answered["passages"] and "silent" not in answered and "nearest" not in answered
+    assert too_early["passages"] == [] and too_early["silent"] is True and too_early["nearest"] is None
+    assert "error" in broken and "silent" not in broken  # a line that cannot be used says so with `error`
 
 
 def test_ask_batch_from_stdin_in_order(runner, index_path):
@@ -206,6 +224,15 @@ def test_rebuild_reports_skipped_files(runner, articles_dir, tmp_path):
     assert result.exit_code == 0 and "skipped bad.txt: first line is not" in result.output
 
 
+def test_rebuild_names_the_file_a_skipped_copy_repeats(runner, tmp_path):
+    good = " date 2025-01-01 Good News\n\nA good thing happened in town today.\n"
+    write(tmp_path / "news", "good.txt", good)
+    write(tmp_path / "news", "dup_of_good.txt", good)
+    result = runner.invoke(cli, ["index", "rebuild", "--articles", str(tmp_path / "news"), "--index", "news.db"])
+    assert result.exit_code == 0 and "1 added" in result.output
+    assert "skipped good.txt: same text as dup_of_good.txt" in result.output.splitlines()
+
+
 def test_ask_explain_shows_features_in_text_and_json(runner, index_path):
     text = runner.invoke(cli, ["ask", "--explain", "--index", str(index_path), "tram line cost"])
     assert text.exit_code == 0 and "passage features" in text.output and "article_bm25" in text.output
@@ -243,6 +270,22 @@ def test_a_configured_index_is_not_filled_with_the_samples(runner, tmp_path, art
     assert plain.exit_code == 2 and "--articles DIR" in plain.stderr and not new.exists()
     built = runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir)])  # no --full needed
     assert built.exit_code == 0 and f"into {new}" in built.output
+
+
+def test_a_new_index_given_with_dash_dash_index_is_not_filled_with_the_samples(runner, tmp_path, articles_dir):
+    fresh = tmp_path / "fresh.db"
+    asked = runner.invoke(cli, ["index", "rebuild", "--index", str(fresh)])
+    assert asked.exit_code == 2 and not fresh.exists()
+    assert asked.stderr.splitlines() == [
+        f"Error: which articles should {fresh} (--index) hold? Give the folder: newsbot index rebuild --articles DIR "
+        f"--index {fresh} (or set NEWSBOT_ARTICLES_DIR) (see `newsbot index rebuild --help`)"
+    ]
+    watched = runner.invoke(cli, ["index", "watch", "--index", str(fresh)])
+    assert watched.exit_code == 2 and "which articles should" in watched.stderr and not fresh.exists()
+    built = runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", str(fresh)])
+    assert built.exit_code == 0 and "4 added" in built.output and f"into {fresh}" in built.output
+    samples = runner.invoke(cli, ["index", "rebuild"])  # with nothing named, the samples' own index
+    assert samples.exit_code == 0 and f"into {data_dir() / 'samples.db'}" in samples.output
 
 
 def test_a_folder_with_no_article_files_gets_a_warning(runner, tmp_path):
@@ -412,6 +455,20 @@ def test_error_hints_name_the_exact_command(runner, tmp_path, index_path):
         assert f"--index {junk}" in result.output and len(result.output.strip().splitlines()) == 1
 
 
+def test_an_empty_index_file_is_named_as_empty_with_the_command_that_builds_it(runner, tmp_path, articles_dir):
+    (tmp_path / "empty.db").write_bytes(b"")
+    hint = (
+        "Error: empty.db is empty, not an index yet; "
+        "build it with `newsbot index rebuild --articles DIR --index empty.db`"
+    )
+    for args in (["ask", "flu", "--index", "empty.db"], ["index", "stats", "--index", "empty.db"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1 and result.stderr.splitlines() == [hint], result.output
+    built = runner.invoke(cli, ["index", "rebuild", "--articles", str(articles_dir), "--index", "empty.db"])
+    assert built.exit_code == 0 and "4 added" in built.output
+    assert runner.invoke(cli, ["ask", "tram line", "--index", "empty.db"]).exit_code == 0
+
+
 def test_a_bad_language_setting_leaves_no_stub_and_fixing_it_works(runner, tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSBOT_LANGUAGE", "klingon")
     bad = runner.invoke(cli, ["ask", "tram"])
@@ -528,10 +585,58 @@ def test_help_texts(runner):
         assert "1<=x<=50" in runner.invoke(cli, [*command, "--help"]).output
 
 
+@pytest.mark.parametrize("group", [[], ["index"]], ids=["newsbot", "newsbot index"])
+def test_a_group_typed_bare_prints_its_help_like_dash_dash_help(runner, group):
+    bare = runner.invoke(cli, group)
+    assert bare.exit_code == 0 and bare.stderr == ""
+    assert bare.stdout == runner.invoke(cli, [*group, "--help"]).stdout
+    assert bare.stdout.startswith("Usage: ") and "Commands:" in bare.stdout and "Error" not in bare.stdout
+
+
 def test_bad_option_is_one_line(runner):
     result = runner.invoke(cli, ["ask", "--top", "0", "x"])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "see `newsbot ask --help`" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (
+            ["--port", "8443"],
+            "--port is for webhook mode: give --webhook-url too (without it the bot uses long polling)",
+        ),
+        (["--secret-token", "abc"], "--secret-token is for webhook mode: give --webhook-url too"),
+        (["--listen", "0.0.0.0", "--port", "80"], "--listen and --port are for webhook mode"),
+        (
+            ["--webhook-url", "http://bot.example.org/t", "--secret-token", "abc"],
+            "Invalid value for '--webhook-url': Telegram sends updates only to an https:// URL",
+        ),
+        (
+            ["--webhook-url", "https://bot.example.org:8000/t", "--secret-token", "abc"],
+            "Telegram sends updates only to ports 443, 80, 88 or 8443, not 8000",
+        ),
+        (["--webhook-url", "bot.example.org/t", "--secret-token", "abc"], "give a full URL such as https://"),
+        (
+            ["--webhook-url", "https://bot.example.org/t", "--secret-token", "bad!token"],
+            "Invalid value for '--secret-token': Telegram takes 1 to 256 of A-Z, a-z, 0-9, _ and -",
+        ),
+        (["--webhook-url", "https://bot.example.org/t", "--secret-token", "x" * 257], "1 to 256 of A-Z"),
+    ],
+)
+def test_run_checks_its_webhook_options_at_start_up(runner, monkeypatch, args, error):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456789:" + "a" * 35)  # never used: the options fail first
+    result = runner.invoke(cli, ["run", *args])
+    assert result.exit_code == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: ") and error in line and "bad!token" not in line
+
+
+def test_a_self_hosted_bot_api_server_may_post_to_http(runner, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:8081/bot")
+    args = ["run", "--webhook-url", "http://127.0.0.1:9000/t", "--secret-token", "s3cret"]
+    result = runner.invoke(cli, args)  # the options pass; then the missing token ends it (exit 1)
+    assert result.exit_code == 1 and "TELEGRAM_BOT_TOKEN is not set" in result.stderr
 
 
 def rebuild_one(folder: Path) -> list[str]:

@@ -110,3 +110,23 @@ def test_console_refuses_a_question_to_follow_over_the_limit(tmp_path, index):
     text = console.reply(index, "/follow " + "tram " * 2000, state, 3, store=store)
     assert text == "A question to follow can have at most 500 characters, and this one has 9,999; please shorten it."
     assert store.of_chat(0) == []
+
+
+def test_console_follow_refuses_what_a_question_could_not_ask_and_keeps_it_out_of_the_limit(tmp_path, index):
+    from bot.chat.render import NO_WORDS_TEXT
+    from bot.faces import console
+    from bot.live.follows import FollowStore
+
+    store, state = FollowStore(tmp_path / "s.db", max_per_chat=1), {"question": "", "offset": 0}
+    assert console.reply(index, "🙂", state, 3) == NO_WORDS_TEXT  # asked, it has no words to search for
+    assert console.reply(index, "/follow 🙂", state, 3, store=store) == NO_WORDS_TEXT
+    dated = console.reply(index, "/follow bridge --since 2026-12-01", state, 3, store=store)
+    assert dated == (
+        "A standing question takes no dates (--since, --until, --as-of): it follows new articles as they arrive. "
+        "Send /follow bridge instead."
+    )
+    for typed in ("/follow tram line —until 2026-01-01", "/follow tram --as-of=2025-07-01", "/follow tram --since"):
+        assert console.reply(index, typed, state, 3, store=store).startswith("A standing question takes no dates")
+    assert store.of_chat(0) == []
+    kept = console.reply(index, "/follow tram line", state, 3, store=store)  # the one question the chat may keep
+    assert kept.startswith("Following ‘tram line’.") and [f.question for f in store.of_chat(0)] == ["tram line"]

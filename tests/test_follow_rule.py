@@ -47,10 +47,10 @@ def test_an_old_article_saved_today_is_not_pushed_and_a_recent_one_is(tmp_path, 
     store.close()
 
 
-def test_follow_and_following_say_which_articles_are_sent(tmp_path):
+def test_follow_and_following_say_which_articles_are_sent(tmp_path, index):
     store = FollowStore(tmp_path / "state.db")
     said = f"new articles dated within the last {NEWS_DAYS} days"
-    text, kept = follow_reply(store, 1, 1, "When will the tram line open?")
+    text, kept = follow_reply(store, index, 1, 1, "When will the tram line open?")
     assert kept and said in text and "archive" in text
     assert said in following_reply(store, 1)
     store.close()

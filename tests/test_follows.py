@@ -43,7 +43,7 @@ def damaged(tmp_path, kind: str):
 
 
 @pytest.mark.parametrize("kind", ["random bytes", "truncated", "a folder"])
-def test_a_damaged_state_file_turns_standing_questions_off_in_one_line(tmp_path, kind):
+def test_a_damaged_state_file_turns_standing_questions_off_in_one_line(tmp_path, kind, index):
     path = damaged(tmp_path, kind)
     store = FollowStore(path)  # no exception: the bot goes on answering
     assert store.problem and "\n" not in store.problem
@@ -51,23 +51,25 @@ def test_a_damaged_state_file_turns_standing_questions_off_in_one_line(tmp_path,
     assert store.active() == []  # the watcher asks no standing question
     with pytest.raises(StateUnavailable):
         store.add(1, 1, "tram")
-    assert follow_reply(store, 1, 1, "tram") == (UNAVAILABLE, None)
+    assert follow_reply(store, index, 1, 1, "tram") == (UNAVAILABLE, None)
     assert following_reply(store, 1) == UNAVAILABLE and unfollow_reply(store, 1, "1") == UNAVAILABLE
     store.close()
 
 
-def test_a_state_file_locked_by_another_process_is_a_polite_reply_and_one_log_line(tmp_path, monkeypatch, caplog):
+def test_a_state_file_locked_by_another_process_is_a_polite_reply_and_one_log_line(
+    tmp_path, monkeypatch, caplog, index
+):
     monkeypatch.setattr(follows, "BUSY_TIMEOUT_MS", 100)
     store = FollowStore(tmp_path / "state.db")
     other = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
     other.execute("begin exclusive")
     with caplog.at_level(logging.WARNING, logger="bot.live.follows"):
-        assert follow_reply(store, 1, 1, "tram") == (UNAVAILABLE, None)
+        assert follow_reply(store, index, 1, 1, "tram") == (UNAVAILABLE, None)
     assert [r.getMessage() for r in caplog.records] == [
         f"The standing questions' file {tmp_path / 'state.db'} failed: database is locked"
     ]
     other.execute("rollback")
-    assert follow_reply(store, 1, 1, "tram")[1] is not None  # works again once the lock is gone
+    assert follow_reply(store, index, 1, 1, "tram")[1] is not None  # works again once the lock is gone
 
 
 def test_a_question_over_the_limit_is_refused_naming_the_limit(tmp_path):

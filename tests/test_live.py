@@ -496,6 +496,21 @@ def test_follow_and_unfollow_count_against_the_questions_per_minute(tmp_path, ar
         assert [f.question for f in app.bot_data["state"].live.store.of_chat(64)] == ["interest rates"]
 
 
+def test_follow_on_telegram_refuses_no_words_and_dates_without_using_up_the_limit(tmp_path, articles_dir, index_path):
+    from bot.chat.render import NO_WORDS_TEXT
+
+    with running_bot(index_path, articles_dir, state_path=tmp_path / "state.db", max_follows=1) as (fake, app):
+        typed = ("/follow 🙂", "/follow bridge --since 2026-12-01", "/follow tram line")
+        for number, text in enumerate(typed, start=1):
+            fake.send_text(text, user_id=65)
+            fake.wait_for(lambda calls, number=number: len(fake.sent_to(65)) >= number)
+        no_words, dated, kept = (r["text"] for r in fake.sent_to(65))
+        assert no_words == NO_WORDS_TEXT
+        assert dated.startswith("A standing question takes no dates") and "Send /follow bridge instead." in dated
+        assert kept.startswith("Following ‘tram line’.")
+        assert [f.question for f in app.bot_data["state"].live.store.of_chat(65)] == ["tram line"]
+
+
 def test_the_push_task_survives_a_locked_state_file(tmp_path, newsroom, monkeypatch, caplog):
     """Another process holds the state file while a push is sent: that push's bookkeeping fails, and the
     task goes on to the next push (it used to die, leaving every later push recorded and never sent)."""

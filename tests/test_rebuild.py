@@ -96,11 +96,14 @@ def test_incremental_index_scores_like_a_fresh_one(tmp_path, articles_dir):
                     assert got[row.id] == pytest.approx(expected[i], rel=1e-6)
 
 
-def test_duplicate_text_under_two_names_is_indexed_once(tmp_path, articles_dir):
+def test_duplicate_text_under_two_names_is_indexed_once_and_the_skip_names_the_copy_kept(tmp_path, articles_dir):
     write(articles_dir, "copy_of_tram.txt", TRAM)
     summary = rebuild(articles_dir, tmp_path / "d.db")
     assert summary.added == 4
-    assert [s.reason for s in summary.skipped] == ["same text as an article already indexed"]
+    assert [(s.source, s.reason) for s in summary.skipped] == [("copy_of_tram.txt", "same text as 001_tram.txt")]
+    write(articles_dir, "later/tram_again.txt", TRAM)  # a copy arriving later: the holder is already indexed
+    later = rebuild(articles_dir, tmp_path / "d.db")
+    assert ("later/tram_again.txt", "same text as 001_tram.txt") in [(s.source, s.reason) for s in later.skipped]
 
 
 def test_skipped_files_are_named_and_the_index_is_written(tmp_path, articles_dir):

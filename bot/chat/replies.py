@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.chat.render import NO_WORDS_TEXT
 from bot.chat.render import shorten as _cut  # latest_text's name for the one cut
-from bot.ranking.answer import Answer, answer
+from bot.ranking.answer import Answer, answer, question_terms
 from index.search import Index, IndexMeta
 from index.stopwords import BY_LANGUAGE
 
@@ -31,6 +32,11 @@ NO_MORE = "No more passages for that question."
 
 # "--since 2025-06-01" or "--since=2025-06-01"; phones turn "--" into a dash, so that counts too.
 _DATE_OPTION = re.compile(r"(?:^|\s)(?:--|—|–)(since|until|as[-_]of)(?:=|\s+)(\S*)", re.IGNORECASE)
+# The same options' names, with or without a date after them: what a standing question refuses.
+_DATE_OPTION_NAME = re.compile(r"(?:^|\s)(?:--|—|–)(?:since|until|as[-_]of)(?![\w-])", re.IGNORECASE)
+FOLLOW_NO_DATES = (
+    "A standing question takes no dates (--since, --until, --as-of): it follows new articles as they arrive."
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,21 @@ def parse_request(text: str) -> Request:
     question = " ".join(_DATE_OPTION.sub(" ", text).split())
     check_dates(dates.get("since"), dates.get("until"))
     return Request(question, dates.get("since"), dates.get("until"), dates.get("as_of"))
+
+
+def follow_refusal(index: Index, text: str) -> str | None:
+    """Why a question cannot be kept as a standing question (the reply, HTML), or None when it can. It is read
+    as a question is: date options are refused, since a standing question is asked of each new article as it
+    arrives, and so is a question with no words to search for, which no article could ever answer."""
+    if _DATE_OPTION_NAME.search(text):
+        alone = " ".join(_DATE_OPTION_NAME.sub(" ", _DATE_OPTION.sub(" ", text)).split())
+        example = f"/follow {html.escape(echo(alone), quote=False)} instead" if alone else "the question alone"
+        return f"{FOLLOW_NO_DATES} Send {example}."
+    if text.strip():
+        with index.snapshot() as snap:
+            if not question_terms(snap, text):
+                return NO_WORDS_TEXT
+    return None
 
 
 def page(index: Index, text: str, offset: int, top: int) -> Answer:

@@ -7,6 +7,7 @@ them (`run`, and the rebuild), so that `newsbot ask` starts quickly.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -18,6 +19,7 @@ import click
 from bot.__main__ import INTERRUPTED, forget_interrupt
 from bot.chat import render
 from bot.config import (
+    DEFAULT_API_BASE_URL,
     MAX_TOP,
     Settings,
     SettingsError,
@@ -50,7 +52,17 @@ def echo(message: object = "", **kwargs) -> None:
 
 
 class OneLineErrors(click.Group):
-    """A group whose usage errors are one line on stderr (exit 2), like every other error (exit 1)."""
+    """A group whose usage errors are one line on stderr (exit 2), like every other error (exit 1). A group
+    typed bare (`newsbot`, `newsbot index`) prints its help, as --help does (exit 0); its subgroups are of
+    this class too."""
+
+    group_class = type
+
+    def parse_args(self, ctx, args):
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            echo(ctx.get_help(), color=ctx.color)
+            ctx.exit()
+        return super().parse_args(ctx, args)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
@@ -154,8 +166,30 @@ def _missing(path: Path) -> bool:
     return not path.exists() or is_stub(path)
 
 
-def _build_hint(index: Path) -> str:
-    return f"newsbot index rebuild --articles DIR --index {index}"
+def _build_hint(index: Path | None) -> str:
+    return "newsbot index rebuild --articles DIR" + (f" --index {index}" if index else "")
+
+
+def _no_index(path: Path) -> str:
+    """Why there is nothing to answer from at `path` (a file not there, or an empty one), and the command that
+    builds it."""
+    there = f"{path} is empty, not an index yet" if path.exists() else f"no index at {path}"
+    return f"{there}; build it with `{_build_hint(path)}`"
+
+
+def _default_folder(ctx: click.Context, settings: Settings, path: Path, index_path: Path | None) -> Path:
+    """The folder for an index that records none, when no --articles is given: the samples for samples.db,
+    else NEWSBOT_ARTICLES_DIR. A new index named by --index or NEWSBOT_INDEX is never filled with the samples:
+    with no folder set, that is a usage error asking for it. (A file that is there is left to the rebuild,
+    which says when it is damaged.)"""
+    if path == samples_index():
+        return sample_articles_dir()
+    if "articles_dir" in settings.configured or not _missing(path):
+        return settings.articles_dir
+    named, command = ("--index", _build_hint(path)) if index_path else ("NEWSBOT_INDEX", _build_hint(None))
+    raise click.UsageError(
+        f"which articles should {path} ({named}) hold? Give the folder: {command} (or set NEWSBOT_ARTICLES_DIR)", ctx
+    )
 
 
 def open_index(settings: Settings, index_path: Path | None) -> tuple[Index, str]:
@@ -164,7 +198,7 @@ def open_index(settings: Settings, index_path: Path | None) -> tuple[Index, str]
     NEWSBOT_INDEX with no articles folder set is never filled with the samples: they answer meanwhile."""
     path = index_for(settings, index_path)
     if index_path is not None and _missing(path):
-        raise click.ClickException(f"no index at {path}; build it with `{_build_hint(path)}`")
+        raise click.ClickException(_no_index(path))
     note = ""
     if _missing(path) and path == settings.index_path and "articles_dir" not in settings.configured:
         note = (
@@ -279,7 +313,7 @@ def index_group():
     "--articles",
     type=click.Path(path_type=Path),
     help="Folder of .txt / .jsonl articles (default: the folder the index was built from, else "
-    "NEWSBOT_ARTICLES_DIR, else the samples).",
+    "NEWSBOT_ARTICLES_DIR; a new index needs one, except samples.db).",
 )
 @index_option
 @click.option(
@@ -318,17 +352,11 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
                 f"give the folder: newsbot index rebuild --articles DIR --index {path}"
             )
         articles = built_from
-    if articles is None and path == settings.index_path and "articles_dir" not in settings.configured:
-        raise click.UsageError(
-            f"which articles should {path} (NEWSBOT_INDEX) hold? Give the folder: "
-            f"newsbot index rebuild --articles DIR (or set NEWSBOT_ARTICLES_DIR)",
-            ctx,
-        )
-    articles = articles or (sample_articles_dir() if path == samples_index() else settings.articles_dir)
     try:
         lang = language_name(language) if language else (None if built_from else _new_index_language(settings))
     except ValueError as error:
         raise click.BadParameter(str(error), ctx, param_hint="'--language'") from None
+    articles = articles or _default_folder(ctx, settings, path, index_path)
     try:
         check_folder(path, articles, full)
         params = None
@@ -379,7 +407,11 @@ def watch_command(ctx, articles, index_path, reconcile_minutes):
 
     settings = settings_of(ctx)
     path = index_for(settings, index_path, articles)
-    articles = articles or (recorded_folder(path) if path.exists() else None) or settings.articles_dir
+    articles = (
+        articles
+        or (recorded_folder(path) if path.exists() else None)
+        or _default_folder(ctx, settings, path, index_path)
+    )
     try:
         check_folder(path, articles, False)
     except RebuildError as error:
@@ -441,6 +473,8 @@ def stats_command(ctx, index_path, as_json):
 
     settings = settings_of(ctx)
     path = index_for(settings, index_path)
+    if path.exists() and is_stub(path):
+        raise click.ClickException(_no_index(path))
     index = Index(path)
     try:
         meta = index.meta()
@@ -566,7 +600,7 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
                 echo(render.explain_json(result) if as_json else render.explain_text(result))
             else:
                 width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-                echo(render.json_line(result.as_json()) if as_json else render.plain_text(result, width))
+                echo(render.json_line(render.answer_json(result)) if as_json else render.plain_text(result, width))
             return
         for line in _stdin_lines():
             if line is None:
@@ -591,7 +625,7 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
                 )
                 continue
             result = answer(index, text, top=top, since=since, until=until, as_of=line_as_of or as_of, ranking=ranking)
-            echo(render.json_line(result.as_json(id_)))
+            echo(render.json_line(render.answer_json(result, id_)))
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
 
@@ -660,13 +694,12 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
         newsbot run --webhook-url https://bot.example.org/telegram --listen 0.0.0.0 --port 8443 \\
             --secret-token "$(openssl rand -hex 16)"
     """
-    from urllib.parse import urlsplit
-
     from telegram.error import TelegramError
 
     from bot.faces.telegram.app import BotStartError, run_bot
 
     settings = settings_of(ctx)
+    webhook = _webhook(ctx, settings, webhook_url, listen, port, secret_token)
     # Expected faults of a server we do not control (a Telegram error, a reply that is not JSON): one log
     # line each, their tracebacks only at DEBUG.
     redact = setup_logging(
@@ -679,15 +712,6 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
     index, note = open_index(settings, index_path)
     if note:
         echo(note, err=True)
-    webhook = None
-    if webhook_url:
-        if not secret_token:
-            raise click.UsageError(
-                "webhook mode needs --secret-token, or anyone who finds the URL can send the bot "
-                'updates; e.g. --secret-token "$(openssl rand -hex 16)"'
-            )
-        path = urlsplit(webhook_url).path.strip("/")
-        webhook = {"url": webhook_url, "listen": listen, "port": port, "url_path": path, "secret_token": secret_token}
     articles, unfollowed = watched_folder(settings, index.path)
     if unfollowed:
         echo(unfollowed, err=True)
@@ -697,6 +721,57 @@ def run_command(ctx, index_path, webhook_url, listen, port, secret_token):
         raise click.ClickException(str(error)) from None
     if code:
         raise click.ClickException("stopped: another process is polling with the same bot token")
+
+
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # Telegram's rule for setWebhook's secret_token
+
+
+def _webhook(ctx, settings: Settings, url: str | None, listen: str, port: int, secret: str | None) -> dict | None:
+    """`run`'s webhook options, checked at start-up as Telegram will check them (a usage error each, exit
+    2); None for long polling, which takes none of them."""
+    from urllib.parse import urlsplit
+
+    from telegram.constants import SUPPORTED_WEBHOOK_PORTS
+
+    def bad(option: str, message: str) -> click.BadParameter:
+        return click.BadParameter(message, ctx, param_hint=f"'{option}'")
+
+    if not url:
+        given = [f"--{name.replace('_', '-')}" for name in ("listen", "port", "secret_token") if _typed(ctx, name)]
+        if given:
+            raise click.UsageError(
+                f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for webhook mode: give --webhook-url "
+                "too (without it the bot uses long polling)",
+                ctx,
+            )
+        return None
+    try:
+        parts = urlsplit(url)
+        url_port = parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        parts, url_port = None, None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+        raise bad("--webhook-url", "give a full URL such as https://bot.example.org/telegram")
+    official = settings.telegram_api_base_url.rstrip("/") == DEFAULT_API_BASE_URL
+    if official and parts.scheme != "https":  # a self-hosted Bot API server (--local) also posts to http
+        raise bad("--webhook-url", "Telegram sends updates only to an https:// URL")
+    if official and url_port is not None and url_port not in SUPPORTED_WEBHOOK_PORTS:
+        ports = ", ".join(map(str, SUPPORTED_WEBHOOK_PORTS[:-1])) + f" or {SUPPORTED_WEBHOOK_PORTS[-1]}"
+        raise bad("--webhook-url", f"Telegram sends updates only to ports {ports}, not {url_port}")
+    if not secret:
+        raise click.UsageError(
+            "webhook mode needs --secret-token, or anyone who finds the URL can send the bot "
+            'updates; e.g. --secret-token "$(openssl rand -hex 16)"',
+            ctx,
+        )
+    if not SECRET_TOKEN.fullmatch(secret):
+        raise bad("--secret-token", 'Telegram takes 1 to 256 of A-Z, a-z, 0-9, _ and -; e.g. "$(openssl rand -hex 16)"')
+    return {"url": url, "listen": listen, "port": port, "url_path": parts.path.strip("/"), "secret_token": secret}
+
+
+def _typed(ctx: click.Context, name: str) -> bool:
+    """Was this option given on the command line (not its default)?"""
+    return ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
 
 
 @cli.command("eval", short_help="Measure answer quality on a question set.")

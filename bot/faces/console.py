@@ -109,7 +109,7 @@ def _more(turn: Turn) -> str:
 def _follow(turn: Turn) -> str:
     if turn.store is None:
         return NOT_KEPT
-    return plain(follow_reply(turn.store, CONSOLE_CHAT, CONSOLE_CHAT, turn.rest)[0], turn.columns)
+    return plain(follow_reply(turn.store, turn.index, CONSOLE_CHAT, CONSOLE_CHAT, turn.rest)[0], turn.columns)
 
 
 def _following(turn: Turn) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import html
 
 from bot.chat.render import shorten
+from bot.chat.replies import follow_refusal
 from bot.live.follows import NEWS_DAYS, Follow, FollowError, FollowStore, StateUnavailable
+from index.search import Index
 
 NOT_KEPT = "Standing questions are not kept by this bot."
 UNAVAILABLE = "Sorry, standing questions are unavailable right now; questions still get answers."
@@ -27,8 +29,14 @@ def _quoted(question: str, limit: int = 300) -> str:
     return f"‘{html.escape(shorten(question, limit), quote=False)}’"
 
 
-def follow_reply(store: FollowStore, chat_id: int, user_id: int, question: str) -> tuple[str, Follow | None]:
-    """Keep the question for the chat; the reply and the kept question (None when refused)."""
+def follow_reply(
+    store: FollowStore, index: Index, chat_id: int, user_id: int, question: str
+) -> tuple[str, Follow | None]:
+    """Keep the question for the chat; the reply and the kept question (None when refused: a refused
+    question is not kept, so it takes none of the chat's NEWSBOT_MAX_FOLLOWS)."""
+    refusal = follow_refusal(index, question)
+    if refusal:
+        return refusal, None
     try:
         kept = store.add(chat_id, user_id, question)
     except FollowError as error:

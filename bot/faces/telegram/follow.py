@@ -87,7 +87,7 @@ async def follow(update: Update, context: BotContext) -> None:
         return
     user = update.effective_user.id if update.effective_user else 0
     text, kept = await asyncio.to_thread(
-        follow_reply, store, update.effective_chat.id, user, " ".join(context.args or [])
+        follow_reply, store, context.state.index, update.effective_chat.id, user, " ".join(context.args or [])
     )
     await update.effective_message.reply_html(text, reply_markup=stop_markup(kept.follow_id) if kept else None)
 
