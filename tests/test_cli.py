@@ -704,7 +704,7 @@ def test_batch_ids_must_be_finite_json_and_each_answer_is_one_line(runner, index
         '{"id": NaN, "question": "tram"}',
         '{"id": Infinity, "question": "tram"}',
         '{"id": [1e999], "question": "tram"}',
-        '{"id": 7, "question": "tram\u2028line\u2029now\u0085please"}',
+        '{"id": 7, "question": "harbour\u2028tram\u2029line\u0085construction"}',
     ]
     result = runner.invoke(cli, ["ask", "--index", str(index_path)], input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
@@ -713,7 +713,7 @@ def test_batch_ids_must_be_finite_json_and_each_answer_is_one_line(runner, index
     got = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} is not JSON")) for line in out]
     assert [g["id"] for g in got] == [None, None, None, 7]
     assert all("finite" in g["error"] for g in got[:3])
-    assert got[3]["question"] == "tram\u2028line\u2029now\u0085please" and got[3]["passages"]
+    assert got[3]["question"] == "harbour\u2028tram\u2029line\u0085construction" and got[3]["passages"]
 
 
 def test_a_newer_index_is_refused_not_rebuilt_down(runner, tmp_path, articles_dir):

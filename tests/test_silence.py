@@ -11,8 +11,16 @@ from bot.faces.cli import cli
 from bot.live.follows import FollowStore, new_answers
 from bot.ranking import answer as answer_module
 from bot.ranking.answer import SILENT, Ranking, answer
+from bot.ranking.features import lucene_idf
 from bot.ranking.model import LinearModel, ModelError
-from bot.ranking.silence import SIGNALS, SilenceModel, default_silence, question_names, unknown_share
+from bot.ranking.silence import (
+    SIGNALS,
+    SilenceModel,
+    default_silence,
+    question_names,
+    score_without_recency,
+    unknown_share,
+)
 from index.rebuild import rebuild
 from index.search import Index
 
@@ -144,3 +152,39 @@ def test_a_name_counts_as_known_only_when_one_article_holds_all_of_it(stories_in
         assert unknown_share(snap, q, names, None, None, None) == 0.5
         q = answer_module.prepare_question(snap, "Did Helena Varga visit Norland?").question
         assert unknown_share(snap, q, question_names(snap, q), None, None, None) == 0.0
+
+
+def test_a_word_the_folder_lacks_weighs_as_its_rarest_term(stories_index):
+    with stories_index.snapshot() as snap:
+        q = answer_module.prepare_question(snap, "When will the stadium line open?").question
+        idf = dict(zip(q.terms, q.sentence_idf))
+        assert idf["stadium"] == pytest.approx(lucene_idf(snap.stats.documents, np.zeros(1))[0])
+        assert idf["stadium"] > idf["line"] > 0  # "line" is in the tram story
+
+
+def test_the_silence_score_leaves_out_recency(stories_index):
+    with stories_index.snapshot() as snap:
+        model = answer_module.model_for(snap, Ranking(), "tram line")
+    passage = {name: 0.5 for name in model.passage.names}
+    article = {name: 0.5 for name in model.article.names}
+    fresh = dict(article, **{name: 1.0 for name in model.article.names if name.startswith("recent_")})
+    assert score_without_recency(model, passage, fresh) == score_without_recency(model, passage, article)
+    closer = dict(article, article_coverage=1.0)
+    assert score_without_recency(model, passage, closer) != score_without_recency(model, passage, article)
+
+
+def test_a_small_folder_is_silent_on_a_topic_it_never_names(tmp_path):
+    write(tmp_path / "news", "001.txt", CUP_FINAL)
+    for name, text in STORIES.items():
+        write(tmp_path / "news", name, text)
+    rebuild(tmp_path / "news", tmp_path / "news.db")
+    index = Index(tmp_path / "news.db")
+    assert answer(index, "Who won the Stanley Cup?", as_of="2025-03-07").silent
+    answered = answer(index, "Who won the National Cup?", as_of="2025-03-07")
+    assert not answered.silent and "Harbour City won the National Cup" in answered.passages[0].quote
+
+
+CUP_FINAL = (
+    " date 2025-03-02 Harbour City Win the National Cup\n\nHarbour City won the National Cup for the first time "
+    "on Saturday, beating Riverside United 2-1 in front of 40,000 fans.\n\nCaptain Tomas Berg scored twice."
+)

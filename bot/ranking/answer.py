@@ -199,8 +199,10 @@ def read_question(snap: Snapshot, text: str, terms: list[str], day: int) -> F.Qu
     article_postings = snap.article_postings(terms)
     sentence_df = np.array([postings[t].df if t in postings else 0 for t in distinct])
     article_df = np.array([article_postings[t].df if t in article_postings else 0 for t in distinct])
-    sentence_idf = np.where(sentence_df > 0, F.lucene_idf(snap.stats.documents, sentence_df), 0.0)
-    article_idf = np.where(article_df > 0, F.lucene_idf(snap.article_stats.documents, article_df), 0.0)
+    # A term the collection lacks is its rarest (the most a term can weigh), not a term that does not count:
+    # coverage without it would call "When will the tram line open?" covered by "The library opened".
+    sentence_idf = F.lucene_idf(snap.stats.documents, sentence_df)
+    article_idf = F.lucene_idf(snap.article_stats.documents, article_df)
     frame = read_timeframe(text, dt.date.fromordinal(day + EPOCH)) if day > -EPOCH else TimeFrame()
     return F.Question(
         text=text,
@@ -701,7 +703,7 @@ def answer(
         model = model_for(snap, ranking, q.text)
         cut = model.cut if ranking.uses("cut") else math.inf
         picked = pick(ranked, wanted + 1, cut)
-        silent = bool(picked) and ranking.silence and not _answers(snap, ranked, prepared, only)
+        silent = bool(picked) and ranking.silence and not _answers(snap, ranked, model, prepared, only)
         nearest = _passage(snap, ranked, picked[0], False, model, ranking) if silent else None
         passages = [] if silent else [_passage(snap, ranked, p, explain, model, ranking) for p in picked[offset:wanted]]
     if silent:
@@ -760,10 +762,10 @@ def _stories_answer(snap: Snapshot, question: str, prepared: Prepared, top: int,
     )
 
 
-def _answers(snap: Snapshot, ranked: Ranked, prepared: Prepared, only: np.ndarray | None) -> bool:
+def _answers(snap: Snapshot, ranked: Ranked, model: RankingModel, prepared: Prepared, only: np.ndarray | None) -> bool:
     """Does the best passage answer, by the fitted silence model (always, when none is shipped)?"""
     silence = default_silence()
-    top = top_of(snap, ranked, prepared.latest_day, prepared.since_day, only)
+    top = top_of(snap, ranked, model, prepared.latest_day, prepared.since_day, only)
     return silence is None or top is None or silence.answers(signal_values(top))
 
 

@@ -27,7 +27,7 @@ from index.search import Snapshot
 
 from . import features as F
 from .cues import is_time_word
-from .model import LinearModel, ModelError, load_model_file, shipped_json
+from .model import LinearModel, ModelError, RankingModel, load_model_file, shipped_json
 
 if TYPE_CHECKING:
     from .answer import Ranked
@@ -46,7 +46,7 @@ class Top:
     article_holds: np.ndarray  # [term]: its article holds the question's term
     quote_terms: frozenset[str]  # the analysed terms of what is shown: the quote and its title
     name_terms: frozenset[str]  # the question's terms that come from its names and numbers
-    best_score: float  # the fitted score of the best passage
+    best_score: float  # the fitted score of the best passage, its article's recency at its typical value
     behind: int = 0  # days from its article's date to the newest article that may answer
     names_unknown: float = 0.0  # share of the question's names that no article it may be answered from holds
 
@@ -96,7 +96,9 @@ def names_unknown(top: Top) -> float:
 
 @signal
 def passage_score(top: Top) -> float:
-    """The fitted passage score of the best passage."""
+    """The fitted passage score of the best passage, with its article's recency features at their typical
+    values: how well it matches the question, not how new it is (in a folder of this week's news every
+    article is recent, and its best passage scored high whatever was asked)."""
     return top.best_score
 
 
@@ -174,34 +176,48 @@ def unknown_share(
     return unknown / len(names)
 
 
+def score_without_recency(
+    model: RankingModel, passage_values: dict[str, float], article_values: dict[str, float]
+) -> float:
+    """The passage model's score of one passage, its article's score taken with the recency features
+    (`recent_*`) switched off."""
+    recency = frozenset(name for name in model.article.names if name.startswith("recent_"))
+    article_score = model.article.score({k: np.array([v]) for k, v in article_values.items()}, recency)[0]
+    values = {k: np.array([v]) for k, v in passage_values.items()}
+    values["article_score"] = np.array([article_score])
+    return float(model.passage.score(values)[0])
+
+
 def top_of(
     snap: Snapshot,
     ranked: Ranked,
+    model: RankingModel,
     latest_day: int | None = None,
     since_day: int | None = None,
     only: np.ndarray | None = None,
 ) -> Top | None:
     """What the signals read of a ranking: its best passage (None when it has none); `latest_day`: the
     last date an answer may have (default: the day asked); `since_day` and `only`: the first date and
-    the articles it may come from, as the ranking was asked."""
+    the articles it may come from, as the ranking was asked; `model`: the ranking model that ranked it."""
     if not ranked.rows:
         return None
     best = ranked.rows[0]
     row = int(np.searchsorted(ranked.articles.ids, best.sentence.article_id))
     q = ranked.question
-    lacking = float(F.lucene_idf(snap.stats.documents, np.zeros(1))[0])
     last = q.day if latest_day is None else latest_day
     names = question_names(snap, q)
     titles = snap.sentences([int(snap.article_first[best.sentence.article_id])])  # its stored terms
+    passage_values = {name: float(v[0]) for name, v in ranked.passage_values.items()}
+    article_values = {name: float(v[row]) for name, v in ranked.article_values.items()}
     return Top(
         question=q,
-        idf=np.where(q.sentence_idf > 0, q.sentence_idf, lacking),
-        passage_values={name: float(v[0]) for name, v in ranked.passage_values.items()},
-        article_values={name: float(v[row]) for name, v in ranked.article_values.items()},
+        idf=q.sentence_idf,
+        passage_values=passage_values,
+        article_values=article_values,
         article_holds=ranked.articles.holds[row],
         quote_terms=frozenset(best.quote_terms).union(*(t.terms for t in titles.values())),
         name_terms=frozenset().union(*names),
-        best_score=float(ranked.passage_scores[0]),
+        best_score=score_without_recency(model, passage_values, article_values),
         behind=newest_day(snap, last) - int(ranked.articles.days[row]),
         names_unknown=unknown_share(snap, q, names, since_day, last, only),
     )
