@@ -502,7 +502,18 @@ def _rebuild_locked(
         db.close()
 
 
-def _apply(
+def _apply(db, *args, spill_dir=None, **kwargs) -> None:
+    """`_apply_with` a postings builder whose scratch file of runs is removed however the rebuild ends (a
+    Ctrl-C or a worker lost in the middle of the digest left hundreds of megabytes beside the index)."""
+    builder = store.PostingsBuilder(spill_dir=spill_dir)
+    try:
+        _apply_with(builder, db, *args, **kwargs)
+    finally:
+        builder.close()
+
+
+def _apply_with(
+    builder,
     db,
     existing,
     results,
@@ -510,7 +521,6 @@ def _apply(
     seen,
     summary,
     fresh,
-    spill_dir=None,
     changes=False,
     known: dict[str, int] | None = None,
     line_plan: furniture.LinePlan | None = None,
@@ -535,7 +545,6 @@ def _apply(
     lost = [(row["id"], row["source"], row["content_hash"]) for row in removed_rows]  # for the change log
     added: list[tuple[int, str, str]] = []  # (id, source, content_hash) of each article added
     summary.removed = len(remove_ids)
-    builder = store.PostingsBuilder(spill_dir=spill_dir)
     first_sentence, first_article = counters["sentence"], counters["article"]
     article_of, article_lengths = array("i"), array("q")  # per new sentence / per new article
     removed_postings: dict[str, set[int]] = {}

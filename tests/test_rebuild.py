@@ -330,3 +330,21 @@ def test_a_watchers_batch_of_new_files_only_keeps_the_other_articles_postings(tm
     summary = rebuild(articles_dir, path, only=["005_new.txt"])
     assert summary.added == 1 and _state(path)[2]
     assert _state(path)[:2] == _state_of_fresh(articles_dir, tmp_path)[:2]
+
+
+def test_a_rebuild_stopped_in_its_digest_leaves_no_scratch_file(tmp_path, articles_dir, monkeypatch):
+    monkeypatch.setattr(store, "RUN_TOKENS", 5)  # every few terms spill a sorted run to a file beside the index
+    added = store.PostingsBuilder.add
+    calls = []
+
+    def add(self, *args):
+        calls.append(1)
+        if len(calls) == 4:  # Ctrl-C in the middle of the digest, runs already spilled
+            raise KeyboardInterrupt
+        return added(self, *args)
+
+    monkeypatch.setattr(store.PostingsBuilder, "add", add)
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(articles_dir, tmp_path / "news.db")
+    assert len(calls) == 4
+    assert not list(tmp_path.glob(".newsbot-runs-*"))  # before: left beside the index, 500 MB at 10M
