@@ -284,6 +284,10 @@ def rebuild(
     try:
         index_path.parent.mkdir(parents=True, exist_ok=True)
         with rebuild_lock(index_path):
+            # A rebuild killed outright (SIGKILL, the out-of-memory killer) cannot remove its scratch file;
+            # under the lock no other rebuild of this index is using one.
+            for stale in index_path.parent.glob(runs_prefix(index_path) + "*"):
+                stale.unlink(missing_ok=True)
             for attempt in range(1, RACE_ATTEMPTS + 1):
                 try:
                     if index_path.exists() and not is_stub(index_path):
@@ -474,6 +478,7 @@ def _rebuild_locked(
                 summary,
                 fresh=full or (only is None and not existing),  # a watcher's batch of new files is not a new index
                 spill_dir=index_path.parent,
+                spill_prefix=runs_prefix(shown),
                 changes=bool(index_id),
                 known=known,
                 line_plan=line_plan,
@@ -502,10 +507,15 @@ def _rebuild_locked(
         db.close()
 
 
-def _apply(db, *args, spill_dir=None, **kwargs) -> None:
+def runs_prefix(index_path: Path) -> str:
+    """The name prefix of an index's scratch files of postings runs, beside it (`.news.db.runs-…`)."""
+    return f".{index_path.name}.runs-"
+
+
+def _apply(db, *args, spill_dir=None, spill_prefix=".newsbot-runs-", **kwargs) -> None:
     """`_apply_with` a postings builder whose scratch file of runs is removed however the rebuild ends (a
     Ctrl-C or a worker lost in the middle of the digest left hundreds of megabytes beside the index)."""
-    builder = store.PostingsBuilder(spill_dir=spill_dir)
+    builder = store.PostingsBuilder(spill_dir=spill_dir, prefix=spill_prefix)
     try:
         _apply_with(builder, db, *args, **kwargs)
     finally:

@@ -716,8 +716,11 @@ class PostingsBuilder:
     then merges the runs term by term. Documents must be added in ascending id order.
     """
 
-    def __init__(self, spill_dir: Path | str | None = None, run_tokens: int | None = None):
+    def __init__(
+        self, spill_dir: Path | str | None = None, run_tokens: int | None = None, prefix: str = ".newsbot-runs-"
+    ):
         self.spill_dir = spill_dir
+        self.prefix = prefix
         self.run_tokens = RUN_TOKENS if run_tokens is None else run_tokens
         self._runs: sqlite3.Connection | None = None
         self._run_path: str | None = None
@@ -749,7 +752,7 @@ class PostingsBuilder:
         if self._runs is None:
             import tempfile
 
-            handle, self._run_path = tempfile.mkstemp(prefix=".newsbot-runs-", suffix=".db", dir=self.spill_dir)
+            handle, self._run_path = tempfile.mkstemp(prefix=self.prefix, suffix=".db", dir=self.spill_dir)
             os.close(handle)
             self._runs = sqlite3.connect(self._run_path)
             self._runs.executescript(

@@ -303,7 +303,7 @@ def test_postings_built_in_runs_on_disk_equal_those_built_in_memory(tmp_path, ar
     for sql in tables:
         with sqlite3.connect(tmp_path / "memory.db") as a, sqlite3.connect(tmp_path / "runs.db") as b:
             assert a.execute(sql).fetchall() == b.execute(sql).fetchall()
-    assert not list(tmp_path.glob(".newsbot-runs-*"))  # the scratch file is gone
+    assert not list(tmp_path.glob(".*.runs-*"))  # the scratch file is gone
     write(articles_dir, "005.txt", " date 2025-12-24 Festival\n\nThe harbour festival returns to the tram line.")
     rebuild(articles_dir, tmp_path / "runs.db")
     assert _state(tmp_path / "runs.db")[2]
@@ -340,6 +340,7 @@ def test_a_rebuild_stopped_in_its_digest_leaves_no_scratch_file(tmp_path, articl
     def add(self, *args):
         calls.append(1)
         if len(calls) == 4:  # Ctrl-C in the middle of the digest, runs already spilled
+            assert list(tmp_path.glob(".news.db.runs-*"))
             raise KeyboardInterrupt
         return added(self, *args)
 
@@ -347,4 +348,14 @@ def test_a_rebuild_stopped_in_its_digest_leaves_no_scratch_file(tmp_path, articl
     with pytest.raises(KeyboardInterrupt):
         rebuild(articles_dir, tmp_path / "news.db")
     assert len(calls) == 4
-    assert not list(tmp_path.glob(".newsbot-runs-*"))  # before: left beside the index, 500 MB at 10M
+    assert not list(tmp_path.glob(".news.db.runs-*"))  # before: left beside the index, 500 MB at 10M
+
+
+def test_a_rebuild_removes_the_scratch_file_a_killed_one_left(tmp_path, articles_dir):
+    rebuild(articles_dir, tmp_path / "news.db")
+    killed = tmp_path / ".news.db.runs-k1ll3d.db"  # what a SIGKILLed rebuild leaves: it runs no cleanup
+    other = tmp_path / ".other.db.runs-x.db"  # another index's, whose rebuild may be running
+    killed.write_bytes(b"runs")
+    other.write_bytes(b"runs")
+    rebuild(articles_dir, tmp_path / "news.db")
+    assert not killed.exists() and other.exists()
