@@ -28,6 +28,7 @@ from .articles import Skipped, article_entry, article_files
 from .ingest import Kept, Lines, digest_files, file_stat, tasks_for
 from .pool import WorkerError
 from .search import Bm25Params, CorpusStats
+from .store import is_stub, recorded_folder
 from .terms import language_name
 
 # What ingest makes of an article; a change rebuilds older indexes in full. 2: page furniture (link and
@@ -325,37 +326,6 @@ def _first_build(root, index_path, language, params, progress, workers, started)
 
 def _files_of(path: Path) -> list[Path]:
     return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
-
-
-def is_stub(path: Path) -> bool:
-    """An empty file, or an SQLite file with no tables but an empty meta: what a failed first build of an
-    older newsbot left behind. Never true for a file holding anything else."""
-    try:
-        if path.stat().st_size == 0:
-            return True
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except (OSError, sqlite3.Error):
-        return False
-    try:
-        tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
-        return tables <= {"meta"} and (not tables or conn.execute("select count(*) from meta").fetchone()[0] == 0)
-    except sqlite3.Error:
-        return False
-    finally:
-        conn.close()
-
-
-def recorded_folder(index_path: Path | str) -> Path | None:
-    """The articles folder an index was built from, whatever its schema (None if it records none)."""
-    try:
-        conn = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
-        folder = store.read_meta(conn).get("articles_dir")
-    finally:
-        conn.close()
-    return Path(folder) if folder else None
 
 
 def require_folder(folder: Path) -> None:

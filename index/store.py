@@ -616,6 +616,37 @@ def read_meta(db: sqlite_utils.Database | sqlite3.Connection) -> dict[str, str]:
         return {}
 
 
+def is_stub(path: Path) -> bool:
+    """An empty file, or an SQLite file with no tables but an empty meta: what a failed first build of an
+    older newsbot left behind. Never true for a file holding anything else."""
+    try:
+        if path.stat().st_size == 0:
+            return True
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except (OSError, sqlite3.Error):
+        return False
+    try:
+        tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+        return tables <= {"meta"} and (not tables or conn.execute("select count(*) from meta").fetchone()[0] == 0)
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def recorded_folder(index_path: Path | str) -> Path | None:
+    """The articles folder an index was built from, whatever its schema (None if it records none)."""
+    try:
+        conn = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        folder = read_meta(conn).get("articles_dir")
+    finally:
+        conn.close()
+    return Path(folder) if folder else None
+
+
 def damaged_message(path: Path | str, detail: str) -> str:
     """One line for a file that is not a usable index, with the command that fixes it."""
     return (

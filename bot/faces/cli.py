@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -32,10 +33,12 @@ from bot.config import (
 )
 from bot.logsafe import printable, setup_logging
 from bot.ranking.answer import Ranking, answer
-from index.rebuild import RebuildError, RebuildSummary, check_folder, is_stub, rebuild, recorded_folder
 from index.search import VARIANTS, Bm25Params, Index
-from index.store import IndexOutdated, IndexUnavailable
+from index.store import IndexOutdated, IndexUnavailable, is_stub, recorded_folder
 from index.terms import language_name
+
+if TYPE_CHECKING:
+    from index.rebuild import RebuildSummary
 
 MAX_SKIPPED_SHOWN = 20
 MAX_BATCH_LINE = 64 * 1024  # bytes: a question longer than this is refused, not read whole
@@ -133,6 +136,8 @@ def _progress():
 def run_rebuild(articles: Path, index_path: Path, **kwargs) -> RebuildSummary:
     """Rebuild, turning every expected failure, Ctrl-C and SIGTERM into one line (exit 1)."""
     import signal
+
+    from index.rebuild import RebuildError, rebuild
 
     existed = index_path.exists() and not is_stub(index_path)
     previous = signal.getsignal(signal.SIGTERM)
@@ -341,6 +346,7 @@ def rebuild_command(ctx, articles, index_path, language, full, variant, k1, b):
         newsbot index rebuild --articles ~/news --index ~/news.db
     """
     from bot.chat.replies import rebuild_text
+    from index.rebuild import RebuildError, check_folder
 
     settings = settings_of(ctx)
     path = index_for(settings, index_path, articles)
@@ -403,6 +409,7 @@ def watch_command(ctx, articles, index_path, reconcile_minutes):
     import signal
     import threading
 
+    from index.rebuild import RebuildError, check_folder
     from index.watch import FolderWatcher, unusable_index
 
     settings = settings_of(ctx)
@@ -842,6 +849,7 @@ def eval_command(
     from bot.ranking.answer import PLAIN_BM25
     from bot.ranking.evaluate import DatasetError, evaluate, report_table
     from bot.ranking.model import model_named
+    from index.rebuild import RebuildError
 
     try:
         lang = language_name(language)
