@@ -47,7 +47,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import store
@@ -248,6 +248,7 @@ class _Pending:
     look: tuple | int | None = None  # what it looked like at the last look (`_look`)
     since: float = 0.0  # since when (monotonic) it has looked like that
     was_folder: bool = False  # a watched folder: its articles may be in the index
+    noted: float = field(default_factory=time.monotonic)  # when events first named it
 
 
 class FolderWatcher:
@@ -461,14 +462,16 @@ class FolderWatcher:
     def _stable(self, root: str | None = None) -> list[str]:
         """The pending paths that can be applied now: gone (or no longer an article), or folders and files
         that looked the same for `stable_seconds` (observed, so a file with a time in the future waits no
-        longer than any other). Paths that never were articles are dropped."""
+        longer than any other). Paths that never were articles are dropped. A path gone waits while another
+        is settling, for up to twice `stable_seconds`, so that a file moved or renamed is removed and added in
+        one transaction and its article is never missing from answers in between."""
         root = root or os.path.realpath(self.root)
-        ready, now = [], time.monotonic()
+        ready, gone, settling, now = [], [], False, time.monotonic()
         for relative, pending in list(self._pending.items()):
             kind = article_entry(root, relative)
             if kind is None:
                 if pending.was_folder or is_article_name(relative.rsplit("/", 1)[-1]):
-                    ready.append(relative)  # gone, or no longer read: remove what the index holds of it
+                    gone.append(relative)  # gone, or no longer read: remove what the index holds of it
                 else:
                     del self._pending[relative]  # never an article (notes.md, a temporary file): nothing to do
                 continue
@@ -477,9 +480,13 @@ class FolderWatcher:
                 continue  # gone between two calls: the next look says so
             if look != pending.look:
                 pending.look, pending.since = look, now
+                settling = True
             elif now - pending.since >= self.stable_seconds:
                 ready.append(relative)
-        return ready
+            else:
+                settling = True
+        held = 2 * self.stable_seconds
+        return ready + [g for g in gone if not settling or now - self._pending[g].noted >= held]
 
     def _apply_ready(self, root: str | None = None) -> None:
         if not self._pending or time.monotonic() < self._retry_at:

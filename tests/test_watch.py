@@ -270,6 +270,32 @@ def test_a_file_is_applied_only_after_it_stays_still(tmp_path, articles_dir):
     assert watcher._stable(root) == []
 
 
+def test_a_moved_file_is_removed_and_added_in_one_transaction(tmp_path, articles_dir, start, monkeypatch):
+    index = tmp_path / "w.db"
+    start(articles_dir, index)
+    counting = Counting(monkeypatch)
+    os.replace(articles_dir / "001_tram.txt", articles_dir / "sub" / "001_tram.txt")  # mv into a subfolder
+    until(lambda: any("sub/001_tram.txt" in (call or ()) for call in counting.calls))
+    assert counting.calls == [["001_tram.txt", "sub/001_tram.txt"]]  # never missing from answers in between
+    assert "Council Approves Harbour Tram Line" in titles(index)
+
+
+def test_a_removal_waits_for_a_settling_file_but_not_for_long(tmp_path, articles_dir):
+    watcher = FolderWatcher(articles_dir, tmp_path / "w.db", stable_seconds=0.3)
+    root = os.path.realpath(articles_dir)
+    (articles_dir / "002_visit.txt").unlink()
+    watcher._pending["002_visit.txt"] = watch_module._Pending()
+    assert watcher._stable(root) == ["002_visit.txt"]  # nothing else settling: at once
+    write(articles_dir, "new.txt", ZEPPELIN)
+    watcher._pending["new.txt"] = watch_module._Pending()
+    assert watcher._stable(root) == []  # held while new.txt settles
+    until(lambda: watcher._stable(root) == ["new.txt", "002_visit.txt"], timeout=5)
+    watcher._pending["busy.txt"] = watch_module._Pending()  # a file that keeps changing
+    write(articles_dir, "busy.txt", ZEPPELIN)
+    watcher._pending["002_visit.txt"].noted = time.monotonic() - 0.6  # noted twice stable_seconds ago
+    assert "002_visit.txt" in watcher._stable(root)  # held no longer than that
+
+
 # --- 15: an index that cannot be used at all -----------------------------------------------------
 
 
