@@ -210,7 +210,7 @@ def collect_small(corpus: Path, questions: list[Question], work: Path) -> list[C
 
 def fitted_cases(cases: list[Case]) -> list[Case]:
     """The cases the fit learns from: no-answer cases whose quotes still hold the answer are left out."""
-    return [c for c in cases if c.kind == "answerable" or not c.quoted]
+    return [c for c in cases if c.label > 0 or not c.quoted]
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float = L2) -> tuple[float, np.ndarray]:
