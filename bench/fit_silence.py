@@ -120,7 +120,6 @@ class Case:
 def collect(index: Index, questions: list[Question], dated: bool = True) -> list[Case]:
     """Every question asked the three ways, as of its date (undated: the first two, with no date; a way that
     leaves no candidate passage gives no case)."""
-    ranking = Ranking()
     cases = []
     with index.snapshot() as snap:
         files = {a.id: file_of(a.source) for a in snap.each_article()}
@@ -133,26 +132,19 @@ def collect(index: Index, questions: list[Question], dated: bool = True) -> list
                 "gold removed": (None, np.setdiff1d(all_ids, gold)),
                 **({"another year": (f"{int(year) - 1}-12-31", None)} if dated else {}),
             }
-            as_of = question.question_date if dated else None
             for kind, (until, only) in ways.items():
-                prepared = prepare_question(snap, question.question, until=until, as_of=as_of)
-                if prepared is None:
-                    continue
-                ranked = rank(snap, prepared.question, ranking, None, prepared.latest_day, 4, only)
-                model = model_for(snap, ranking, question.question)
-                top = top_of(snap, ranked, model, prepared.latest_day, only=only)
-                if top is None:
-                    continue
-                quotes = [ranked.rows[p.row].quote for p in pick(ranked, 3, model.cut)]
-                hits = [contains_answer(text, question.answers) for text in quotes]
-                cases.append(Case(question, kind, signal_values(top), any(hits[:1]), any(hits), dated))
-    return cases
+                cases.append(_case(snap, question, kind, only, until, dated))
+    return [c for c in cases if c is not None]
 
 
-def _case(snap, question: Question, kind: str, only: np.ndarray | None = None) -> Case | None:
-    """The question asked of `snap` as of its date (among `only`), as a case; None when nothing matches."""
+def _case(
+    snap, question: Question, kind: str, only: np.ndarray | None = None, until: str | None = None, dated: bool = True
+) -> Case | None:
+    """The question asked of `snap` (among `only`, up to `until`; as of its date when `dated`), as a case; None
+    when nothing matches."""
     ranking = Ranking()
-    prepared = prepare_question(snap, question.question, as_of=question.question_date)
+    as_of = question.question_date if dated else None
+    prepared = prepare_question(snap, question.question, until=until, as_of=as_of)
     if prepared is None:
         return None
     ranked = rank(snap, prepared.question, ranking, None, prepared.latest_day, 4, only)
@@ -162,7 +154,7 @@ def _case(snap, question: Question, kind: str, only: np.ndarray | None = None) -
         return None
     quotes = [ranked.rows[p.row].quote for p in pick(ranked, 3, model.cut)]
     hits = [contains_answer(text, question.answers) for text in quotes]
-    return Case(question, kind, signal_values(top), any(hits[:1]), any(hits))
+    return Case(question, kind, signal_values(top), any(hits[:1]), any(hits), dated)
 
 
 def _week_end(day: str) -> dt.date:
