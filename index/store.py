@@ -234,16 +234,8 @@ _ARTICLE_FIELDS = tuple(ArticleRow.__dataclass_fields__)
 
 def read_sentences(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, SentenceRow]:
     """The sentences of these ids that exist, by id."""
-    ids = list(ids)
-    out: dict[int, SentenceRow] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows = conn.execute(
-            f"select {_SENTENCE_COLUMNS} from sentences where id in ({','.join('?' * len(chunk))})", chunk
-        )
-        for row in _sentences(rows):
-            out[row.id] = row
-    return out
+    rows = each_in(conn, f"select {_SENTENCE_COLUMNS} from sentences where id in ({{marks}})", list(ids))
+    return {row.id: row for row in _sentences(rows)}
 
 
 def each_sentence(conn: sqlite3.Connection) -> Iterator[SentenceRow]:
@@ -253,15 +245,8 @@ def each_sentence(conn: sqlite3.Connection) -> Iterator[SentenceRow]:
 
 def read_articles(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, ArticleRow]:
     """The articles of these ids that exist, by id."""
-    ids = list(ids)
-    out: dict[int, ArticleRow] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows = conn.execute(
-            f"select {_ARTICLE_COLUMNS} from articles where id in ({','.join('?' * len(chunk))})", chunk
-        )
-        out.update((row.id, row) for row in _articles(rows))
-    return out
+    rows = each_in(conn, f"select {_ARTICLE_COLUMNS} from articles where id in ({{marks}})", list(ids))
+    return {row.id: row for row in _articles(rows)}
 
 
 def each_article(conn: sqlite3.Connection) -> Iterator[ArticleRow]:
@@ -282,26 +267,14 @@ def newest_articles(conn: sqlite3.Connection, count: int) -> list[ArticleRow]:
 
 def read_titles(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
     """The titles of these article ids that exist, by id."""
-    ids = list(ids)
-    out: dict[int, str] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        out.update(conn.execute(f"select id, title from articles where id in ({','.join('?' * len(chunk))})", chunk))
-    return out
+    return dict(each_in(conn, "select id, title from articles where id in ({marks})", list(ids)))
 
 
 def document_frequencies(
     conn: sqlite3.Connection, terms: Iterable[str], table: PostingsTable = SENTENCE_POSTINGS
 ) -> dict[str, int]:
     """How many documents (sentences, or articles) hold each of these terms; terms in none are left out."""
-    terms = sorted(set(terms))
-    out: dict[str, int] = {}
-    for start in range(0, len(terms), _CHUNK):
-        chunk = terms[start : start + _CHUNK]
-        out.update(
-            conn.execute(f"select term, df from {table.name} where term in ({','.join('?' * len(chunk))})", chunk)
-        )
-    return out
+    return dict(each_in(conn, f"select term, df from {table.name} where term in ({{marks}})", sorted(set(terms))))
 
 
 def mean_sentence_length(conn: sqlite3.Connection) -> float:
@@ -336,18 +309,8 @@ def sources_with_content(conn: sqlite3.Connection, hashes: Iterable[str]) -> dic
 
 
 def _per_content(conn: sqlite3.Connection, hashes: Iterable[str], column: str) -> dict:
-    hashes = sorted(set(hashes))
-    out: dict = {}
-    for start in range(0, len(hashes), _CHUNK):
-        chunk = hashes[start : start + _CHUNK]
-        out.update(
-            conn.execute(
-                f"select content_hash, {column} from articles where content_hash in ({','.join('?' * len(chunk))}) "
-                "group by content_hash",
-                chunk,
-            )
-        )
-    return out
+    sql = f"select content_hash, {column} from articles where content_hash in ({{marks}}) group by content_hash"
+    return dict(each_in(conn, sql, sorted(set(hashes))))
 
 
 def _no_changes_table(error: sqlite3.OperationalError) -> bool:
