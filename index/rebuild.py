@@ -386,6 +386,9 @@ def _rebuild_locked(
     db = store.connect(index_path)
     shown = index_path.with_name(index_path.name.removeprefix(".").removesuffix(".building")) if new else index_path
     results = None
+    # Its scratch file is removed however the rebuild ends (a Ctrl-C or a worker lost in the middle of the
+    # digest left hundreds of megabytes beside the index).
+    builder = store.PostingsBuilder(spill_dir=index_path.parent, prefix=runs_prefix(shown))
     try:
         meta = store.read_meta(db)
         if not meta and set(db.table_names()) - {"meta"}:
@@ -440,6 +443,7 @@ def _rebuild_locked(
             store.create_schema(db)
             check()
             _apply(
+                builder,
                 db,
                 existing,
                 results,
@@ -447,8 +451,6 @@ def _rebuild_locked(
                 seen,
                 summary,
                 fresh=full or (only is None and not existing),  # a watcher's batch of new files is not a new index
-                spill_dir=index_path.parent,
-                spill_prefix=runs_prefix(shown),
                 changes=bool(index_id),
                 known=known,
                 line_plan=line_plan,
@@ -474,6 +476,7 @@ def _rebuild_locked(
         # Stop the worker pool here, in this thread: a generator left to the garbage collector may be
         # finalised in the pool's own result thread, which cannot join itself (a traceback after Ctrl-C).
         getattr(results, "close", lambda: None)()
+        builder.close()
         db.close()
 
 
@@ -482,18 +485,8 @@ def runs_prefix(index_path: Path) -> str:
     return f".{index_path.name}.runs-"
 
 
-def _apply(db, *args, spill_dir=None, spill_prefix=".newsbot-runs-", **kwargs) -> None:
-    """`_apply_with` a postings builder whose scratch file of runs is removed however the rebuild ends (a
-    Ctrl-C or a worker lost in the middle of the digest left hundreds of megabytes beside the index)."""
-    builder = store.PostingsBuilder(spill_dir=spill_dir, prefix=spill_prefix)
-    try:
-        _apply_with(builder, db, *args, **kwargs)
-    finally:
-        builder.close()
-
-
-def _apply_with(
-    builder,
+def _apply(
+    builder: store.PostingsBuilder,
     db,
     existing,
     results,
@@ -512,6 +505,7 @@ def _apply_with(
     already indexed is a duplicate only if that text is still indexed once every
     changed file has been applied, so such articles wait until the end.
 
+    `builder` takes the new postings (the caller removes its scratch file however the rebuild ends).
     With `changes`, what the index gained and lost goes to its change log (`_log_changes`); `known` is
     a full rebuild's previous content (content hash -> article id). `line_plan` is the change to the line
     tables (index.furniture), written here and checked against the articles written; `redo_ids` are
@@ -744,16 +738,13 @@ def _write_all_postings(
             table=store.ARTICLE_POSTINGS,
         )
 
-    try:
-        for postings in builder.build():
-            chunk.append(postings)
-            if len(chunk) >= 2000:
-                write(chunk)
-                chunk = []
-        if chunk:
+    for postings in builder.build():
+        chunk.append(postings)
+        if len(chunk) >= 2000:
             write(chunk)
-    finally:
-        builder.close()
+            chunk = []
+    if chunk:
+        write(chunk)
     store.write_postings(conn, [], {t: ids for t, ids in removed_sentences.items() if t not in seen}, fresh=fresh)
     store.write_postings(
         conn,
