@@ -186,18 +186,6 @@ def to_plain(text: str) -> str:
 _JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029]")
 
 
-def answer_json(answer: Answer, id_=None) -> dict:
-    """The JSON object of an answer (README, "The JSON contract"): `Answer.as_json`, where every answer with
-    no passages says so the one way, `"silent": true` with the `"nearest"` story (null when nothing came
-    close), whether the model judged the passages found not to answer or nothing matched at all (no words
-    in common, none to search for, none within the dates given)."""
-    data = answer.as_json(id_)
-    if not data["passages"]:
-        data.setdefault("silent", True)
-        data.setdefault("nearest", None)
-    return data
-
-
 def json_line(data: dict) -> str:
     """One JSON line (`Answer.as_json()` and the like): one line for any line reader, no control characters,
     escaped to ASCII only if the text holds what UTF-8 cannot carry."""
@@ -260,7 +248,7 @@ def explain_text(answer: Answer) -> str:
 
 
 def explain_json(answer: Answer) -> str:
-    data = answer_json(answer)
+    data = answer.as_json()
     for passage, out in zip(answer.passages, data["passages"]):
         out["features"] = {
             name: {"value": round(value, 6), "contribution": round(contribution, 6)}

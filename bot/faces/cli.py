@@ -607,7 +607,7 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
                 echo(render.explain_json(result) if as_json else render.explain_text(result))
             else:
                 width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-                echo(render.json_line(render.answer_json(result)) if as_json else render.plain_text(result, width))
+                echo(render.json_line(result.as_json()) if as_json else render.plain_text(result, width))
             return
         for line in _stdin_lines():
             if line is None:
@@ -632,7 +632,7 @@ def ask_command(ctx, question, as_json, top, index_path, since, until, as_of, ex
                 )
                 continue
             result = answer(index, text, top=top, since=since, until=until, as_of=line_as_of or as_of, ranking=ranking)
-            echo(render.json_line(render.answer_json(result, id_)))
+            echo(render.json_line(result.as_json(id_)))
     except IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
 

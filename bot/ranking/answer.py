@@ -144,13 +144,17 @@ class Answer:
     stories: tuple[Story, ...] = ()  # ... and those stories, one per passage (its lead)
 
     def as_json(self, id_=None) -> dict:
+        """The stable JSON shape documented in README ("The JSON contract"). Every answer with no passages
+        says so the one way, `"silent": true` with the `"nearest"` story (null when nothing came close),
+        whether the model judged the passages found not to answer or nothing matched at all (no words in
+        common, none to search for, none within the dates given)."""
         data = {
             "id": id_,
             "question": self.question,
             "took_ms": round(self.took_ms, 3),
             "passages": [p.as_json() for p in self.passages],
         }
-        if self.silent:
+        if self.silent or not self.passages:
             story = self.nearest
             data["silent"] = True
             data["nearest"] = {"title": story.title, "date": story.date, "url": story.url or None} if story else None
