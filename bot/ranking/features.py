@@ -39,7 +39,10 @@ from .cues import carries, carries_new
 from .timeframe import TimeFrame
 
 NEAR_PREFIX = 4  # a shared four-letter start counts as the same word (the usual prefix-stemming length)
-_CAPITALISED = re.compile(r"(?<!^)(?<![.!?]\s)\b([A-Z][\w'’-]+|\d[\d,.]*)")
+_NAME_START = r"(?<!^)(?<![.!?]\s)\b"  # past the sentence start, where a capital says "name"
+_NAME_WORD = r"[A-Z][\w'’-]+"
+_CAPITALISED = re.compile(rf"{_NAME_START}({_NAME_WORD}|\d[\d,.]*)")
+_NAME_RUN = re.compile(rf"{_NAME_START}((?:{_NAME_WORD} +)*{_NAME_WORD}|\d[\d,.]*)")
 
 
 @dataclass(frozen=True)
@@ -450,6 +453,11 @@ def redundancy(q: Question, pool: TextPassagePool) -> np.ndarray:
 def names_in(text: str) -> set[str]:
     """Capitalised words and numbers past the sentence start, case-folded: the likely answers."""
     return {m.casefold() for m in _CAPITALISED.findall(text)}
+
+
+def name_runs(text: str) -> list[str]:
+    """The same names whole: each run of capitalised words ("Stanley Cup", "Hunter Biden") and each number."""
+    return _NAME_RUN.findall(text)
 
 
 @feature("passage", "text")

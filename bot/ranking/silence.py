@@ -14,7 +14,6 @@ the nearest story.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -126,15 +125,12 @@ def signal_values(top: Top) -> dict[str, float]:
     return {name: float(function(top)) for name, function in SIGNALS.items()}
 
 
-_NAME_RUN = re.compile(r"(?<!^)(?<![.!?]\s)\b((?:[A-Z][\w'’-]+ +)*[A-Z][\w'’-]+|\d[\d,.]*)")
-
-
 def question_names(snap: Snapshot, q: F.Question) -> tuple[frozenset[str], ...]:
     """The question's names as sets of its terms: each run of capitalised words past the sentence start
     ("Stanley Cup", "Hunter Biden") and each number, without its time words ("in March 2025" is the
     question's time frame, which the articles need not spell out)."""
     found = []
-    for run in _NAME_RUN.findall(q.text):
+    for run in F.name_runs(q.text):
         words = [w for w in run.split() if not is_time_word(w)]
         terms = frozenset(snap.analyzer.terms(" ".join(words))) & frozenset(q.terms)
         if terms and terms not in found:
