@@ -151,6 +151,18 @@ def test_window_features():
 # --- passage features ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("terms", [3, 8, 9, 20, 64])
+def test_coverage_from_bit_patterns_equals_coverage_of_the_term_matrix(terms):
+    """Pools of every candidate article carry which terms each holds as bits; their coverage is the same
+    as the term matrix's, for questions of one to eight bytes of terms."""
+    rng = np.random.default_rng(terms)
+    holds = rng.random((500, terms)) < 0.4
+    idf = rng.random(terms) * 5
+    held = (holds.astype(np.uint64) << np.arange(terms, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+    assert F.bit_coverage(held, idf) == pytest.approx(F.coverage(holds, idf), abs=1e-12)
+    assert F.bit_coverage(held.astype(np.uint8), idf[:0]).tolist() == [0.0] * 500
+
+
 def test_sentence_bm25_and_coverage():
     pool = passages([[1, 1], [1, 0], [0, 0]], lengths=[10, 10, 10])
     bm25 = F.sentence_bm25(question(), pool)

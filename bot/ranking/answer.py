@@ -281,7 +281,7 @@ def article_pool(
     term_matrices: bool = True,
 ) -> tuple[F.ArticlePool, int]:
     """Every article holding a question term within the dates (and among `only`, if given), with what
-    the article features need (`term_matrices=False`: without which terms each one holds, see
+    the article features need (`term_matrices=False`: without which terms each headline holds, see
     `best_articles`); also how many matching articles the dates left out."""
     candidates = snap.article_candidates(list(q.terms))
     ids, bm25 = candidates.ids.astype(np.int64), candidates.scores
@@ -310,23 +310,34 @@ def article_pool(
         days,
         frame_days,
         bm25_best=float(bm25.max()) if len(bm25) else 0.0,
+        held=_held_terms(snap, q, ids, article_postings),
     )
     return (with_terms(snap, q, pool, np.arange(len(ids))) if term_matrices else pool), outside
+
+
+def _held_terms(snap: Snapshot, q: F.Question, ids: np.ndarray, article_postings: dict) -> np.ndarray:
+    """The question terms each of these articles holds, as bits (bit j: term j; at most MAX_QUERY_TERMS),
+    from one pass over the terms' article postings."""
+    width = next(size for size in (1, 2, 4, 8) if len(q.terms) <= 8 * size)
+    bits = np.zeros(snap.max_article_id + 1, dtype=f"<u{width}")
+    for column, term in enumerate(q.terms):
+        if term in article_postings:
+            bits[article_postings[term].ids] |= bits.dtype.type(1 << column)
+    return bits[ids]
 
 
 def with_terms(snap: Snapshot, q: F.Question, pool: F.ArticlePool, rows: np.ndarray) -> F.ArticlePool:
     """These rows of the pool (ascending), with which question terms each article and its headline hold."""
     ids = pool.ids[rows]
-    postings, article_postings = snap.postings(list(q.terms)), snap.article_postings(list(q.terms))
+    postings = snap.postings(list(q.terms))
     titles = snap.article_first[ids].astype(np.int64) if len(ids) else ids
-    holds = np.zeros((len(ids), len(q.terms)), dtype=bool)
-    in_title = np.zeros_like(holds)
+    held = pool.held[rows]
+    holds = np.unpackbits(held.view(np.uint8).reshape(len(rows), held.itemsize), axis=1, bitorder="little")
+    in_title = np.zeros((len(ids), len(q.terms)), dtype=bool)
     for column, term in enumerate(q.terms):
-        if term in article_postings:
-            holds[:, column] = _holds(ids, article_postings[term].ids)
         if term in postings:
             in_title[:, column] = _holds(titles, postings[term].ids)
-    return with_terms_of(pool, rows, holds, in_title)
+    return with_terms_of(pool, rows, holds[:, : len(q.terms)].astype(bool), in_title)
 
 
 def with_terms_of(pool: F.ArticlePool, rows: np.ndarray, holds: np.ndarray, in_title: np.ndarray) -> F.ArticlePool:
@@ -340,6 +351,7 @@ def with_terms_of(pool: F.ArticlePool, rows: np.ndarray, holds: np.ndarray, in_t
         pool.days[rows],
         pool.frame_days,
         bm25_best=pool.bm25_best,
+        held=None if pool.held is None else pool.held[rows],
     )
 
 
@@ -369,17 +381,19 @@ def best_articles(
     """The candidates that can be among the `need` best, with their term matrices and scores: exactly the
     articles a full scoring would rank first, without the per-term look-ups for the rest.
 
-    Every feature but the "terms" ones is computed for every candidate; those are shares in [0, 1], so
-    each candidate's best possible score is known. Candidates are scored exactly in the order of that
-    bound, a chunk at a time, until the next bound falls below the `need`-th best exact score, or
-    MAX_SCORED_ARTICLES have been scored: past that the ranking is no longer guaranteed exact (measured
-    on every question set: the same answers, see CONTRIBUTING "Speed at scale")."""
+    Every feature but the "terms" ones is computed for every candidate; each of those lies between 0 and
+    its `bound`, so each candidate's best possible score is known. Candidates are scored exactly in the
+    order of that bound, a chunk at a time, until the next bound falls below the `need`-th best exact
+    score, or MAX_SCORED_ARTICLES have been scored: past that the ranking is no longer guaranteed exact
+    (measured on every question set: the same answers, see CONTRIBUTING "Speed at scale")."""
     cheap = feature_values(F.ARTICLE_FEATURES, q, pool, "postings")
-    base = model.article.score(cheap, off)
-    # base counts the "terms" features as absent (contribution 0); each adds at most its larger
-    # contribution at the ends of [0, 1].
-    ends = {name: np.array([0.0, 1.0]) for name, f in F.ARTICLE_FEATURES.items() if f.stage == "terms"}
-    upper = base + model.article.terms(ends, off).max(axis=0).sum()
+    upper = model.article.score(cheap, off)
+    # That counts the "terms" features as absent (contribution 0); each adds at most its larger
+    # contribution at the ends of [0, bound] (the model is linear).
+    for name, f in F.ARTICLE_FEATURES.items():
+        if f.stage == "terms":
+            ends = [model.article.score({name: value}, off) for value in (np.zeros(len(upper)), f.bound(q, pool))]
+            upper += np.maximum(*ends)
     order = np.arange(len(upper))
     if len(upper) > MAX_SCORED_ARTICLES:  # only the best bounds can be scored: no need to sort the rest
         order = np.argpartition(-upper, MAX_SCORED_ARTICLES - 1)[:MAX_SCORED_ARTICLES]

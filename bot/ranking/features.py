@@ -49,22 +49,23 @@ _NAME_RUN = re.compile(rf"{_NAME_START}((?:{_NAME_WORD} +)*{_NAME_WORD}|\d[\d,.]
 class Feature:
     name: str
     level: str  # "article" or "passage"
-    stage: str  # "postings" or "text"
+    stage: str  # "postings", "terms" (articles: needs the headlines' terms) or "text" (passages)
     compute: Callable
     doc: str
+    bound: Callable | None = None  # "terms" features: the most each candidate's value can be, before it is known
 
 
 ARTICLE_FEATURES: dict[str, Feature] = {}
 PASSAGE_FEATURES: dict[str, Feature] = {}
 
 
-def feature(level: str, stage: str = "postings"):
+def feature(level: str, stage: str = "postings", bound: Callable | None = None):
     """Register a feature function under its name; its docstring says what it measures."""
 
     def register(function):
         registry = ARTICLE_FEATURES if level == "article" else PASSAGE_FEATURES
         registry[function.__name__] = Feature(
-            function.__name__, level, stage, function, (function.__doc__ or "").strip()
+            function.__name__, level, stage, function, (function.__doc__ or "").strip(), bound
         )
         return function
 
@@ -98,6 +99,7 @@ class ArticlePool:
     days: np.ndarray
     frame_days: tuple[int, int] | None  # the question's window in days, if it has one
     bm25_best: float | None = None  # the best BM25 of every candidate (when these are only some of them)
+    held: np.ndarray | None = None  # the terms each holds as bits (bit j: term j), when `holds` is not made for all
 
     @cached_property
     def shared(self) -> dict:
@@ -218,6 +220,23 @@ def coverage(holds: np.ndarray, idf: np.ndarray) -> np.ndarray:
     return (holds.astype(np.float64) @ idf) / total if total > 0 else np.zeros(len(holds))
 
 
+def bit_coverage(held: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """`coverage` of rows given as bit patterns (bit j: the row holds term j): a look-up per byte of
+    terms, not a pass per term, so a pool of 100k articles costs little more than reading it."""
+    total = idf.sum()
+    if total <= 0:
+        return np.zeros(len(held))
+    out = np.zeros(len(held))
+    for start in range(0, len(idf), 8):
+        weights = idf[start : start + 8]
+        table = _BYTES[:, : len(weights)] @ weights  # the weight of each of the 256 patterns of 8 terms
+        out += table[(held >> held.dtype.type(start)) & held.dtype.type(0xFF)]
+    return out / total
+
+
+_BYTES = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little").astype(np.float64)
+
+
 def within_days(days: np.ndarray, since_day: int | None, latest_day: int | None) -> np.ndarray:
     """Which of these article days lie within [since_day, latest_day] (either end open when None)."""
     keep = np.ones(len(days), dtype=bool)
@@ -229,15 +248,22 @@ def within_days(days: np.ndarray, since_day: int | None, latest_day: int | None)
 
 
 def _age(q: Question, pool: ArticlePool) -> np.ndarray:
-    return np.maximum(q.day - pool.days, 0).astype(np.float64)
+    """Each article's age in whole days on the day asked (0 for articles dated later)."""
+    key = ("age", q.day)
+    if key not in pool.shared:
+        pool.shared[key] = np.maximum(q.day - pool.days, 0).astype(np.int64)
+    return pool.shared[key]
 
 
 def _recency(q: Question, pool: ArticlePool, days: float) -> np.ndarray:
     """exp(-age / days), or 0 for every article when the question names its dates (then recency says nothing)."""
     key = ("recency", days, q.day, q.frame.kind)
     if key not in pool.shared:
-        named = q.frame.kind == "named"
-        pool.shared[key] = np.zeros(len(pool.ids)) if named else np.exp(-_age(q, pool) / days)
+        age = _age(q, pool)
+        if q.frame.kind == "named" or not len(age):
+            pool.shared[key] = np.zeros(len(age))
+        else:  # ages are whole days: one exp per distinct age, looked up for every article
+            pool.shared[key] = np.exp(-np.arange(int(age.max()) + 1, dtype=np.float64) / days)[age]
     return pool.shared[key]
 
 
@@ -250,13 +276,18 @@ def article_bm25(q: Question, pool: ArticlePool) -> np.ndarray:
     return pool.bm25 / pool.bm25_bound if pool.bm25_bound > 0 else np.zeros(len(pool.ids))
 
 
-@feature("article", stage="terms")
+@feature("article")
 def article_coverage(q: Question, pool: ArticlePool) -> np.ndarray:
     """IDF-weighted share of the question's terms the article holds somewhere."""
-    return coverage(pool.holds, q.article_idf)
+    return coverage(pool.holds, q.article_idf) if pool.held is None else bit_coverage(pool.held, q.article_idf)
 
 
-@feature("article", stage="terms")
+def _title_bound(q: Question, pool: ArticlePool) -> np.ndarray:
+    # The headline is part of its article: it holds no term the article lacks.
+    return coverage(pool.holds, q.sentence_idf) if pool.held is None else bit_coverage(pool.held, q.sentence_idf)
+
+
+@feature("article", stage="terms", bound=_title_bound)
 def title_coverage(q: Question, pool: ArticlePool) -> np.ndarray:
     """IDF-weighted share of the question's terms in the headline."""
     return coverage(pool.in_title, q.sentence_idf)
