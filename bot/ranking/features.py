@@ -260,10 +260,13 @@ def _recency(q: Question, pool: ArticlePool, days: float) -> np.ndarray:
     key = ("recency", days, q.day, q.frame.kind)
     if key not in pool.shared:
         age = _age(q, pool)
+        oldest = int(age.max()) if len(age) else 0
         if q.frame.kind == "named" or not len(age):
             pool.shared[key] = np.zeros(len(age))
-        else:  # ages are whole days: one exp per distinct age, looked up for every article
-            pool.shared[key] = np.exp(-np.arange(int(age.max()) + 1, dtype=np.float64) / days)[age]
+        elif oldest < len(age):  # ages are whole days: one exp per age up to the oldest, looked up
+            pool.shared[key] = np.exp(-np.arange(oldest + 1, dtype=np.float64) / days)[age]
+        else:
+            pool.shared[key] = np.exp(-age.astype(np.float64) / days)
     return pool.shared[key]
 
 
