@@ -320,7 +320,8 @@ def recent_among_close(q: Question, pool: ArticlePool) -> np.ndarray:
     about as well (several stories of one event), not against a much better match."""
     best = pool.bm25_best if pool.bm25_best is not None else (pool.bm25.max() if len(pool.bm25) else 0.0)
     closeness = pool.bm25 / best if best > 0 else np.zeros(len(pool.ids))
-    return _recency(q, pool, 10.0) * closeness**4
+    squared = closeness * closeness  # not **4: numpy's pow costs ten times as much over 100k articles
+    return _recency(q, pool, 10.0) * (squared * squared)
 
 
 @feature("article")
