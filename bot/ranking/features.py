@@ -99,7 +99,7 @@ class ArticlePool:
     days: np.ndarray
     frame_days: tuple[int, int] | None  # the question's window in days, if it has one
     bm25_best: float | None = None  # the best BM25 of every candidate (when these are only some of them)
-    held: np.ndarray | None = None  # the terms each holds as bits (bit j: term j), when `holds` is not made for all
+    held: np.ndarray | None = None  # every candidate's terms as bits (bit j: term j); None: read `holds`
 
     @cached_property
     def shared(self) -> dict:
