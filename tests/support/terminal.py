@@ -23,6 +23,13 @@ class Screen:
     returncode: int
 
 
+def _as_typed() -> None:
+    """A command typed at a shell prompt starts with Ctrl-C's default action, even when the tests themselves
+    run where SIGINT is ignored (a background job of a non-interactive shell, as some CI runners start them):
+    an ignored SIGINT is inherited through exec, and Python then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def user_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a new user: an empty HOME, no newsbot settings, a wide terminal."""
     env = {
@@ -53,7 +60,9 @@ def in_terminal(
     import termios
 
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
-    process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True)
+    process = subprocess.Popen(
+        args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True, preexec_fn=_as_typed
+    )
     os.close(slave)
     out = b""
     acted = False
