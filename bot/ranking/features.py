@@ -282,12 +282,17 @@ def article_bm25(q: Question, pool: ArticlePool) -> np.ndarray:
 @feature("article")
 def article_coverage(q: Question, pool: ArticlePool) -> np.ndarray:
     """IDF-weighted share of the question's terms the article holds somewhere."""
-    return coverage(pool.holds, q.article_idf) if pool.held is None else bit_coverage(pool.held, q.article_idf)
+    return _held_coverage(pool, q.article_idf)
+
+
+def _held_coverage(pool: ArticlePool, idf: np.ndarray) -> np.ndarray:
+    """`coverage` of the terms each article holds, from its bits when the pool has them."""
+    return coverage(pool.holds, idf) if pool.held is None else bit_coverage(pool.held, idf)
 
 
 def _title_bound(q: Question, pool: ArticlePool) -> np.ndarray:
     # The headline is part of its article: it holds no term the article lacks.
-    return coverage(pool.holds, q.sentence_idf) if pool.held is None else bit_coverage(pool.held, q.sentence_idf)
+    return _held_coverage(pool, q.sentence_idf)
 
 
 @feature("article", stage="terms", bound=_title_bound)
