@@ -75,7 +75,12 @@ class LinePlan:
     redo: set[str] = field(default_factory=set)  # content hashes of indexed articles to digest again
     gone_lines: list[int] = field(default_factory=list)
     article_rows: list[tuple[int, str, bytes]] = field(default_factory=list)  # (key, content_hash, lines)
-    gone_articles: list[int] = field(default_factory=list)
+    gone_hashes: list[str] = field(default_factory=list)  # content hashes of the articles whose rows go
+
+    @property
+    def gone_articles(self) -> list[int]:
+        return [content_key(h) for h in self.gone_hashes]
+
     flipped: int = 0  # lines that crossed the threshold, either way
     lines: np.ndarray = field(default_factory=lambda: _EMPTY)  # each changed line once, ascending
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))  # where its holders start
@@ -121,7 +126,7 @@ def plan(
     plus = {h: _array(lines) for h, lines in incoming.items() if h not in held}
     minus = {h: held[h] for h in outgoing - set(incoming) - kept if h in held}
     result.article_rows = [(content_key(h), h, lines.tobytes()) for h, lines in plus.items()]
-    result.gone_articles = [content_key(h) for h in minus]
+    result.gone_hashes = list(minus)
     before = frozenset() if full else current_furniture(conn)
     if not plus and not minus:
         result.furniture = before
@@ -235,8 +240,17 @@ def write(conn: sqlite3.Connection, plan: LinePlan) -> None:
     )
 
 
-def check(conn: sqlite3.Connection) -> None:
-    """Raise FolderChanged unless ``article_lines`` holds exactly the indexed articles' texts."""
+def check(conn: sqlite3.Connection, touched: set[str] | None = None) -> None:
+    """Raise FolderChanged unless ``article_lines`` holds exactly the indexed articles' texts: all of them,
+    or only the `touched` texts (those an incremental rebuild added or removed in either table, the others
+    having been checked by the rebuild that wrote them; the whole check took 7.8 s at 1.45M articles)."""
+    if touched is not None:
+        for content_hash in touched:
+            held = conn.execute("select 1 from articles where content_hash = ? limit 1", [content_hash]).fetchone()
+            counted = conn.execute("select 1 from article_lines where content_hash = ?", [content_hash]).fetchone()
+            if bool(held) != bool(counted):
+                raise FolderChanged("files changed while the rebuild read them")
+        return
     articles = conn.execute("select count(*) from articles").fetchone()[0]
     counted = conn.execute("select count(*) from article_lines").fetchone()[0]
     missing = conn.execute(

@@ -99,12 +99,6 @@ class CorpusStats:
             float(meta.get(prefix + "okapi_idf_sum", 0.0)),
         )
 
-    @classmethod
-    def from_dfs(cls, documents: int, total_length: int, dfs: np.ndarray) -> CorpusStats:
-        dfs = np.asarray(dfs, dtype=np.float64)
-        raw = np.log(documents - dfs + 0.5) - np.log(dfs + 0.5)
-        return cls(documents, total_length, len(dfs), float(raw.sum()))
-
 
 @dataclass(frozen=True)
 class IndexMeta:

@@ -16,7 +16,7 @@ from bot.faces.cli import cli
 from index import furniture, store
 from index.articles import Article
 from index.furniture import FURNITURE_GROUPS
-from index.rebuild import RebuildError, rebuild
+from index.rebuild import COUNTING, READING, RebuildError, rebuild
 from index.segments import REPEATED, article_segments, line_key, line_keys, normalise_line
 
 from .conftest import write
@@ -264,7 +264,7 @@ def test_files_that_change_between_the_count_and_the_digest_roll_back(tmp_path, 
     before = store.fingerprint(path)
     write(folder, "3.txt", _story(3))
 
-    def changed(conn):
+    def changed(conn, touched=None):
         raise furniture.FolderChanged("files changed")
 
     monkeypatch.setattr(furniture, "check", changed)
@@ -272,6 +272,32 @@ def test_files_that_change_between_the_count_and_the_digest_roll_back(tmp_path, 
         rebuild(folder, path)
     assert store.fingerprint(path) == before
     shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("only", [None, ["3.txt"]])
+def test_a_file_rewritten_between_the_count_and_the_digest_is_counted_again(tmp_path, only):
+    """The check after an incremental rebuild looks only at the texts it touched: a new file rewritten
+    after its lines were counted still sends the rebuild back to count, and the index ends whole."""
+    folder = tmp_path / "news"
+    for seed in range(3):
+        write(folder, f"{seed}.txt", _story(seed))
+    path = tmp_path / "i.db"
+    rebuild(folder, path)
+    write(folder, "3.txt", _story(3))
+    passes = []
+
+    def progress(items, total, step):
+        passes.append(step)
+        if passes == [COUNTING, READING]:  # once: the lines counted are not the text digested
+            write(folder, "3.txt", _story(4))
+        yield from items
+
+    summary = rebuild(folder, path, progress=progress, only=only)
+    assert passes == [COUNTING, READING, COUNTING, READING] and summary.added == 1
+    with sqlite3.connect(path) as conn:
+        furniture.check(conn)  # every text, not only the touched ones
+    texts = _texts(path)
+    assert any("of story 4 met" in text for text in texts) and not any("of story 3 met" in text for text in texts)
 
 
 def test_the_article_identity_is_the_text_not_its_furniture():
