@@ -3,20 +3,30 @@
 `multiprocessing.Pool` shares one result queue and one write lock between its workers; a worker killed
 while it writes a result (a Ctrl-C that stops the pool, the OOM killer) leaves them half-used, and
 `Pool.terminate()` then waits forever (CPython issues 96995 and 78178). Here each worker has a pipe of
-its own and one task at a time, the parent waits on all the pipes with `multiprocessing.connection.wait`,
-and stopping is SIGKILL and a wait for each worker: nothing is shared that a killed worker could hold.
-A worker that dies is an error (`WorkerError`), never a wait.
+its own, the parent waits on all the pipes with `multiprocessing.connection.wait`, and stopping is
+SIGKILL and a wait for each worker: nothing is shared that a killed worker could hold. A worker that dies
+is an error (`WorkerError`), never a wait.
+
+A worker holds up to QUEUED tasks: the one it works on and the next, waiting in its pipe. With one, a
+worker that finished waited for the parent, which was busy writing the results it had (a rebuild's
+workers ran at 64 % of a core each). A task goes to a busy worker only when it is small (SMALL_TASK
+bytes pickled), so that it fits in the pipe's buffer: a parent blocked on a full pipe, with the worker
+blocked sending a large result to it, would wait forever.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import signal
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 STOP_SECONDS = 5.0  # a worker told to stop that has not ended by then is killed
+QUEUED = 2  # tasks a worker holds at once: the one it works on and the next
+SMALL_TASK = 8192  # bytes pickled: a task sent to a worker that is busy must fit in its pipe's buffer
 
 
 class WorkerError(RuntimeError):
@@ -83,43 +93,46 @@ def ordered_map(
             child_end.close()
             processes.append(process)
             conns.append(parent_end)
-        idle = list(range(workers))
-        busy: dict[int, int] = {}  # worker -> the number of the task it holds
+        held: list[deque[int]] = [deque() for _ in range(workers)]  # the numbers of the tasks each worker holds
         ready: dict[int, Any] = {}  # results computed ahead of the next one to yield
         todo = enumerate(tasks)
         sent = yielded = 0
+        waiting_task: tuple[int, bytes] | None = None  # taken from `todo`, not yet sent
         more = True
         while True:
-            while idle and more and sent < yielded + workers * ahead:
-                task = next(todo, None)
-                if task is None:
-                    more = False
+            while more and sent < yielded + workers * ahead:
+                if waiting_task is None:
+                    task = next(todo, None)
+                    if task is None:
+                        more = False
+                        break
+                    waiting_task = (task[0], bytes(ForkingPickler.dumps(task[1])))
+                number, data = waiting_task
+                worker = min(range(workers), key=lambda w: len(held[w]))
+                if held[worker] and (len(held[worker]) >= QUEUED or len(data) > SMALL_TASK):
                     break
-                worker = idle.pop()
-                _send(conns[worker], processes[worker], task[1])
-                busy[worker] = task[0]
+                _send(conns[worker], processes[worker], data)
+                held[worker].append(number)
+                waiting_task = None
                 sent += 1
             if yielded in ready:
                 yield ready.pop(yielded)
                 yielded += 1
                 continue
+            busy = [w for w in range(workers) if held[w]]
             if not busy:
                 break
             waiting = {conns[w]: w for w in busy} | {processes[w].sentinel: w for w in busy}
-            for handle in wait(list(waiting)):
-                worker = waiting[handle]
-                if worker not in busy:  # its pipe and its sentinel were both ready
-                    continue
-                ready[busy.pop(worker)] = _receive(conns[worker], processes[worker])
-                idle.append(worker)
+            for worker in dict.fromkeys(waiting[handle] for handle in wait(list(waiting))):
+                ready[held[worker].popleft()] = _receive(conns[worker], processes[worker])
         finished = True
     finally:
         _stop(processes, conns, gently=finished)
 
 
-def _send(conn: Connection, process, task: Any) -> None:
+def _send(conn: Connection, process, task: bytes) -> None:
     try:
-        conn.send(task)
+        conn.send_bytes(task)
     except OSError:  # the worker ended while it waited for work
         raise WorkerError(f"a worker process reading articles {_how_it_ended(process)}") from None
 

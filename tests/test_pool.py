@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from index.pool import WorkerError, ordered_map
+from index.pool import SMALL_TASK, WorkerError, ordered_map
 from index.rebuild import RebuildError, rebuild
 from index.search import Index
 
@@ -19,6 +19,19 @@ def test_results_come_in_the_tasks_order_with_any_number_of_workers():
     tasks = list(range(-200, 0))
     for workers in (1, 2, 3):
         assert list(ordered_map(abs, tasks, workers, ahead=2)) == [abs(t) for t in tasks]
+
+
+def test_large_tasks_wait_for_an_idle_worker_and_small_ones_queue_and_all_come_in_order():
+    """A task over SMALL_TASK bytes goes only to a worker with nothing queued (a full pipe, with the worker
+    sending a large result back, would block both ends); the order of results is the tasks' either way."""
+    tasks = [b"x" * (SMALL_TASK * 4 if n % 3 == 0 else n) for n in range(60)]
+    for workers in (1, 2):
+        assert list(ordered_map(len, tasks, workers, ahead=3)) == [len(t) for t in tasks]
+
+
+def test_a_worker_killed_with_a_task_queued_behind_is_an_error_not_a_hang():
+    with pytest.raises(WorkerError, match="killed by SIGKILL"):
+        list(ordered_map(signal.raise_signal, [signal.SIGKILL] * 6, 2))
 
 
 def test_a_worker_killed_is_an_error_not_a_hang():
