@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -50,7 +51,7 @@ class Article:
     url: str = ""
     encoding_note: str = ""
 
-    @property
+    @functools.cached_property  # the rebuild asks for it several times an article, in two processes
     def content_hash(self) -> str:
         """Identifies the article's text, whatever file it came from (white space collapsed, so an index built
         when wrapped lines were joined at parse time gives its articles the same identity)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -116,12 +116,14 @@ def file_stat(path: Path | str) -> str:
 
 _worker_analyzer: Analyzer | None = None
 _worker_furniture: frozenset[int] = frozenset()
+_worker_lines_only = False
 
 
-def _init_worker(language: str, furniture: frozenset[int] = frozenset()) -> None:
-    global _worker_analyzer, _worker_furniture
+def _init_worker(language: str, furniture: frozenset[int] = frozenset(), lines_only: bool = False) -> None:
+    global _worker_analyzer, _worker_furniture, _worker_lines_only
     _worker_analyzer = Analyzer(language)
     _worker_furniture = furniture
+    _worker_lines_only = lines_only
 
 
 def _digest(article: Article, analyzer: Analyzer, furniture: frozenset[int], lines_only: bool) -> Digested | Lines:
@@ -137,12 +139,18 @@ def _digest(article: Article, analyzer: Analyzer, furniture: frozenset[int], lin
 
 
 def digest_file(
-    task: FileTask, analyzer: Analyzer | None = None, furniture: frozenset[int] | None = None
+    task: FileTask,
+    analyzer: Analyzer | None = None,
+    furniture: frozenset[int] | None = None,
+    lines_only: bool | None = None,
 ) -> FileResult:
     """Read, hash, parse, split and analyse one file or JSONL chunk, leaving out the prose lines whose keys
-    are in `furniture`; never raises."""
+    are in `furniture` (with `lines_only`, or the task's own flag: its articles' line keys only); never
+    raises."""
     analyzer = analyzer or _worker_analyzer
     furniture = _worker_furniture if furniture is None else furniture
+    if lines_only if lines_only is not None else _worker_lines_only:
+        task = replace(task, lines_only=True)
     if task.problem:
         return FileResult(task.file, "", "", (Skipped(task.file, task.problem),))
     if task.unchanged:
@@ -234,10 +242,15 @@ def _jsonl_tasks(path: str, file: str, root_real: str, known_hash: str, known_li
 
 
 def digest_files(
-    tasks: list[FileTask], language: str, workers: int | None = None, furniture: frozenset[int] = frozenset()
+    tasks: list[FileTask],
+    language: str,
+    workers: int | None = None,
+    furniture: frozenset[int] = frozenset(),
+    lines_only: bool = False,
 ) -> Iterator[FileResult]:
     """Digest tasks in order, in worker processes when there are many, with a bounded number in flight;
-    `furniture` holds the keys of the prose lines to leave out."""
+    `furniture` holds the keys of the prose lines to leave out; `lines_only` asks for every article's line
+    keys only (the same tasks serve both passes of a rebuild, without a copy of each)."""
     if workers is None:
         feed_bytes = sum(t.end - t.start for t in tasks if t.end >= 0)
         many = len(tasks) >= PARALLEL_FROM_FILES or feed_bytes >= PARALLEL_FROM_FEED_BYTES
@@ -245,9 +258,10 @@ def digest_files(
     if workers <= 1:
         analyzer = Analyzer(language)
         for task in tasks:
-            yield digest_file(task, analyzer, furniture)
+            yield digest_file(task, analyzer, furniture, lines_only)
         return
-    yield from ordered_map(digest_file, tasks, workers, _init_worker, (language, furniture), AHEAD_PER_WORKER)
+    initargs = (language, furniture, lines_only)
+    yield from ordered_map(digest_file, tasks, workers, _init_worker, initargs, AHEAD_PER_WORKER)
 
 
 def tasks_for(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -41,7 +42,9 @@ class Change:
     articles: int = 0
     languages: Counter[str] = field(default_factory=Counter)
     removed_ids: list[int] = field(default_factory=list)
-    added: list[tuple[int, int, int, int]] = field(default_factory=list)  # (id, day, first sentence, size)
+    # Of each article added: its id, day, first sentence and size, as machine integers (a tuple each was
+    # 150 MB at 1.45M articles).
+    added: tuple[array, ...] = field(default_factory=lambda: (array("q"), array("q"), array("q"), array("q")))
     dfs: dict[str, Counter[int]] = field(default_factory=lambda: {name: Counter() for name in DF_ARRAYS})
 
     def article_added(self, article_id: int, date: str, first_sentence: int, size: int, length: int, language: str):
@@ -49,7 +52,8 @@ class Change:
         self.sentences += size
         self.length += length
         self.languages[language] += 1
-        self.added.append((article_id, day_number(date), first_sentence, size))
+        for column, value in zip(self.added, (article_id, day_number(date), first_sentence, size)):
+            column.append(value)
 
     def article_removed(self, article_id: int, size: int, length: int, language: str) -> None:
         self.articles -= 1
@@ -98,8 +102,9 @@ class Tally:
             new[removed] = empty
             arrays.append(new)
         days, first, size = arrays
-        for article_id, day, first_sentence, sentences in change.added:
-            days[article_id], first[article_id], size[article_id] = day, first_sentence, sentences
+        ids, *values = (np.frombuffer(column, np.int64) for column in change.added)
+        for target, value in zip(arrays, values):
+            target[ids] = value
         return Tally(
             self.documents + change.sentences,
             self.total_length + change.length,
