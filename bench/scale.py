@@ -4,12 +4,15 @@
     python bench/scale.py                      # 10k, 100k and 1M sentences (about 15 minutes)
     python bench/scale.py --sizes 10k          # the quick version
     python bench/scale.py --sizes 10M --inputs txt,jsonl   # ten million sentences (about 90 minutes)
+    python bench/scale.py --sizes 10M --rebuilds-only      # the rebuild and update rows alone
 
 Collections are made from ../shared/data/reuters-21578.tar.gz (see bench/corpus.py).
 For each size it runs, each in a fresh process: newsbot's full rebuild (time, peak
 memory of the whole process tree, index size), an incremental rebuild adding 10
-articles, `newsbot ask` (start to first answer, peak RSS, took_ms), and every engine
-on the same sentences and questions (bench/peers.py). Writes scale.json, scale.md and
+articles and one removing them (`newsbot index rebuild`, which walks the folder, and
+a watcher's batch, `rebuild(only=[...])`, which reads the paths it is told of),
+`newsbot ask` (start to first answer, peak RSS, took_ms), and every engine on the
+same sentences and questions (bench/peers.py). Writes scale.json, scale.md and
 scale.png to --out.
 """
 
@@ -138,7 +141,19 @@ def engines_for(size: int, asked: str) -> list[str]:
     return ["newsbot", "newsbot-answer", "bm25s-numba"] if size > 1_000_000 else ENGINES
 
 
-def bench_size(label: str, size: int, out: Path, sources, engines: list[str], inputs: list[str], natural: Path) -> dict:
+WATCH_BATCH = "from index.rebuild import rebuild; import sys; rebuild(sys.argv[1], sys.argv[2], only=['incoming'])"
+
+
+def bench_size(
+    label: str,
+    size: int,
+    out: Path,
+    sources,
+    engines: list[str],
+    inputs: list[str],
+    natural: Path,
+    rebuilds_only: bool = False,
+) -> dict:
     index_path = out / f"index-{label}.db"
     result = {"label": label, "builds": {}}
     for fmt in inputs:
@@ -169,16 +184,25 @@ def bench_size(label: str, size: int, out: Path, sources, engines: list[str], in
         )
     inc = run_measured(newsbot("index", "rebuild", "--articles", str(corpus), "--index", str(index_path)))
     result["incremental_add10_s"] = inc["seconds"]
-    shutil.rmtree(incoming)
+    moved = corpus.with_name(corpus.name + "-incoming")
+    shutil.rmtree(moved, ignore_errors=True)
+    incoming.rename(moved)
     dele = run_measured(newsbot("index", "rebuild", "--articles", str(corpus), "--index", str(index_path)))
     result["incremental_remove10_s"] = dele["seconds"]
+    watch_batch = [sys.executable, "-c", WATCH_BATCH, str(corpus), str(index_path)]
+    moved.rename(incoming)
+    result["watch_add10_s"] = run_measured(watch_batch)["seconds"]
+    shutil.rmtree(incoming)
+    result["watch_remove10_s"] = run_measured(watch_batch)["seconds"]
+    result["answers"], result["engines"] = {}, {}
+    if rebuilds_only:
+        return result
 
     question_files = {"made": out / f"corpus-{label}.questions.jsonl", "natural": natural}
     question_files = {name: path for name, path in question_files.items() if path.exists()}
     print(f"[{label}] serving …", flush=True)
     first = json.loads(next(iter(question_files.values())).open().readline())["question"]
     result["start_to_first_answer_s"] = start_to_first_answer(index_path, first)
-    result["answers"] = {}
     for name, path in question_files.items():
         batch = run_measured(newsbot("ask", "--json", "--index", str(index_path)), stdin=path.read_text())
         took = [json.loads(line)["took_ms"] for line in batch["stdout"].splitlines()]
@@ -193,7 +217,6 @@ def bench_size(label: str, size: int, out: Path, sources, engines: list[str], in
     if any(e != "newsbot" for e in engines) and not tokens.exists():
         print(f"[{label}] exporting tokens for the peers …", flush=True)
         export_tokens(index_path, tokens)
-    result["engines"] = {}
     for engine in engines:
         limit = 50 if engine == "rank-bm25" and size >= 1_000_000 else 0  # about 1 s a question at 1M
         print(f"[{label}] {engine} …", flush=True)
@@ -310,19 +333,32 @@ def markdown(results: list[dict], machine: str, command: str) -> str:
         "",
         "Answers (`newsbot ask`, the whole `answer()` with the fitted ranking):",
         "",
-        "| sentences | terms | add 10 articles s | remove 10 s | start → first answer s | questions | "
+        "| sentences | terms | start → first answer s | questions | "
         "`ask` peak RSS MB | took_ms median | took_ms p99 | top-10 = rank-bm25 |",
-        "| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+        "| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         for name, a in r["answers"].items():
             exact = (r.get("exact_top10_vs_rank_bm25") or {}).get(name)
             lines.append(
-                f"| {r['sentences']:,} | {r['terms']:,} | {r['incremental_add10_s']:.2f} | "
-                f"{r['incremental_remove10_s']:.2f} | {r['start_to_first_answer_s']:.2f} | {name} | "
+                f"| {r['sentences']:,} | {r['terms']:,} | {r['start_to_first_answer_s']:.2f} | {name} | "
                 f"{a['ask_peak_mb']:.0f} | {a['took_ms_median']:.2f} | {a['took_ms_p99']:.2f} | "
                 f"{'' if exact is None else f'{exact[0]:.1%} of {exact[1]}'} |"
             )
+    lines += [
+        "",
+        "Updates: 10 new articles added, then removed (`newsbot index rebuild`, which walks the whole folder; "
+        'a watcher\'s batch, `rebuild(only=["incoming"])`, which reads only the paths it is told of):',
+        "",
+        "| sentences | add 10, rebuild s | remove 10, rebuild s | add 10, watcher batch s | "
+        "remove 10, watcher batch s |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['sentences']:,} | {r['incremental_add10_s']:.2f} | {r['incremental_remove10_s']:.2f} | "
+            f"{r['watch_add10_s']:.2f} | {r['watch_remove10_s']:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -365,6 +401,9 @@ def main() -> None:
         default="txt",
         help="txt, jsonl or txt,jsonl: the collection as .txt folders and/or JSONL feed files, each rebuilt in full",
     )
+    parser.add_argument(
+        "--rebuilds-only", action="store_true", help="the full rebuild and the updates, no questions or peers"
+    )
     args = parser.parse_args()
     archive = args.shared / "data" / "reuters-21578.tar.gz"
     if not archive.exists():
@@ -387,6 +426,7 @@ def main() -> None:
                 engines_for(SIZES[label], args.engines),
                 args.inputs.split(","),
                 natural,
+                args.rebuilds_only,
             )
         )
         (args.out / "scale.json").write_text(json.dumps(results, indent=1))
@@ -394,7 +434,8 @@ def main() -> None:
     command = "python bench/scale.py " + " ".join(sys.argv[1:])
     table = markdown(results, machine, command.strip())
     (args.out / "scale.md").write_text(table)
-    plot(results, args.out / "scale.png")
+    if not args.rebuilds_only:
+        plot(results, args.out / "scale.png")
     print(table)
 
 
