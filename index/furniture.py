@@ -216,17 +216,6 @@ class _LineSets:
         return _array(self._lines[self._order[at]])
 
 
-def holders(conn: sqlite3.Connection, plan: LinePlan, lines: frozenset[int]) -> list[str]:
-    """The content hashes of the articles that hold any of these lines, by the rows of a full plan."""
-    wanted = np.asarray(sorted(lines), KEY_DTYPE)
-    at = np.searchsorted(plan.lines, wanted)
-    found = at[(at < len(plan.lines)) & (plan.lines[np.minimum(at, len(plan.lines) - 1)] == wanted)]
-    keys: set[int] = set()
-    for i in found.tolist():
-        keys.update(plan.holders[plan.starts[i] : plan.starts[i] + plan.counts[i]].tolist())
-    return _content_hashes(conn, sorted(keys))
-
-
 def _content_hashes(conn: sqlite3.Connection, keys: list[int]) -> list[str]:
     return [row[0] for row in each_in(conn, "select content_hash from article_lines where key in ({marks})", keys)]
 

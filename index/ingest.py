@@ -11,10 +11,8 @@ come back in order, with a bounded number computed ahead, so rebuilds are
 deterministic and memory stays bounded.
 
 A task may ask for an article's line keys only (`lines_only`: parsed, not
-split or analysed), which is what an incremental rebuild counts before it digests
-anything (index/furniture.py); the digest then leaves out the lines it was told are
-furniture. A full rebuild counts as it digests (`with_lines`: each article's line
-keys come with its sentences).
+split or analysed), which is what the rebuild counts before it digests anything
+(index/furniture.py); the digest then leaves out the lines it was told are furniture.
 """
 
 from __future__ import annotations
@@ -57,7 +55,6 @@ class Digested:
     sentences: tuple[Sentence, ...]
     terms: tuple[str, ...]
     language: str
-    lines: bytes = b""  # its line keys (`index.segments.line_keys`, int64), when asked for
 
 
 @dataclass(frozen=True)
@@ -120,34 +117,25 @@ def file_stat(path: Path | str) -> str:
 _worker_analyzer: Analyzer | None = None
 _worker_furniture: frozenset[int] = frozenset()
 _worker_lines_only = False
-_worker_with_lines = False
 
 
-def _init_worker(
-    language: str, furniture: frozenset[int] = frozenset(), lines_only: bool = False, with_lines: bool = False
-) -> None:
-    global _worker_analyzer, _worker_furniture, _worker_lines_only, _worker_with_lines
+def _init_worker(language: str, furniture: frozenset[int] = frozenset(), lines_only: bool = False) -> None:
+    global _worker_analyzer, _worker_furniture, _worker_lines_only
     _worker_analyzer = Analyzer(language)
     _worker_furniture = furniture
     _worker_lines_only = lines_only
-    _worker_with_lines = with_lines
 
 
-def _digest(
-    article: Article, analyzer: Analyzer, furniture: frozenset[int], lines_only: bool, with_lines: bool = False
-) -> Digested | Lines:
+def _digest(article: Article, analyzer: Analyzer, furniture: frozenset[int], lines_only: bool) -> Digested | Lines:
     if lines_only:
-        return Lines(article.source, article.content_hash, _line_keys(article))
+        keys = np.asarray(line_keys(article.paragraphs), dtype="<i8").tobytes()
+        return Lines(article.source, article.content_hash, keys)
     sentences = tuple(article_sentences(article, furniture))
     terms = tuple(" ".join(analyzer.terms(s.text)) for s in sentences)
     language = analyzer.language
     if language == AUTO:
         language = detect_language(" ".join(s.text for s in sentences))
-    return Digested(article, sentences, terms, language, _line_keys(article) if with_lines else b"")
-
-
-def _line_keys(article: Article) -> bytes:
-    return np.asarray(line_keys(article.paragraphs), dtype="<i8").tobytes()
+    return Digested(article, sentences, terms, language)
 
 
 def digest_file(
@@ -155,14 +143,12 @@ def digest_file(
     analyzer: Analyzer | None = None,
     furniture: frozenset[int] | None = None,
     lines_only: bool | None = None,
-    with_lines: bool | None = None,
 ) -> FileResult:
     """Read, hash, parse, split and analyse one file or JSONL chunk, leaving out the prose lines whose keys
-    are in `furniture` (with `lines_only`, or the task's own flag: its articles' line keys only; with
-    `with_lines`, the line keys as well); never raises."""
+    are in `furniture` (with `lines_only`, or the task's own flag: its articles' line keys only); never
+    raises."""
     analyzer = analyzer or _worker_analyzer
     furniture = _worker_furniture if furniture is None else furniture
-    with_lines = _worker_with_lines if with_lines is None else with_lines
     if lines_only if lines_only is not None else _worker_lines_only:
         task = replace(task, lines_only=True)
     if task.problem:
@@ -170,7 +156,7 @@ def digest_file(
     if task.unchanged:
         return FileResult(task.file, task.file_hash, task.file_stat, (), unchanged=True)
     if task.end >= 0:
-        return _digest_chunk(task, analyzer, furniture, with_lines)
+        return _digest_chunk(task, analyzer, furniture)
     path = Path(task.path)
     if leads_outside(path, task.root_real):
         return FileResult(task.file, "", "", (Skipped(task.file, "symlink leads outside the articles folder"),))
@@ -187,13 +173,13 @@ def digest_file(
     if task.known_hash and digest == task.known_hash:
         return FileResult(task.file, digest, stat, (), unchanged=True)
     items = [
-        item if isinstance(item, Skipped) else _digest(item, analyzer, furniture, task.lines_only, with_lines)
+        item if isinstance(item, Skipped) else _digest(item, analyzer, furniture, task.lines_only)
         for item in read_file(path, task.file, task.root_real, data)
     ]
     return FileResult(task.file, digest, stat, tuple(items))
 
 
-def _digest_chunk(task: FileTask, analyzer: Analyzer, furniture: frozenset[int], with_lines: bool) -> FileResult:
+def _digest_chunk(task: FileTask, analyzer: Analyzer, furniture: frozenset[int]) -> FileResult:
     items: list[Digested | Lines | Skipped | Kept] = []
     try:
         with open_checked(task.path, MAX_JSONL_BYTES) as handle:
@@ -207,7 +193,7 @@ def _digest_chunk(task: FileTask, analyzer: Analyzer, furniture: frozenset[int],
                 if (number, item.content_hash) in task.known_lines:
                     items.append(Kept(item.source, item.content_hash))
                 else:
-                    items.append(_digest(item, analyzer, furniture, task.lines_only, with_lines))
+                    items.append(_digest(item, analyzer, furniture, task.lines_only))
     except ArticleError as error:
         items.append(Skipped(task.file, str(error)))
     except OSError as error:
@@ -261,12 +247,10 @@ def digest_files(
     workers: int | None = None,
     furniture: frozenset[int] = frozenset(),
     lines_only: bool = False,
-    with_lines: bool = False,
 ) -> Iterator[FileResult]:
     """Digest tasks in order, in worker processes when there are many, with a bounded number in flight;
     `furniture` holds the keys of the prose lines to leave out; `lines_only` asks for every article's line
-    keys only (the same tasks serve both passes of a rebuild, without a copy of each), `with_lines` for
-    them beside the sentences."""
+    keys only (the same tasks serve both passes of a rebuild, without a copy of each)."""
     if workers is None:
         feed_bytes = sum(t.end - t.start for t in tasks if t.end >= 0)
         many = len(tasks) >= PARALLEL_FROM_FILES or feed_bytes >= PARALLEL_FROM_FEED_BYTES
@@ -274,9 +258,9 @@ def digest_files(
     if workers <= 1:
         analyzer = Analyzer(language)
         for task in tasks:
-            yield digest_file(task, analyzer, furniture, lines_only, with_lines)
+            yield digest_file(task, analyzer, furniture, lines_only)
         return
-    initargs = (language, furniture, lines_only, with_lines)
+    initargs = (language, furniture, lines_only)
     yield from ordered_map(digest_file, tasks, workers, _init_worker, initargs, AHEAD_PER_WORKER)
 
 

@@ -41,8 +41,7 @@ ANALYZER_VERSION = "5"
 RACE_ATTEMPTS = 3  # rebuilds tried when files change between the line count and the digest
 # Wraps each pass over the files: (items, how many, what the pass does), e.g. to show a progress bar.
 Progress = Callable[[Iterable, int, str], Iterable]
-COUNTING, READING = "Counting repeated lines", "Reading articles"  # the two passes of an incremental rebuild
-READING_AGAIN = "Reading again the articles of repeated lines"  # a full rebuild's second pass, when it has one
+COUNTING, READING = "Counting repeated lines", "Reading articles"  # the two passes of a rebuild
 
 
 class RebuildError(Exception):
@@ -154,26 +153,21 @@ def _plan(
     existing = _indexed_rows(db.conn, wanted)
     held.gone = sum(len(ids) for file, (_, ids) in indexed.items() if file not in seen)
     known = {file: rows[0]["file_hash"] for file, rows in existing.items() if rows}
-    known_lines = _feed_lines(existing, [file for _, file in to_read])
+    known_lines = {
+        file: {
+            int(row["source"].rsplit("#L", 1)[1]): row["content_hash"]
+            for row in existing[file]
+            if "#L" in row["source"]
+        }
+        for _, file in to_read
+        if file.lower().endswith(".jsonl")
+    }
     tasks = tasks_for(to_read, root, known, known_lines)
-    if full:
-        counted = CountedInDigest(furniture.current_furniture(db.conn))
-        results = digest_files(tasks, language, workers, counted.guess, with_lines=True)
-        return existing, progress(results, len(tasks), READING), kept_ids, seen, counted, set(), held
     line_plan, redo_ids, tasks = _count_lines(
         root, db, full, language, workers, tasks, existing, seen, kept_ids, progress
     )
     results = progress(digest_files(tasks, language, workers, line_plan.furniture), len(tasks), READING)
     return existing, results, kept_ids, seen, line_plan, redo_ids, held
-
-
-@dataclass(frozen=True)
-class CountedInDigest:
-    """A full rebuild counts each article's lines as it digests it (`_settle_lines`), leaving out the lines
-    of `guess`: the furniture of the index it replaces (none for a new one)."""
-
-    guess: frozenset[int]
-    lines: dict[str, bytes] = field(default_factory=dict)  # content hash -> its line keys, as digested
 
 
 @dataclass
@@ -204,20 +198,6 @@ def _indexed_stats(conn: sqlite3.Connection, only: list[str] | None) -> dict[str
             if old[0] != stat:
                 indexed[file] = ("", old[1])
     return indexed
-
-
-def _feed_lines(existing: dict[str, list[sqlite3.Row]], files, skip: set[int] = frozenset()) -> dict:
-    """Of each JSONL file among `files`: line number -> content hash of its indexed lines (but the articles of
-    `skip`), which the digest need not analyse again."""
-    return {
-        file: {
-            int(row["source"].rsplit("#L", 1)[1]): row["content_hash"]
-            for row in existing.get(file, ())
-            if "#L" in row["source"] and row["id"] not in skip
-        }
-        for file in files
-        if file.lower().endswith(".jsonl")
-    }
 
 
 def _indexed_rows(conn: sqlite3.Connection, files: list[str]) -> dict[str, list[sqlite3.Row]]:
@@ -270,7 +250,14 @@ def _count_lines(root: Path, db, full: bool, language: str, workers, tasks, exis
             existing[file] = list(cursor.execute(f"{columns} where file = ?", [file]))
             seen.add(file)
         kept_ids.difference_update(row["id"] for row in existing[file])
-    known_lines = _feed_lines(existing, redo_files, redo_ids)
+    known_lines = {
+        file: {
+            int(row["source"].rsplit("#L", 1)[1]): row["content_hash"]
+            for row in existing[file]
+            if "#L" in row["source"] and row["id"] not in redo_ids
+        }
+        for file in redo_files
+    }
     tasks = [task for task in tasks if task.file not in redo_files]
     tasks += tasks_for([(str(root / file), file) for file in sorted(redo_files)], root, {}, known_lines)
     return line_plan, redo_ids, tasks
@@ -503,10 +490,6 @@ def _rebuild_locked(
                 redo_ids=redo_ids,
                 change=change,
             )
-            if isinstance(line_plan, CountedInDigest):
-                line_plan = _settle_lines(
-                    db, line_plan, Digesting(root, language, workers, progress), change, index_path.parent, shown
-                )
             summary.skipped[:0] = problems
             summary.furniture_lines = len(line_plan.furniture)
             check()
@@ -533,59 +516,6 @@ def _rebuild_locked(
         db.close()
 
 
-@dataclass(frozen=True)
-class Digesting:
-    """How a rebuild reads its files."""
-
-    root: Path
-    language: str
-    workers: int | None
-    progress: Progress
-
-
-def _settle_lines(
-    db, counted: CountedInDigest, digesting: Digesting, change: statistics.Change, scratch: Path, shown: Path
-) -> furniture.LinePlan:
-    """After a full rebuild's digest: plan and write the line tables from the lines counted in it, then
-    digest again, in the same transaction, the articles holding a line the guess got wrong (it became
-    furniture, or stopped being it). A full rebuild reads every file once, where the count before the
-    digest read them all twice (a quarter of its time), and twice only the articles of those lines."""
-    conn = db.conn
-    line_plan = furniture.plan(conn, counted.lines, set(), set(), full=True)
-    furniture.write(conn, line_plan)
-    wrong = line_plan.furniture ^ counted.guess
-    redo = furniture.holders(conn, line_plan, wrong) if wrong else []
-    if redo:
-        cursor = conn.cursor()
-        cursor.row_factory = sqlite3.Row
-        sql = "select id, file from articles where content_hash in ({marks})"
-        redo_ids = {row["id"] for row in store.each_in(cursor, sql, redo)}
-        files = sorted({row["file"] for row in store.each_in(cursor, sql, redo)})
-        existing = _indexed_rows(conn, files)
-        known_lines = _feed_lines(existing, files, redo_ids)
-        tasks = tasks_for([(str(digesting.root / file), file) for file in files], digesting.root, {}, known_lines)
-        results = digest_files(tasks, digesting.language, digesting.workers, line_plan.furniture)
-        builder = store.PostingsBuilder(spill_dir=scratch, prefix=runs_prefix(shown))
-        try:
-            _apply(
-                builder,
-                db,
-                existing,
-                digesting.progress(results, len(tasks), READING_AGAIN),
-                set(),
-                set(files),
-                RebuildSummary(),
-                fresh=False,
-                redo_ids=redo_ids,
-                change=change,
-            )
-        finally:
-            results.close()
-            builder.close()
-    furniture.check(conn)  # what was counted is what was indexed, or the rebuild starts again
-    return line_plan
-
-
 def runs_prefix(index_path: Path) -> str:
     """The name prefix of an index's scratch files of postings runs, beside it (`.news.db.runs-…`)."""
     return f".{index_path.name}.runs-"
@@ -602,7 +532,7 @@ def _apply(
     fresh,
     changes=False,
     known: dict[str, int] | None = None,
-    line_plan: furniture.LinePlan | CountedInDigest | None = None,
+    line_plan: furniture.LinePlan | None = None,
     redo_ids: set[int] = frozenset(),
     change: statistics.Change | None = None,
 ) -> None:
@@ -615,8 +545,7 @@ def _apply(
     `builder` takes the new postings (the caller removes its scratch file however the rebuild ends).
     With `changes`, what the index gained and lost goes to its change log (`_log_changes`); `known` is
     a full rebuild's previous content (content hash -> article id). `line_plan` is the change to the line
-    tables (index.furniture), written here and checked against the articles written (or, for a full
-    rebuild, a `CountedInDigest` that gathers every article's lines for `_settle_lines`); `redo_ids` are
+    tables (index.furniture), written here and checked against the articles written; `redo_ids` are
     unchanged articles digested again (no change to log), replaced by their new digest. `change` counts
     what is written, for the statistics.
     """
@@ -647,8 +576,6 @@ def _apply(
     article_rows: list[tuple] = []
     sentence_rows: list[tuple] = []
     waiting: list[tuple] = []
-
-    counted = line_plan.lines if isinstance(line_plan, CountedInDigest) else None
 
     def add(result, item, replaced: bool) -> None:
         article = item.article
@@ -733,8 +660,6 @@ def _apply(
                 key = (item.source, item.content_hash)
             else:
                 key = (item.article.source, item.article.content_hash)
-                if counted is not None:
-                    counted[item.article.content_hash] = item.lines
             new_keys.add(key)
             if key in old_rows:
                 conn.execute(
@@ -779,7 +704,7 @@ def _apply(
         reason = f"same text as {holder}" if holder else "same text as an article already indexed"
         summary.skipped.append(Skipped(article.source, reason))
     summary.removed -= summary.updated  # an update is one article removed and one added
-    if isinstance(line_plan, furniture.LinePlan):
+    if line_plan is not None:
         furniture.write(conn, line_plan)
         # What was counted is what was indexed, or the rebuild starts again: every text after a full rebuild,
         # the texts this one touched after an incremental one (the others were checked when they came).

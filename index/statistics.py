@@ -93,18 +93,18 @@ class Tally:
             dfs[name] = Counter({df: n for df, n in merged.items() if n})
         languages = self.languages + Counter()  # a copy without zero counts
         languages.update(change.languages)
-        ids, *values = (np.frombuffer(column, np.int64) for column in change.added)
         arrays = []
-        for old, empty, value in zip((self.days, self.first, self.size), (store.NO_DAY, 0, 0), values):
+        for old, empty in ((self.days, store.NO_DAY), (self.first, 0), (self.size, 0)):
             new = np.full(max_article + 1, empty, old.dtype)
             kept = min(len(old), len(new))
             new[:kept] = old[:kept]
-            new[ids] = value
-            # After the additions: ids are never reused, but one rebuild may add an article and replace it
-            # (a full rebuild digests again the articles of a line that became furniture).
-            new[np.asarray([i for i in change.removed_ids if i < len(new)], np.int64)] = empty
+            removed = np.asarray([i for i in change.removed_ids if i < len(new)], np.int64)
+            new[removed] = empty
             arrays.append(new)
         days, first, size = arrays
+        ids, *values = (np.frombuffer(column, np.int64) for column in change.added)
+        for target, value in zip(arrays, values):
+            target[ids] = value
         return Tally(
             self.documents + change.sentences,
             self.total_length + change.length,

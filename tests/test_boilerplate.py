@@ -16,7 +16,7 @@ from bot.faces.cli import cli
 from index import furniture, store
 from index.articles import Article
 from index.furniture import FURNITURE_GROUPS
-from index.rebuild import COUNTING, READING, READING_AGAIN, RebuildError, rebuild
+from index.rebuild import COUNTING, READING, RebuildError, rebuild
 from index.segments import REPEATED, article_segments, line_key, line_keys, normalise_line
 
 from .conftest import write
@@ -102,37 +102,6 @@ def test_a_line_in_enough_unrelated_articles_is_furniture(tmp_path):
     assert "Repeated lines left out:  1" in stats.output  # what `newsbot index stats` and /stats show
     assert texts.count(BIO.split(". ")[0] + ".") == FURNITURE_GROUPS - 1  # one article short: still prose
     assert _state(path)[2]
-
-
-def test_a_full_rebuild_reads_again_only_the_articles_of_lines_it_guessed_wrong(tmp_path):
-    """A full rebuild counts lines as it digests, leaving out the furniture of the index it replaces (none
-    for a new one); the holders of a line that turns out otherwise are digested again in the same
-    rebuild, and the index is the one an incremental build of the same folder gives."""
-    folder = tmp_path / "news"
-    for seed in range(FURNITURE_GROUPS + 2):
-        write(folder, f"{seed:03d}.txt", _story(seed, (PITCH,) if seed < FURNITURE_GROUPS else ()))
-    path = tmp_path / "i.db"
-    passes = []
-
-    def progress(items, total, step):
-        passes.append((step, total))
-        yield from items
-
-    summary = rebuild(folder, path, progress=progress)
-    assert passes == [(READING, FURNITURE_GROUPS + 2), (READING_AGAIN, FURNITURE_GROUPS)]
-    assert PITCH not in _texts(path) and summary.added == FURNITURE_GROUPS + 2 and summary.unchanged == 0
-    growing, built = tmp_path / "growing", tmp_path / "incremental.db"
-    for source in sorted(folder.iterdir()):  # the same folder, one article at a time
-        write(growing, source.name, source.read_text())
-        rebuild(growing, built)
-    assert _snapshot(path) == _snapshot(built)
-    passes.clear()
-    rebuild(folder, path, full=True, progress=progress)  # the guess is right: one pass
-    assert passes == [(READING, FURNITURE_GROUPS + 2)] and PITCH not in _texts(path)
-    (folder / "000.txt").unlink()  # seven holders left: the pitch is prose again
-    rebuild(folder, path, full=True, progress=progress)
-    assert passes[1:] == [(READING, FURNITURE_GROUPS + 1), (READING_AGAIN, FURNITURE_GROUPS - 1)]
-    assert PITCH in _texts(path) and _snapshot(path) == _fresh(folder, tmp_path)
 
 
 def test_copies_of_one_story_count_once(tmp_path):

@@ -134,10 +134,10 @@ def test_a_feed_in_chunks_equals_one_in_a_piece_and_an_appended_line_costs_littl
     digested = []
     original = ingest._digest
 
-    def counted(article, analyzer, furniture, lines_only, with_lines=False):
+    def counted(article, analyzer, furniture, lines_only):
         if not lines_only:  # the rebuild first reads every new line's line keys (index.furniture): no split
             digested.append(1)
-        return original(article, analyzer, furniture, lines_only, with_lines)
+        return original(article, analyzer, furniture, lines_only)
 
     monkeypatch.setattr(ingest, "_digest", counted)
     appended = rebuild(folder, tmp_path / "chunked.db")
