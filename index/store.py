@@ -24,7 +24,9 @@ Tables (open them with ``sqlite-utils`` or Datasette):
 * ``arrays``    name, data: int32 arrays indexed by article id: ``article_days``
   (days since 1970-01-01 of its date, the minimum int32 where no article has that
   id), ``article_first`` (the id of its title sentence), ``article_size`` (its
-  sentences, the title included)
+  sentences, the title included); and ``sentence_dfs``, ``article_dfs``: how many
+  terms have each df in the two postings tables (df, terms, df, terms, … int64,
+  ascending), kept in step by every rebuild (index/statistics.py)
 * ``meta``      key, value: schema_version, language, article_languages, bm25 variant and
   parameters, documents, total_length, idf sums, the same for articles
   (article_documents, ...), first and last date, furniture_lines (the ``lines`` that are
