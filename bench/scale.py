@@ -359,7 +359,18 @@ def markdown(results: list[dict], machine: str, command: str) -> str:
             f"| {r['sentences']:,} | {r['incremental_add10_s']:.2f} | {r['incremental_remove10_s']:.2f} | "
             f"{r['watch_add10_s']:.2f} | {r['watch_remove10_s']:.2f} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(_without_empty_tables(lines)) + "\n"
+
+
+def _without_empty_tables(lines: list[str]) -> list[str]:
+    """Each table is a blank line, its caption, a blank line, a header and a separator, then its rows:
+    drop those with no rows (a --rebuilds-only run has no searches or answers)."""
+    out: list[str] = []
+    for at, line in enumerate(lines):
+        out.append(line)
+        if line.startswith("| ---") and (at + 1 == len(lines) or lines[at + 1] == ""):
+            del out[-5:]
+    return out
 
 
 def plot(results: list[dict], path: Path) -> None:
