@@ -27,7 +27,7 @@ one site's, so its lines recur within one source, while a story's lines are the 
 A folder of fewer than 8 articles never has any.
 
 **Kept by every rebuild.** Before digesting anything, the rebuild reads the line keys of the articles it
-is about to add (`ingest` tasks with `lines_only`) and plans the change (`plan`): holders +1 per added
+is about to add (`ingest`'s `lines_only` pass) and plans the change (`plan`): holders +1 per added
 article, -1 per removed one, for the lines of those articles only. A line that crosses the threshold
 either way changes the articles that hold it and are not being digested anyway: `LinePlan.redo` names
 them, and the same rebuild digests them again. So an incremental rebuild equals a full one, and an
@@ -76,17 +76,16 @@ class LinePlan:
     gone_lines: list[int] = field(default_factory=list)
     added: dict[str, bytes] = field(default_factory=dict)  # content hash -> line keys, of the articles new to it
     gone_hashes: list[str] = field(default_factory=list)  # content hashes of the articles whose rows go
-
-    @property
-    def gone_articles(self) -> list[int]:
-        return [content_key(h) for h in self.gone_hashes]
-
     flipped: int = 0  # lines that crossed the threshold, either way
     lines: np.ndarray = field(default_factory=lambda: _EMPTY)  # each changed line once, ascending
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))  # where its holders start
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))  # how many hold it
     flags: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # 1: furniture
     holders: np.ndarray = field(default_factory=lambda: _EMPTY)  # the holders of all of them, line by line
+
+    @property
+    def gone_articles(self) -> list[int]:
+        return [content_key(h) for h in self.gone_hashes]
 
     def article_rows(self) -> Iterator[tuple[int, str, bytes]]:
         """(key, content hash, lines) of every article new to the tables."""

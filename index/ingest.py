@@ -10,7 +10,7 @@ forked from a process that may have threads) do this for large rebuilds; results
 come back in order, with a bounded number computed ahead, so rebuilds are
 deterministic and memory stays bounded.
 
-A task may ask for an article's line keys only (`lines_only`: parsed, not
+A pass may ask for the articles' line keys only (`lines_only`: parsed, not
 split or analysed), which is what the rebuild counts before it digests anything
 (index/furniture.py); the digest then leaves out the lines it was told are furniture.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +105,6 @@ class FileTask:
     last: bool = True
     problem: str = ""  # found while planning: the file is skipped with this reason
     unchanged: bool = False  # found while planning: the same bytes as indexed
-    lines_only: bool = False  # the articles' line keys only (Lines), nothing split or analysed
 
 
 def file_stat(path: Path | str) -> str:
@@ -145,18 +144,16 @@ def digest_file(
     lines_only: bool | None = None,
 ) -> FileResult:
     """Read, hash, parse, split and analyse one file or JSONL chunk, leaving out the prose lines whose keys
-    are in `furniture` (with `lines_only`, or the task's own flag: its articles' line keys only); never
-    raises."""
+    are in `furniture` (with `lines_only`: its articles' line keys only); never raises."""
     analyzer = analyzer or _worker_analyzer
     furniture = _worker_furniture if furniture is None else furniture
-    if lines_only if lines_only is not None else _worker_lines_only:
-        task = replace(task, lines_only=True)
+    lines_only = _worker_lines_only if lines_only is None else lines_only
     if task.problem:
         return FileResult(task.file, "", "", (Skipped(task.file, task.problem),))
     if task.unchanged:
         return FileResult(task.file, task.file_hash, task.file_stat, (), unchanged=True)
     if task.end >= 0:
-        return _digest_chunk(task, analyzer, furniture)
+        return _digest_chunk(task, analyzer, furniture, lines_only)
     path = Path(task.path)
     if leads_outside(path, task.root_real):
         return FileResult(task.file, "", "", (Skipped(task.file, "symlink leads outside the articles folder"),))
@@ -173,13 +170,13 @@ def digest_file(
     if task.known_hash and digest == task.known_hash:
         return FileResult(task.file, digest, stat, (), unchanged=True)
     items = [
-        item if isinstance(item, Skipped) else _digest(item, analyzer, furniture, task.lines_only)
+        item if isinstance(item, Skipped) else _digest(item, analyzer, furniture, lines_only)
         for item in read_file(path, task.file, task.root_real, data)
     ]
     return FileResult(task.file, digest, stat, tuple(items))
 
 
-def _digest_chunk(task: FileTask, analyzer: Analyzer, furniture: frozenset[int]) -> FileResult:
+def _digest_chunk(task: FileTask, analyzer: Analyzer, furniture: frozenset[int], lines_only: bool) -> FileResult:
     items: list[Digested | Lines | Skipped | Kept] = []
     try:
         with open_checked(task.path, MAX_JSONL_BYTES) as handle:
@@ -193,7 +190,7 @@ def _digest_chunk(task: FileTask, analyzer: Analyzer, furniture: frozenset[int])
                 if (number, item.content_hash) in task.known_lines:
                     items.append(Kept(item.source, item.content_hash))
                 else:
-                    items.append(_digest(item, analyzer, furniture, task.lines_only))
+                    items.append(_digest(item, analyzer, furniture, lines_only))
     except ArticleError as error:
         items.append(Skipped(task.file, str(error)))
     except OSError as error:
@@ -250,7 +247,7 @@ def digest_files(
 ) -> Iterator[FileResult]:
     """Digest tasks in order, in worker processes when there are many, with a bounded number in flight;
     `furniture` holds the keys of the prose lines to leave out; `lines_only` asks for every article's line
-    keys only (the same tasks serve both passes of a rebuild, without a copy of each)."""
+    keys only (the same tasks serve both passes of a rebuild)."""
     if workers is None:
         feed_bytes = sum(t.end - t.start for t in tasks if t.end >= 0)
         many = len(tasks) >= PARALLEL_FROM_FILES or feed_bytes >= PARALLEL_FROM_FEED_BYTES

@@ -127,7 +127,6 @@ def _plan(
     read only for the files that changed or are gone."""
     only = None if only is None else _outermost(only)
     indexed = {} if full or not db["articles"].exists() else _indexed_stats(db.conn, only)
-    held = Held(sum(len(ids) for _, ids in indexed.values()), len(indexed))
     kept_ids: set[int] = set()
     to_read: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -151,18 +150,13 @@ def _plan(
             kept_ids.update(ids)
     wanted = [file for _, file in to_read if file in indexed] + [file for file in indexed if file not in seen]
     existing = _indexed_rows(db.conn, wanted)
-    held.gone = sum(len(ids) for file, (_, ids) in indexed.items() if file not in seen)
+    held = Held(
+        sum(len(ids) for _, ids in indexed.values()),
+        len(indexed),
+        sum(len(ids) for file, (_, ids) in indexed.items() if file not in seen),
+    )
     known = {file: rows[0]["file_hash"] for file, rows in existing.items() if rows}
-    known_lines = {
-        file: {
-            int(row["source"].rsplit("#L", 1)[1]): row["content_hash"]
-            for row in existing[file]
-            if "#L" in row["source"]
-        }
-        for _, file in to_read
-        if file.lower().endswith(".jsonl")
-    }
-    tasks = tasks_for(to_read, root, known, known_lines)
+    tasks = tasks_for(to_read, root, known, _feed_lines(existing, [file for _, file in to_read]))
     line_plan, redo_ids, tasks = _count_lines(
         root, db, full, language, workers, tasks, existing, seen, kept_ids, progress
     )
@@ -170,13 +164,13 @@ def _plan(
     return existing, results, kept_ids, seen, line_plan, redo_ids, held
 
 
-@dataclass
+@dataclass(frozen=True)
 class Held:
     """How much the index held before the rebuild, and how many of its articles are in files now gone."""
 
     articles: int
     files: int
-    gone: int = 0
+    gone: int
 
 
 def _indexed_stats(conn: sqlite3.Connection, only: list[str] | None) -> dict[str, tuple[str, list[int]]]:
@@ -198,6 +192,20 @@ def _indexed_stats(conn: sqlite3.Connection, only: list[str] | None) -> dict[str
             if old[0] != stat:
                 indexed[file] = ("", old[1])
     return indexed
+
+
+def _feed_lines(existing: dict[str, list[sqlite3.Row]], files, skip: set[int] = frozenset()) -> dict:
+    """Of each JSONL file among `files`: line number -> content hash of its indexed lines (but the articles of
+    `skip`), which the digest need not analyse again."""
+    return {
+        file: {
+            int(row["source"].rsplit("#L", 1)[1]): row["content_hash"]
+            for row in existing.get(file, ())
+            if "#L" in row["source"] and row["id"] not in skip
+        }
+        for file in files
+        if file.lower().endswith(".jsonl")
+    }
 
 
 def _indexed_rows(conn: sqlite3.Connection, files: list[str]) -> dict[str, list[sqlite3.Row]]:
@@ -238,26 +246,18 @@ def _count_lines(root: Path, db, full: bool, language: str, workers, tasks, exis
     redo_ids: set[int] = set()
     if not line_plan.redo:
         return line_plan, redo_ids, tasks
-    cursor = db.conn.cursor()
-    cursor.row_factory = sqlite3.Row
-    columns = "select id, source, file, file_hash, file_stat, content_hash from articles"
     redo_files: set[str] = set()
-    for row in store.each_in(cursor, columns + " where content_hash in ({marks})", sorted(line_plan.redo)):
-        redo_ids.add(row["id"])
-        redo_files.add(row["file"])
+    sql = "select id, file from articles where content_hash in ({marks})"
+    for article_id, file in store.each_in(db.conn, sql, sorted(line_plan.redo)):
+        redo_ids.add(article_id)
+        redo_files.add(file)
+    # Unchanged files, or outside the paths a watcher asked for: their rows were not read yet.
+    unread = [file for file in redo_files if file not in existing]
+    existing.update(_indexed_rows(db.conn, unread))
+    seen.update(unread)
     for file in redo_files:
-        if file not in existing:  # outside the paths a watcher asked for
-            existing[file] = list(cursor.execute(f"{columns} where file = ?", [file]))
-            seen.add(file)
         kept_ids.difference_update(row["id"] for row in existing[file])
-    known_lines = {
-        file: {
-            int(row["source"].rsplit("#L", 1)[1]): row["content_hash"]
-            for row in existing[file]
-            if "#L" in row["source"] and row["id"] not in redo_ids
-        }
-        for file in redo_files
-    }
+    known_lines = _feed_lines(existing, redo_files, redo_ids)
     tasks = [task for task in tasks if task.file not in redo_files]
     tasks += tasks_for([(str(root / file), file) for file in sorted(redo_files)], root, {}, known_lines)
     return line_plan, redo_ids, tasks
@@ -902,6 +902,13 @@ class _TextCounts:
         self._counts: dict[bytes, int] = {}  # by the hash's first 128 bits: a third of the memory of its text
 
     def __getitem__(self, content_hash: str) -> int:
+        return self._counts[self._key(content_hash)]
+
+    def add(self, content_hash: str, number: int = 1) -> None:
+        self._counts[self._key(content_hash)] += number
+
+    def _key(self, content_hash: str) -> bytes:
+        """The text's key, its count read from the table the first time it is met."""
         key = bytes.fromhex(content_hash[:32])
         if key not in self._counts:
             self._counts[key] = (
@@ -911,7 +918,4 @@ class _TextCounts:
                     "select count(*) from articles where content_hash = ?", [content_hash]
                 ).fetchone()[0]
             )
-        return self._counts[key]
-
-    def add(self, content_hash: str, number: int = 1) -> None:
-        self._counts[bytes.fromhex(content_hash[:32])] = self[content_hash] + number
+        return key
