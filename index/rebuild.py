@@ -496,6 +496,7 @@ def _rebuild_locked(
             summary.articles, summary.sentences = _write_stats(
                 db, BuildFacts(language, params, root, index_id or uuid.uuid4().hex), change, fresh=full
             )
+        store.empty_wal(db.conn)
         summary.seconds = time.perf_counter() - started
         return summary
     except WorkerError as error:  # a worker killed (out of memory?) or failed: the transaction rolled back

@@ -55,7 +55,7 @@ import os
 import sqlite3
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -445,6 +445,9 @@ def connect(path: Path | str, readonly: bool = False) -> sqlite_utils.Database:
     return sqlite_utils.Database(_tuned(conn))
 
 
+BUSY_TIMEOUT_MS = 10_000  # how long a reader or writer waits for another writer's lock
+
+
 def _tuned(conn: sqlite3.Connection) -> sqlite3.Connection:
     """A busy timeout, and no memory map, for readers and writers alike.
 
@@ -454,9 +457,22 @@ def _tuned(conn: sqlite3.Connection) -> sqlite3.Connection:
     at the same CPU time per question: the lists are copied out of SQLite either way). The OS page cache
     serves the file as well without counting against the process.
     """
-    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA mmap_size = 0")
     return conn
+
+
+def empty_wal(conn: sqlite3.Connection) -> None:
+    """Copy the write-ahead log into the index file and empty it, unless a reader still holds an older view
+    (never waits for one). The file is then whole by itself, and a reader that opens it while no other
+    connection does need not read the log again (46 ms per connection for a 94 MB log at 10M sentences):
+    a read-only connection that closes last cannot empty the log, as the last writer to close does."""
+    with suppress(sqlite3.Error):  # what is written is committed: a failure here only leaves the log
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # a reader in the way: the log stays
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 class TransactionLost(sqlite3.OperationalError):

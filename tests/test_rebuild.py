@@ -359,3 +359,34 @@ def test_a_rebuild_removes_the_scratch_file_a_killed_one_left(tmp_path, articles
     other.write_bytes(b"runs")
     rebuild(articles_dir, tmp_path / "news.db")
     assert not killed.exists() and other.exists()
+
+
+def test_a_rebuild_leaves_the_index_whole_in_its_own_file(tmp_path, articles_dir):
+    """The write-ahead log is emptied into the file, though a reader is open (it is at the newest view): the
+    file alone holds every article, and a read-only reader closing last leaves no log behind."""
+    path = tmp_path / "whole.db"
+    rebuild(articles_dir, path)
+    reader = store.open_reader(path)
+    write(articles_dir, "005_new.txt", " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns.")
+    rebuild(articles_dir, path)
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    reader.close()
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(path, copy)  # the file alone, as a user copies it
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("select count(*) from articles").fetchone()[0] == 5
+
+
+def test_a_reader_holding_an_older_view_does_not_hold_up_a_rebuild(tmp_path, articles_dir):
+    path = tmp_path / "held.db"
+    rebuild(articles_dir, path)
+    reader = store.open_reader(path)
+    reader.execute("begin")
+    assert reader.execute("select count(*) from articles").fetchone()[0] == 4
+    write(articles_dir, "005_new.txt", " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns.")
+    assert rebuild(articles_dir, path).added == 1  # the log cannot be emptied under the reader: it stays
+    assert reader.execute("select count(*) from articles").fetchone()[0] == 4
+    reader.rollback()
+    assert reader.execute("select count(*) from articles").fetchone()[0] == 5
+    reader.close()
