@@ -3,6 +3,7 @@
     python bench/clutter.py ../shared/data/realtimeqa-dev --index bench/out/realtimeqa-dev.db [--show]
     python bench/clutter.py ... --held-out 100    # 100 of the questions the 300 leave out
     python bench/clutter.py ... --held-out 100 --skip 100    # the next 100 of them
+    python bench/clutter.py ... --questions archive.jsonl    # the archive variant's first quotes
 
 Draws 300 realtimeqa-dev questions (seeded), answers each as of its date (as `newsbot eval --as-of`
 does) and looks up the first quote's label in bench/clutter/labels.jsonl, keyed by question id,
@@ -66,16 +67,20 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, metavar="N", help="draw N of the questions the 300 leave out")
     parser.add_argument("--skip", type=int, default=0, metavar="N", help="with --held-out: after the first N of them")
     parser.add_argument("--show-cluttered", action="store_true", help="print the quotes labelled cluttered")
+    parser.add_argument(
+        "--questions", default="questions.jsonl", help="the data set's questions file (archive.jsonl: other quotes)"
+    )
     args = parser.parse_args()
     if not args.index.exists():
         rebuild(args.dataset / "corpus", args.index, language="en")
     index = Index(args.index)
-    questions = load_questions(args.dataset / "questions.jsonl")
+    questions = load_questions(args.dataset / args.questions)
     drawn = random.Random(SEED).sample(questions, SAMPLE)
     if args.held_out:
         rest = [q for q in questions if q not in drawn]
         drawn = random.Random(SEED).sample(rest, min(args.skip + args.held_out, len(rest)))[args.skip :]
     labels = load_labels(args.labels)
+    read_before = {key[1:]: label for key, label in labels.items()}  # a label is the quote's, not the question's
     counts: collections.Counter = collections.Counter()
     chars = []
     for question in drawn:
@@ -87,6 +92,9 @@ def main() -> None:
         chars.append(len(first.quote))
         key = quote_key(question.id, first.source, first.quote)
         label = labels.get(key)
+        if label is None and key[1:] in read_before:  # the same quote, read for another question
+            label = read_before[key[1:]]
+            counts["read for another question"] += 1
         counts[label or "unlabelled"] += 1
         if (label is None and args.show) or (label in KINDS and args.show_cluttered):
             print(json.dumps({"id": key[0], "file": key[1], "quote": key[2], "label": label or "?"}))
@@ -95,6 +103,8 @@ def main() -> None:
     cluttered = sum(counts[kind] for kind in KINDS)
     print(f"{len(drawn)} quotes drawn (seed {SEED}); labelled {labelled}, unlabelled {counts['unlabelled']}")
     print(f"cluttered: {cluttered}/{labelled} = {cluttered / max(labelled, 1):.1%}")
+    if counts["read for another question"]:
+        print(f"  of which {counts['read for another question']} quotes were labelled for another question")
     for kind in KINDS:
         if counts[kind]:
             print(f"  {kind}: {counts[kind]}")
