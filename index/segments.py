@@ -36,20 +36,34 @@ _CUE = re.compile(
     r"our fact-check\b|this (?:story|article|page) (?:has been|was|is being|reflects|recaps|will be)\b|"
     r"this is a developing story|the following contains\b|see the (?:photos|video|list)\b|play the usa today\b|"
     r"need a break\?|keep scrolling\b|on today['’]s episode\b|smart analysis delivered\b|join our\b|"
-    r"looking to wager\?|spoiler alert\b|a previous version of this\b|correction:|visit \S+\.[a-z]{2,4}\.?$|"
+    r"looking to wager\?|spoiler alert\b|a previous version of (?:this|the)\b|correction:|visit \S+\.[a-z]{2,4}\.?$|"
     r"check out\b|for the latest\b[^.]*\b(?:live updates|live coverage|updates file)|all rights reserved\b|"
     r"our standards:|updated \d{1,2}:\d\d\b|[^.]{0,60}\bcontributed to this report\.?$|"
     # a pointer elsewhere: "For the latest news, view our story for Friday", "Follow our live coverage from…",
     # "Here's a link to the full list", "More on the outbreak: <a related headline>"
     r"for the latest\b[^.]{0,100}?, (?:please )?(?:view|see|read|follow|visit|check|go to|head to|click)\b|"
     r"follow (?:our|[\w ]{1,25}['’]s) (?:[\w-]+ ){0,2}(?:coverage|updates|blog|file)\b|here(?:['’]s| is) a link\b|"
-    r"more (?:on|about) [^.:]{1,40}:(?!/)|corrections? (?:and|&) clarifications?:)",
+    r"more (?:on|about) [^.:]{1,40}:(?!/)|corrections? (?:and|&) clarifications?:|"
+    # a pointer to a link: "Check them out here.", "See the full list of nominations here, as well as…"
+    r"(?:check|see|find|read|watch|view|listen to)\b[^.!?]{0,120}?\bhere\s*(?:[.,:;!)]|$)|"
+    r"catch up (?:with|on)\b[^.!?]{0,100}\b(?:coverage|updates)\b)",
     re.IGNORECASE,
+)
+# A paragraph that opens as a corrections note is the note, every sentence of it ("CORRECTION: … A previous
+# version of the story listed it as a campground.").
+_NOTE = re.compile(r"^[\"“'(]?(?:corrections?(?: ?(?:/|and|&) ?clarifications?)?|clarifications?)\s*:", re.IGNORECASE)
+# An outlet promising updates: "USA TODAY Sports will provide the latest bracket updates…", "We will keep you
+# updated." (its subject capitalised or "We": "The company will provide…" is news; "ESPN will provide live
+# coverage … from 3 p.m." is when to watch).
+_PROMISE = re.compile(
+    r"^(?:We|(?!I )[A-Z][\w.'’&-]*(?: [A-Z][\w.'’&-]*){0,4}) will (?:keep (?:you|readers|fans) "
+    r"(?:updated|posted|informed)|(?:provide|bring you|have) (?:the )?(?:latest|live)\b[^.!?]{0,100}?\bupdates)"
 )
 # The writer or host introducing themselves, outside quotation marks: a newsletter's "🙋 I'm Ana Ruiz, Daily
 # Briefing author.", a podcast's "I'm Ana Ruiz, and this is 5 Things".
 _INTRODUCTION = re.compile(
-    r"^[^\w\"“'‘—–-]{0,8}(?:(?:Hi|Hey|Hello),? )?I['’]m [A-Z][\w.'’-]+ [A-Z][\w'’-]+(?:[.,!]| and\b|$)"
+    r"^[^\w\"“'‘—–-]{0,8}(?:(?:Hi|Hey|Hello|Good (?:morning|afternoon|evening)),? )?"
+    r"I['’]m [A-Z][\w.'’-]+ [A-Z][\w'’-]+(?:[.,!]| and\b|$)"
 )
 # A byline standing alone ("— Ana Ruiz", "– Ana Ruiz and Teo Brandt, USA TODAY"): a dash, then only
 # capitalised words (and the joints of a list of names), no end mark ("— Ana Ruiz." is an item of a list
@@ -88,6 +102,10 @@ DATELINE_PREFIX = re.compile(
 # A related-story link: "Boeing strike:Machinists vote", "What is it?What to know", "Jones,acclaimed actor, dies",
 # "Tram fares:12 ways to ride…" (a number and a word: "Opened in:1911" is a fact box's line)
 _GLUED_LINK = re.compile(r"[^\W\d_][:?!][\"'‘“]?[^\W\d_]|[^\W\d_]:\d[\d.,]* [^\W\d_]|[a-z],[a-z]")
+# A related-story link with its teaser, end marks and all: a short label glued to the headline by a colon,
+# "Student loans:Should you refinance?", "Kamala Harris:Liberals saw Harris as a unique champion. Lately…".
+# Not a list's item ("• NHL playing record:Played 12 games…" is a fact of a biography).
+_GLUED_LABEL = re.compile(r"^(?![•*·-])[^:.!?]{3,60}[a-z0-9'’)]:[\"'‘“]?[A-Z][a-z]")
 # "story:Embattled", "here.Vegas": a lower-case word, an end mark, a capitalised word, no space; not in an
 # address (www.Norvik.no, x.com/News: a slash, an @ or a dot before the mark or after the word).
 _GLUED = re.compile(r"(?<![\w./@])([^\W\d_]*[a-z][a-z])([.!?:])([A-Z][a-z]*)(?![\w./@])")
@@ -127,7 +145,7 @@ def strip_dateline(text: str) -> str:
 def is_cue(text: str) -> bool:
     """A link line, a call to action, a note to readers, a writer introducing themselves or a byline (also
     as one sentence of a paragraph)."""
-    return bool(_CUE.match(text) or _INTRODUCTION.match(text) or _BYLINE.fullmatch(text))
+    return bool(_CUE.match(text) or _INTRODUCTION.match(text) or _PROMISE.match(text) or _BYLINE.fullmatch(text))
 
 
 def strip_byline(text: str) -> str:
@@ -158,8 +176,11 @@ def _is_heading(line: str, previous: str | None, following: str | None, wrapped_
 
 
 def _is_link(line: str) -> bool:
-    """A headline linking to another story: a mark glued to the next word, and no end punctuation."""
-    return len(line.split()) <= LINK_MAX_WORDS and not _END_PUNCTUATION.search(line) and bool(_GLUED_LINK.search(line))
+    """A headline linking to another story: a mark glued to the next word and no end punctuation, or a label
+    glued to its headline."""
+    if len(line.split()) > LINK_MAX_WORDS:
+        return False
+    return bool(_GLUED_LABEL.match(line)) or (not _END_PUNCTUATION.search(line) and bool(_GLUED_LINK.search(line)))
 
 
 def _is_contact(line: str) -> bool:
@@ -187,8 +208,12 @@ def _lines(paragraphs: tuple[str, ...] | list[str]) -> Iterator[tuple[int, str, 
     the rules alone."""
     lines = [[line.strip() for line in p.split("\n") if line.strip()] for p in paragraphs]
     for number, own in enumerate(lines):
+        note = bool(own) and bool(_NOTE.match(own[0]))
         for i, raw in enumerate(own):
             line = unglue(raw)
+            if note:
+                yield number, CUE, raw, line
+                continue
             within = i + 1 < len(own)
             following = own[i + 1] if within else next((p[0] for p in lines[number + 1 :] if p), None)
             previous = own[i - 1] if i else next((p[-1] for p in reversed(lines[:number]) if p), None)

@@ -151,6 +151,18 @@ def test_the_article_identity_is_that_of_joined_wrapped_lines():
         "Corrections & clarifications: An earlier version of this story misstated the fare.",
         "🙋 I'm Ana Ruiz, Daily Briefing author.",
         "I'm Teo Brandt, and this is 5 Things you need to know.",
+        "Good morning, I'm Teo Brandt.",
+        "Check them out here.",
+        "See the full list of this year's nominees here, as well as the shortlist.",
+        "Catch up with the Norvik Daily's live coverage of the council vote.",
+        "Catch up with live updates from the Norvik Daily.",
+        "Norvik Daily Sports will provide the latest bracket updates throughout the day.",
+        "We will keep you updated.",
+        "A previous version of the story listed it as a campground.",
+        # a related link of its own, its label glued to the headline, end marks and all
+        "\n\nStudent fares:Should you buy a season pass?",
+        "\n\nTram delays:Norvik's new line opened late. Here's why.",
+        "\n\nOpinion:The tram is a gift. Riders should say thanks.",
     ],
 )
 def test_pointers_corrections_introductions_and_bylines_are_not_quoted(sentence):
@@ -166,6 +178,10 @@ def test_pointers_corrections_introductions_and_bylines_are_not_quoted(sentence)
         "\"I'm Ana Ruiz and I'm running for mayor,\" she said.",  # a quotation
         "— Ana Ruiz.",  # an item of a list of honorees
         "NATO — the alliance — met.",
+        "Norvik TV will provide live coverage of the vote from 3 p.m.",  # when to watch it
+        "The council will provide the latest figures in May.",  # news, not a promise to readers
+        '"I will keep you updated on how I\'m doing," she wrote.',
+        "Seeing the tram here was a surprise for riders.",
     ],
 )
 def test_news_that_looks_like_a_pointer_or_a_byline_is_kept(sentence):
@@ -193,3 +209,16 @@ def test_a_bare_answer_goes_with_its_question_subheading():
     assert texts(article) == ["The vote was close.", "The council voted 5-4."]
     ranked = " date 2025-05-02 T\n\nWho leads the league?\n\nNo. 1 Norvik leads it.\n"
     assert texts(ranked) == ["No. 1 Norvik leads it."]
+
+
+def test_a_corrections_note_is_left_out_whole():
+    article = (
+        " date 2025-05-02 T\n\nCORRECTION: An earlier version of this story misstated the fare. "
+        "A ride costs two crowns.\n\nThe tram opened.\n"
+    )
+    assert texts(article) == ["The tram opened."]
+
+
+def test_a_list_item_with_a_glued_label_is_kept():
+    item = "• Playing record:Played 12 games for Norvik in 1988."
+    assert texts(f" date 2025-05-02 T\n\n{item}\n") == ["• Playing record: Played 12 games for Norvik in 1988."]
