@@ -162,6 +162,30 @@ def test_a_word_the_folder_lacks_weighs_as_its_rarest_term(stories_index):
         assert idf["stadium"] > idf["line"] > 0  # "line" is in the tram story
 
 
+def test_a_measure_word_the_folder_lacks_does_not_count_but_a_topic_word_does(stories_index):
+    """ "How hot": the word names the kind of answer (a number), which an article gives without that word."""
+    with stories_index.snapshot() as snap:
+        q = answer_module.prepare_question(snap, "How long is the stadium line?").question
+        idf = dict(zip(q.terms, q.sentence_idf))
+    assert idf["long"] == 0 and idf["stadium"] > idf["line"] > 0
+
+
+def test_a_heatwave_question_is_answered_though_the_folder_never_says_hot(tmp_path):
+    write(tmp_path / "news", "001.txt", HEATWAVE)
+    for name, text in STORIES.items():
+        write(tmp_path / "news", name, text)
+    rebuild(tmp_path / "news", tmp_path / "news.db")
+    result = answer(Index(tmp_path / "news.db"), "How hot did it get during the heatwave?", as_of="2025-07-20")
+    assert not result.silent and "43.2 degrees" in result.passages[0].quote
+
+
+HEATWAVE = (
+    " date 2025-07-18 Heatwave Sets New Temperature Record in the Valley\n\nTemperatures in the valley reached "
+    "43.2 degrees Celsius on Thursday, the highest reading since records began, the weather service said.\n\n"
+    "Forecasters expect the heat to ease on Sunday."
+)
+
+
 def test_the_silence_score_leaves_out_recency(stories_index):
     with stories_index.snapshot() as snap:
         model = answer_module.model_for(snap, Ranking(), "tram line")

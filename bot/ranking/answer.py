@@ -34,7 +34,7 @@ from index.search import ArticleRow, Index, SentenceRow, Snapshot, idf
 from index.terms import AUTO, detect_language
 
 from . import features as F
-from .cues import answer_type
+from .cues import answer_type, measure_words
 from .model import BM25_ALONE, RankingModel, default_model
 from .quotes import build_quote, wanted_neighbours
 from .silence import default_silence, signal_values, top_of
@@ -207,6 +207,11 @@ def read_question(snap: Snapshot, text: str, terms: list[str], day: int) -> F.Qu
     # coverage without it would call "When will the tram line open?" covered by "The library opened".
     sentence_idf = F.lucene_idf(snap.stats.documents, sentence_df)
     article_idf = F.lucene_idf(snap.article_stats.documents, article_df)
+    # Except the word naming the measure asked for ("How hot did it get?"): an answer gives a number, seldom
+    # that word, so a collection without it says nothing about whether the topic is there.
+    measures = {t for word in measure_words(text) for t in snap.analyzer.terms(word)}
+    unknown_measure = np.array([t in measures for t in distinct]) & (sentence_df == 0)
+    sentence_idf[unknown_measure] = article_idf[unknown_measure] = 0.0
     frame = read_timeframe(text, dt.date.fromordinal(day + EPOCH)) if day > -EPOCH else TimeFrame()
     return F.Question(
         text=text,

@@ -24,11 +24,13 @@ _HEAD = re.compile(
     rf"(?P<person>{_PERSON_HEADS}))s?\b",
     re.IGNORECASE,
 )
+# "How hot", "how tall": the word after "how" names the measure asked for, not the topic asked about.
+_MEASURES = "many|much|long|far|old|big|large|tall|often|hot|cold|warm|high|low|deep|fast|heavy|wide|strong"
+_MEASURE = re.compile(rf"\bhow ({_MEASURES})\b", re.IGNORECASE)
 _TYPE_PATTERNS = [
     (
         "number",
-        r"\b(how (many|much|long|far|old|big|large|tall|often)|what (percentage|percent|number|amount)|"
-        r"сколько|كم)\b",
+        rf"\b(how ({_MEASURES})|what (percentage|percent|number|amount)|сколько|كم)\b",
     ),
     (
         "time",
@@ -152,6 +154,11 @@ def answer_type(question: str) -> str | None:
         if re.search(pattern, text):
             return kind
     return None
+
+
+def measure_words(question: str) -> tuple[str, ...]:
+    """The words that name the measure a question asks for: "hot" of "How hot did it get?"."""
+    return tuple(match.group(1) for match in _MEASURE.finditer(question))
 
 
 def is_time_word(word: str) -> bool:
