@@ -7,7 +7,8 @@
 
 Draws 300 realtimeqa-dev questions (seeded), answers each as of its date (as `newsbot eval --as-of`
 does) and looks up the first quote's label in bench/clutter/labels.jsonl, keyed by question id,
-article file and a hash of the quote (the labels hold no article text: the data is not ours). The
+article file and a hash of the quote (the labels hold no article text: the data is not ours); the same quote
+labelled for another question keeps that label. The
 labels were made by reading each quote: "clean", or the kind of clutter it shows (see KINDS). A quote
 that changed gets a new key, so a run after a change in ingest lists the quotes still to be read;
 `--show` prints their text (from the index, i.e. from ../shared) to label them. Prints the cluttered
@@ -103,11 +104,11 @@ def main() -> None:
     cluttered = sum(counts[kind] for kind in KINDS)
     print(f"{len(drawn)} quotes drawn (seed {SEED}); labelled {labelled}, unlabelled {counts['unlabelled']}")
     print(f"cluttered: {cluttered}/{labelled} = {cluttered / max(labelled, 1):.1%}")
-    if counts["read for another question"]:
-        print(f"  of which {counts['read for another question']} quotes were labelled for another question")
     for kind in KINDS:
         if counts[kind]:
             print(f"  {kind}: {counts[kind]}")
+    if counts["read for another question"]:
+        print(f"({counts['read for another question']} of the labels were made for the same quote of another question)")
     if args.quote_chars and chars:
         print(f"mean first-quote chars: {sum(chars) / len(chars):.0f}")
 

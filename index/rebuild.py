@@ -37,7 +37,7 @@ from .terms import language_name
 # 4: those lines compared with their digits (an earnings line is not a template). 5: pointers to other pages,
 # corrections notes, writers introducing themselves and live-blog bylines left out, a bare "No." under a
 # question subheading, a quotation's speaker kept with its "?" or "!".
-ANALYZER_VERSION = "6"
+ANALYZER_VERSION = "7"
 RACE_ATTEMPTS = 3  # rebuilds tried when files change between the line count and the digest
 # Wraps each pass over the files: (items, how many, what the pass does), e.g. to show a progress bar.
 Progress = Callable[[Iterable, int, str], Iterable]

@@ -704,6 +704,16 @@ class Snapshot:
         """The articles of these ids, by id (ids that hold none are left out)."""
         return store.read_articles(self._conn, ids)
 
+    def articles_of(self, ids: Iterable[int]) -> dict[int, ArticleRow]:
+        """The articles of these ids, by id, every one of which the postings or sentences name: one missing is
+        a damaged index (IndexUnavailable), not a question without an answer."""
+        wanted = set(ids)
+        found = self.articles(wanted)
+        if len(found) != len(wanted):
+            missing = min(wanted - found.keys())
+            raise store.IndexUnavailable(store.damaged_message(self._path, f"article {missing} is not in the index"))
+        return found
+
     def each_article(self) -> Iterator[ArticleRow]:
         """Every article, in id order (read lazily)."""
         return store.each_article(self._conn)

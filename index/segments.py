@@ -36,7 +36,8 @@ _CUE = re.compile(
     r"our fact-check\b|this (?:story|article|page) (?:has been|was|is being|reflects|recaps|will be)\b|"
     r"this is a developing story|the following contains\b|see the (?:photos|video|list)\b|play the usa today\b|"
     r"need a break\?|keep scrolling\b|on today['’]s episode\b|smart analysis delivered\b|join our\b|"
-    r"looking to wager\?|spoiler alert\b|a previous version of (?:this|the)\b|correction:|visit \S+\.[a-z]{2,4}\.?$|"
+    r"looking to wager\?|spoiler alert\b|correction:|visit \S+\.[a-z]{2,4}\.?$|"
+    r"a previous version of (?:this|the) (?:story|article|report|post|piece|column)\b|"
     r"check out\b|for the latest\b[^.]*\b(?:live updates|live coverage|updates file)|all rights reserved\b|"
     r"our standards:|updated \d{1,2}:\d\d\b|[^.]{0,60}\bcontributed to this report\.?$|"
     # a pointer elsewhere: "For the latest news, view our story for Friday", "Follow our live coverage from…",
@@ -44,20 +45,26 @@ _CUE = re.compile(
     r"for the latest\b[^.]{0,100}?, (?:please )?(?:view|see|read|follow|visit|check|go to|head to|click)\b|"
     r"follow (?:our|[\w ]{1,25}['’]s) (?:[\w-]+ ){0,2}(?:coverage|updates|blog|file)\b|here(?:['’]s| is) a link\b|"
     r"more (?:on|about) [^.:]{1,40}:(?!/)|corrections? (?:and|&) clarifications?:|"
-    # a pointer to a link: "Check them out here.", "See the full list of nominations here, as well as…"
-    r"(?:check|see|find|read|watch|view|listen to)\b[^.!?]{0,120}?\bhere\s*(?:[.,:;!)]|$)|"
+    # a pointer to a link: "Check them out here.", "See the full list of nominations here, as well as…" (the
+    # verb before a space, no finite verb on the way: "Watch parties were held here", "Read, 45, lived here")
+    r"(?:check|see|find|read|watch|view|listen to) (?![^.!?]*?\b(?:was|were|is|are|has|have|had|lived|moved)\b)"
+    r"[^.!?]{0,120}?\bhere\s*(?:[.,:;!)]|$)|"
     r"catch up (?:with|on)\b[^.!?]{0,100}\b(?:coverage|updates)\b)",
     re.IGNORECASE,
 )
 # A paragraph that opens as a corrections note is the note, every sentence of it ("CORRECTION: … A previous
 # version of the story listed it as a campground.").
-_NOTE = re.compile(r"^[\"“'(]?(?:corrections?(?: ?(?:/|and|&) ?clarifications?)?|clarifications?)\s*:", re.IGNORECASE)
-# An outlet promising updates: "USA TODAY Sports will provide the latest bracket updates…", "We will keep you
-# updated." (its subject capitalised or "We": "The company will provide…" is news; "ESPN will provide live
-# coverage … from 3 p.m." is when to watch).
+_NOTE = re.compile(
+    r"^[\"“'(]?(?:corrections?(?: ?(?:/|and|&) ?clarifications?)?|clarifications?)\s*:\s*[\"“']?[^\W\d_]", re.IGNORECASE
+)
+# An outlet promising updates to its readers: "USA TODAY Sports will provide the latest bracket updates …
+# throughout the day.", "We will keep you updated." Its subject capitalised or "We" ("The company will…" is
+# news), live updates or the latest ones throughout ("Apple will provide the latest security updates until
+# 2027" is news; "ESPN will provide live coverage … from 3 p.m." is when to watch).
 _PROMISE = re.compile(
     r"^(?:We|(?!I )[A-Z][\w.'’&-]*(?: [A-Z][\w.'’&-]*){0,4}) will (?:keep (?:you|readers|fans) "
-    r"(?:updated|posted|informed)|(?:provide|bring you|have) (?:the )?(?:latest|live)\b[^.!?]{0,100}?\bupdates)"
+    r"(?:updated|posted|informed)|(?:provide|bring you|have) live updates\b|"
+    r"(?:provide|bring you|have) the latest\b[^.!?]{0,100}?\bupdates\b[^.!?]{0,100}?\bthroughout\b)"
 )
 # The writer or host introducing themselves, outside quotation marks: a newsletter's "🙋 I'm Ana Ruiz, Daily
 # Briefing author.", a podcast's "I'm Ana Ruiz, and this is 5 Things".
@@ -104,8 +111,12 @@ DATELINE_PREFIX = re.compile(
 _GLUED_LINK = re.compile(r"[^\W\d_][:?!][\"'‘“]?[^\W\d_]|[^\W\d_]:\d[\d.,]* [^\W\d_]|[a-z],[a-z]")
 # A related-story link with its teaser, end marks and all: a short label glued to the headline by a colon,
 # "Student loans:Should you refinance?", "Kamala Harris:Liberals saw Harris as a unique champion. Lately…".
-# Not a list's item ("• NHL playing record:Played 12 games…" is a fact of a biography).
-_GLUED_LABEL = re.compile(r"^(?![•*·-])[^:.!?]{3,60}[a-z0-9'’)]:[\"'‘“]?[A-Z][a-z]")
+# Not a list's item ("• NHL playing record:Played 12 games…" is a fact of a biography), nor speech ("The mayor
+# told reporters:We will rebuild").
+_GLUED_LABEL = re.compile(
+    r"^(?![•*·—–-])(?![^:]*\b(?:said|says|told|tells|wrote|writes|added|asked|stated|tweeted)\b)"
+    r"[^:.!?]{2,59}[a-z0-9'’)]:[\"'‘“]?[A-Z][a-z]"
+)
 # "story:Embattled", "here.Vegas": a lower-case word, an end mark, a capitalised word, no space; not in an
 # address (www.Norvik.no, x.com/News: a slash, an @ or a dot before the mark or after the word).
 _GLUED = re.compile(r"(?<![\w./@])([^\W\d_]*[a-z][a-z])([.!?:])([A-Z][a-z]*)(?![\w./@])")
@@ -208,18 +219,16 @@ def _lines(paragraphs: tuple[str, ...] | list[str]) -> Iterator[tuple[int, str, 
     the rules alone."""
     lines = [[line.strip() for line in p.split("\n") if line.strip()] for p in paragraphs]
     for number, own in enumerate(lines):
-        note = bool(own) and bool(_NOTE.match(own[0]))
+        note = bool(own) and bool(_NOTE.match(own[0]))  # a corrections note, up to the next block
         for i, raw in enumerate(own):
             line = unglue(raw)
-            if note:
-                yield number, CUE, raw, line
-                continue
             within = i + 1 < len(own)
             following = own[i + 1] if within else next((p[0] for p in lines[number + 1 :] if p), None)
             previous = own[i - 1] if i else next((p[-1] for p in reversed(lines[:number]) if p), None)
             # A line opens a block when it starts the paragraph or the line before it ended a sentence.
             opens = i == 0 or bool(_END_PUNCTUATION.search(own[i - 1]))
-            yield number, _kind(raw, line, previous, following, within, opens), raw, line
+            note = note and (i == 0 or not opens)
+            yield number, CUE if note else _kind(raw, line, previous, following, within, opens), raw, line
 
 
 _NOT_WORD = re.compile(r"[^\w\s]|_")  # punctuation, symbols

@@ -362,8 +362,8 @@ def test_a_rebuild_removes_the_scratch_file_a_killed_one_left(tmp_path, articles
 
 
 def test_a_rebuild_leaves_the_index_whole_in_its_own_file(tmp_path, articles_dir):
-    """The write-ahead log is emptied into the file, though a reader is open (it is at the newest view): the
-    file alone holds every article, and a read-only reader closing last leaves no log behind."""
+    """The write-ahead log is emptied into the file, though a reader is open (between its reads it holds no
+    view): the file alone holds every article, and a read-only reader closing last leaves no log behind."""
     path = tmp_path / "whole.db"
     rebuild(articles_dir, path)
     reader = store.open_reader(path)
@@ -386,7 +386,28 @@ def test_a_reader_holding_an_older_view_does_not_hold_up_a_rebuild(tmp_path, art
     assert reader.execute("select count(*) from articles").fetchone()[0] == 4
     write(articles_dir, "005_new.txt", " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns.")
     assert rebuild(articles_dir, path).added == 1  # the log cannot be emptied under the reader: it stays
+    assert path.with_name(path.name + "-wal").stat().st_size > 0
     assert reader.execute("select count(*) from articles").fetchone()[0] == 4
     reader.rollback()
     assert reader.execute("select count(*) from articles").fetchone()[0] == 5
     reader.close()
+
+
+def test_emptying_the_log_under_an_older_view_leaves_it_and_keeps_the_busy_timeout(tmp_path, articles_dir):
+    path = tmp_path / "wait.db"
+    rebuild(articles_dir, path)
+    reader = store.open_reader(path)
+    reader.execute("begin")
+    reader.execute("select count(*) from articles").fetchone()
+    writer = sqlite3.connect(path)
+    writer.execute("insert into meta values ('note', 'written after the reader began')")
+    writer.commit()
+    wal = path.with_name(path.name + "-wal")
+    store.empty_wal(writer)  # the reader's view needs the file as it was: the log stays
+    assert wal.stat().st_size > 0
+    assert writer.execute("pragma busy_timeout").fetchone()[0] == store.BUSY_TIMEOUT_MS
+    reader.rollback()
+    store.empty_wal(writer)
+    assert wal.stat().st_size == 0
+    reader.close()
+    writer.close()

@@ -181,7 +181,11 @@ def test_pointers_corrections_introductions_and_bylines_are_not_quoted(sentence)
         "Norvik TV will provide live coverage of the vote from 3 p.m.",  # when to watch it
         "The council will provide the latest figures in May.",  # news, not a promise to readers
         '"I will keep you updated on how I\'m doing," she wrote.',
-        "Seeing the tram here was a surprise for riders.",
+        "A previous version of the bill would have capped fares at 5%.",
+        "Watch parties were held here, and fans cheered.",
+        "Check-in lines stretched for hours here.",
+        "Orbitex will provide the latest security updates for older phones until 2027.",
+        "The weather service will have the latest updates at 11 p.m.",
     ],
 )
 def test_news_that_looks_like_a_pointer_or_a_byline_is_kept(sentence):
@@ -219,6 +223,27 @@ def test_a_corrections_note_is_left_out_whole():
     assert texts(article) == ["The tram opened."]
 
 
-def test_a_list_item_with_a_glued_label_is_kept():
-    item = "• Playing record:Played 12 games for Norvik in 1988."
-    assert texts(f" date 2025-05-02 T\n\n{item}\n") == ["• Playing record: Played 12 games for Norvik in 1988."]
+@pytest.mark.parametrize(
+    "line, kept",
+    [
+        (
+            "• Playing record:Played 12 games for Norvik in 1988.",
+            "• Playing record: Played 12 games for Norvik in 1988.",
+        ),
+        (
+            "The mayor told reporters:We will rebuild the bridge.",
+            "The mayor told reporters: We will rebuild the bridge.",
+        ),
+    ],
+)
+def test_a_list_item_or_speech_with_a_glued_colon_is_kept(line, kept):
+    assert texts(f" date 2025-05-02 T\n\n{line}\n") == [kept]
+
+
+def test_a_corrections_note_ends_where_the_next_block_opens():
+    """Lines separated by single line breaks are one paragraph: the note is only the lines up to a new one."""
+    article = " date 2025-05-02 T\n\nCorrection: An earlier version misstated\nthe fare.\nThe tram opened on Monday.\n"
+    assert texts(article) == ["The tram opened on Monday."]
+    assert texts(" date 2025-05-02 T\n\nCorrections: 2.1 billion crowns in the budget.\n") == [
+        "Corrections: 2.1 billion crowns in the budget."
+    ]

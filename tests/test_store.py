@@ -40,7 +40,7 @@ def test_an_older_and_a_newer_schema_are_told_apart(tmp_path):
         ("max_sentence_id", "1"),  # fewer than the sentences: an index error while scoring
         ("max_article_id", "-3"),
         ("documents", "lots"),
-        ("articles", "1"),  # disagrees with the rows
+        ("articles", "1"),  # disagrees with the meta's documents and sentences
         ("bm25_variant", "evil"),
         ("bm25_k1", "nan"),
         ("bm25_b", "7"),
@@ -52,6 +52,15 @@ def test_an_older_and_a_newer_schema_are_told_apart(tmp_path):
 def test_meta_values_are_checked_before_use(index_path, key, value):
     _set_meta(index_path, key, value)
     with pytest.raises(store.IndexUnavailable, match=r"is damaged or not a newsbot index \(.*\); move it aside"):
+        answer(Index(index_path), "When will the tram line open?")
+
+
+def test_an_article_row_gone_below_the_largest_id_is_damage(index_path):
+    """Postings naming an article the table lacks (a row deleted by hand) are a damaged index, not a traceback."""
+    with sqlite3.connect(index_path) as conn:
+        conn.execute("delete from articles where id = (select article_id from sentences where text like '%tram%')")
+    conn.close()
+    with pytest.raises(store.IndexUnavailable, match=r"is damaged or not a newsbot index \(article \d+ is not in"):
         answer(Index(index_path), "When will the tram line open?")
 
 

@@ -555,7 +555,7 @@ def _rank_passages(
     ids = [int(i) for i in article_ids]
     titles = snap.article_first[article_ids].tolist()  # the headlines, for their stored terms
     sentences = snap.sentences(sorted({int(i) + d for i in pool.ids for d in (-1, 0, 1)}.union(titles)))
-    article_rows = snap.articles(ids)
+    article_rows = snap.articles_of(ids)
     candidates = tuple(
         [
             _candidate(sentences, article_rows, sentences[i], b, a, ranking)
