@@ -221,7 +221,7 @@ def bench_size(
         }
 
     tokens = out / f"tokens-{label}.npz"
-    if any(e != "newsbot" for e in engines) and not tokens.exists():
+    if any(e != "newsbot" for e in engines):  # always anew: a file left by an older index has other sentences
         print(f"[{label}] exporting tokens for the peers …", flush=True)
         export_tokens(index_path, tokens)
     for engine in engines:
