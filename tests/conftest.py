@@ -60,6 +60,8 @@ The central bank kept its main interest rate at 3.25 percent on Thursday.
 Governor Paul Adeyemi said the next move could be a cut.
 """
 
+FESTIVAL = " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns."  # a fifth article, added by tests
+
 
 def write(folder: Path, name: str, text: str | bytes) -> Path:
     path = folder / name

@@ -15,7 +15,7 @@ from bot.faces.cli import cli
 from index.rebuild import rebuild
 from index.search import Index
 
-from .conftest import VISIT, write
+from .conftest import FESTIVAL, VISIT, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -394,7 +394,7 @@ def test_own_folder_goes_to_its_own_index_and_later_rebuilds_keep_it(runner, tmp
     own = data_dir() / "index.db"
     assert own.exists() and not (data_dir() / "samples.db").exists()
     assert f"from {articles_dir.resolve()} into {own}" in first.output
-    write(articles_dir, "005_new.txt", " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns.")
+    write(articles_dir, "005_new.txt", FESTIVAL)
     again = runner.invoke(cli, ["index", "rebuild", "--index", str(own)])  # no --articles: the index's folder
     assert again.exit_code == 0 and "1 added, 0 updated, 0 removed" in again.output, again.output
     samples = runner.invoke(cli, ["index", "rebuild", "--index", str(own), "--articles", str(sample_articles_dir())])

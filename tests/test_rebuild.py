@@ -11,7 +11,7 @@ from index.rebuild import COUNTING, READING, RebuildError, rebuild, rebuild_lock
 from index.search import Index
 from index.terms import Analyzer
 
-from .conftest import TRAM, VISIT, write
+from .conftest import FESTIVAL, TRAM, VISIT, write
 
 
 def _state(path):
@@ -272,7 +272,7 @@ def test_incremental_equals_fresh_when_a_duplicate_becomes_unique(tmp_path):
 def test_a_rebuild_of_some_paths_touches_only_those(tmp_path, articles_dir):
     path = tmp_path / "only.db"
     rebuild(articles_dir, path)
-    write(articles_dir, "new/005.txt", " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns.")
+    write(articles_dir, "new/005.txt", FESTIVAL)
     (articles_dir / "001_tram.txt").unlink()
     (articles_dir / "002_visit.txt").write_text(VISIT.replace("next month", "in May"))
     summary = rebuild(articles_dir, path, only=["new", "sub"])  # the tram and visit changes are not looked at
@@ -315,7 +315,7 @@ def test_a_folder_and_files_below_it_in_one_batch_are_read_once(tmp_path, articl
     (articles_dir / "sub" / "003_rates.txt").unlink()
     summary = rebuild(articles_dir, path, only=["sub", "sub/003_rates.txt", "sub"])
     assert (summary.added, summary.removed, summary.updated) == (0, 1, 0)
-    write(articles_dir, "sub/deeper/005.txt", " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns.")
+    write(articles_dir, "sub/deeper/005.txt", FESTIVAL)
     summary = rebuild(articles_dir, path, only=["sub/deeper/005.txt", "sub/deeper", "sub"])
     assert (summary.added, summary.removed, summary.updated) == (1, 0, 0)
     assert _state(path)[:2] == _state_of_fresh(articles_dir, tmp_path)[:2]
@@ -367,7 +367,7 @@ def test_a_rebuild_leaves_the_index_whole_in_its_own_file(tmp_path, articles_dir
     path = tmp_path / "whole.db"
     rebuild(articles_dir, path)
     reader = store.open_reader(path)
-    write(articles_dir, "005_new.txt", " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns.")
+    write(articles_dir, "005_new.txt", FESTIVAL)
     rebuild(articles_dir, path)
     wal = path.with_name(path.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0
@@ -384,7 +384,7 @@ def test_a_reader_holding_an_older_view_does_not_hold_up_a_rebuild(tmp_path, art
     reader = store.open_reader(path)
     reader.execute("begin")
     assert reader.execute("select count(*) from articles").fetchone()[0] == 4
-    write(articles_dir, "005_new.txt", " date 2025-12-24 Harbour Festival\n\nThe harbour festival returns.")
+    write(articles_dir, "005_new.txt", FESTIVAL)
     assert rebuild(articles_dir, path).added == 1  # the log cannot be emptied under the reader: it stays
     assert path.with_name(path.name + "-wal").stat().st_size > 0
     assert reader.execute("select count(*) from articles").fetchone()[0] == 4
